@@ -1,0 +1,243 @@
+"""The one result contract shared by the classical, exact and PyMC engines.
+
+Every engine returns a :class:`MetaResult`. Classical fields follow metafor's
+``rma()`` names (``estimate``/``se``/``ci_low``/``ci_high``, ``tau2``, ``i2``,
+``h2``, ``q``...). For Bayesian engines:
+
+* ``estimate`` is the posterior **median** of mu, ``se`` its posterior SD and
+  ``ci_low``/``ci_high`` the 95 % (``level``) credible interval named in
+  ``ci_method`` (``central`` or ``shortest``);
+* ``tau2`` is the posterior median of tau^2 (= median(tau)^2, medians commute
+  with monotone maps) and ``tau2_ci_*`` its credible interval;
+* ``pi_low``/``pi_high`` are the interval of theta_new (the predictive effect);
+* ``posterior`` holds mean / sd / median / interval of ``mu``, ``tau`` and
+  ``theta_new``; ``studies`` holds the shrunken study effects.
+
+``settings`` names everything that makes a number differ from RevMan or metafor
+(estimator, CI method, variance formula, priors) and is printed with every result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: The keys of ``MetaResult.to_dict()`` (the CLI's ``--json`` object), in order.
+JSON_KEYS = (
+    "k",
+    "method",
+    "ci_method",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "tau2",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "i2",
+    "h2",
+    "q",
+    "q_df",
+    "q_p",
+    "pi_low",
+    "pi_high",
+)
+
+
+def _num(x: Any) -> float | int | None:
+    """JSON-safe number: None for missing / non-finite."""
+    if x is None:
+        return None
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return int(x)
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+@dataclass
+class MetaResult:
+    """A pooled meta-analysis result from any engine (see module docstring)."""
+
+    engine: str
+    method: str
+    ci_method: str
+    k: int
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    level: float = 0.95
+    tau2: float | None = None
+    tau2_ci_low: float | None = None
+    tau2_ci_high: float | None = None
+    i2: float | None = None
+    h2: float | None = None
+    q: float | None = None
+    q_df: int | None = None
+    q_p: float | None = None
+    pi_low: float | None = None
+    pi_high: float | None = None
+    studies: pd.DataFrame | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+    subgroups: dict[str, MetaResult] = field(default_factory=dict)
+    q_between: float | None = None
+    q_between_df: int | None = None
+    q_between_p: float | None = None
+    posterior: pd.DataFrame | None = None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    idata: Any = None
+
+    @property
+    def tau(self) -> float | None:
+        return None if self.tau2 is None else math.sqrt(max(self.tau2, 0.0))
+
+    @property
+    def label(self) -> str:
+        return f"{self.engine}:{self.method}"
+
+    def describe(self) -> str:
+        """One line naming the engine, method, CI method and every setting."""
+        parts = [f"engine={self.engine}", f"method={self.method}", f"ci={self.ci_method}"]
+        parts += [f"{k}={v}" for k, v in self.settings.items()]
+        parts.append(f"level={self.level:g}")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON object (keys in :data:`JSON_KEYS`, null where undefined)."""
+        out: dict[str, Any] = {key: _num(getattr(self, key)) for key in JSON_KEYS}
+        out["method"] = self.method
+        out["ci_method"] = self.ci_method
+        out["engine"] = self.engine
+        out["settings"] = dict(self.settings)
+        if self.subgroups:
+            out["subgroups"] = {name: sub.to_dict() for name, sub in self.subgroups.items()}
+            out["q_between"] = _num(self.q_between)
+            out["q_between_df"] = _num(self.q_between_df)
+            out["q_between_p"] = _num(self.q_between_p)
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per quantity (mu, tau2, ...) in the lifelines/metafor style."""
+        rows = [
+            {
+                "param": "mu",
+                "estimate": self.estimate,
+                "se": self.se,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+            }
+        ]
+        if self.tau2 is not None:
+            rows.append(
+                {
+                    "param": "tau2",
+                    "estimate": self.tau2,
+                    "se": np.nan,
+                    "ci_low": self.tau2_ci_low,
+                    "ci_high": self.tau2_ci_high,
+                }
+            )
+        if self.pi_low is not None:
+            rows.append(
+                {
+                    "param": "prediction",
+                    "estimate": self.estimate,
+                    "se": np.nan,
+                    "ci_low": self.pi_low,
+                    "ci_high": self.pi_high,
+                }
+            )
+        return pd.DataFrame(rows).set_index("param").astype(float)
+
+    def format(self, digits: int = 4) -> str:
+        """A readable multi-line text block (what ``print_summary`` prints)."""
+        f = f"{{:.{digits}f}}".format
+
+        def fmt(x: Any) -> str:
+            return "NA" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f(x)
+
+        pct = round(100 * self.level)
+        lines = [f"{self.engine} meta-analysis, k = {self.k}", f"  {self.describe()}"]
+        lines.append(
+            f"  estimate {fmt(self.estimate)}  se {fmt(self.se)}  "
+            f"{pct}% CI [{fmt(self.ci_low)}, {fmt(self.ci_high)}]"
+        )
+        if self.tau2 is not None:
+            ci = ""
+            if self.tau2_ci_low is not None:
+                ci = f"  {pct}% CI [{fmt(self.tau2_ci_low)}, {fmt(self.tau2_ci_high)}]"
+            lines.append(f"  tau^2 {fmt(self.tau2)} (tau {fmt(self.tau)}){ci}")
+        if self.q is not None:
+            lines.append(
+                f"  Q({self.q_df}) = {fmt(self.q)}, p = {fmt(self.q_p)}; "
+                f"I^2 = {fmt(self.i2)}%; H^2 = {fmt(self.h2)}"
+            )
+        if self.pi_low is not None:
+            lines.append(f"  prediction interval [{fmt(self.pi_low)}, {fmt(self.pi_high)}]")
+        if self.posterior is not None:
+            lines.append(self.posterior.to_string(float_format=f))
+        for name, sub in self.subgroups.items():
+            lines.append(
+                f"  subgroup {name}: k = {sub.k}, {fmt(sub.estimate)} "
+                f"[{fmt(sub.ci_low)}, {fmt(sub.ci_high)}], tau^2 = {fmt(sub.tau2)}"
+            )
+        if self.q_between is not None:
+            lines.append(
+                f"  test for subgroup differences: Q = {fmt(self.q_between)}, "
+                f"df = {self.q_between_df}, p = {fmt(self.q_between_p)}"
+            )
+        if self.diagnostics:
+            diag = ", ".join(f"{k}={v}" for k, v in self.diagnostics.items())
+            lines.append(f"  diagnostics: {diag}")
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def print_summary(self, digits: int = 4) -> None:
+        print(self.format(digits))
+
+
+def compare(
+    results: Sequence[MetaResult] | Mapping[str, MetaResult],
+) -> pd.DataFrame:
+    """Put results from any engines side by side, one row per result.
+
+    Columns: engine, method, ci_method, k, estimate, se, ci_low, ci_high, tau2,
+    tau, i2, pi_low, pi_high, settings (the one-line description).
+    """
+    items = results.items() if isinstance(results, Mapping) else ((r.label, r) for r in results)
+    rows = []
+    for label, r in items:
+        rows.append(
+            {
+                "result": label,
+                "engine": r.engine,
+                "method": r.method,
+                "ci_method": r.ci_method,
+                "k": r.k,
+                "estimate": r.estimate,
+                "se": r.se,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "tau2": np.nan if r.tau2 is None else r.tau2,
+                "tau": np.nan if r.tau is None else r.tau,
+                "i2": np.nan if r.i2 is None else r.i2,
+                "pi_low": np.nan if r.pi_low is None else r.pi_low,
+                "pi_high": np.nan if r.pi_high is None else r.pi_high,
+                "settings": r.describe(),
+            }
+        )
+    return pd.DataFrame(rows).set_index("result")
