@@ -50,6 +50,10 @@ JSON_KEYS = (
 )
 
 
+#: The keys of each block of ``MetaResult.posterior_dict()``.
+POSTERIOR_KEYS = ("mean", "sd", "median", "ci_low", "ci_high")
+
+
 def _num(x: Any) -> float | int | None:
     """JSON-safe number: None for missing / non-finite."""
     if x is None:
@@ -112,9 +116,11 @@ class MetaResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON object (keys in :data:`JSON_KEYS`, null where undefined)."""
-        out: dict[str, Any] = {key: _num(getattr(self, key)) for key in JSON_KEYS}
-        out["method"] = self.method
-        out["ci_method"] = self.ci_method
+        text = {"method", "ci_method"}
+        out: dict[str, Any] = {
+            key: getattr(self, key) if key in text else _num(getattr(self, key))
+            for key in JSON_KEYS
+        }
         out["engine"] = self.engine
         out["settings"] = dict(self.settings)
         if self.subgroups:
@@ -128,6 +134,44 @@ class MetaResult:
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)
+
+    def posterior_dict(self) -> dict[str, Any]:
+        """The ``posterior --json`` object of a Bayesian result.
+
+        ``mu``, ``tau``, ``theta_new``: each ``{mean, sd, median, ci_low, ci_high}``;
+        ``theta``: one such object per study with ``study``; ``priors``; ``engine``;
+        for MCMC also ``diagnostics`` (``max_rhat``, ``min_ess_bulk``, ``divergences``).
+        """
+        if self.posterior is None:
+            raise ValueError(f"{self.label} is not a Bayesian result (no posterior table)")
+
+        def block(row: Mapping[str, Any]) -> dict[str, Any]:
+            return {key: _num(row.get(key)) for key in POSTERIOR_KEYS}
+
+        post = self.posterior
+        out: dict[str, Any] = {
+            name: block(post.loc[name].to_dict())
+            for name in ("mu", "tau", "theta_new")
+            if name in post.index
+        }
+        if self.subgroups:
+            out["subgroups"] = {
+                name: block(post.loc[name].to_dict())
+                for name in self.subgroups
+                if name in post.index
+            }
+        studies = self.studies if self.studies is not None else pd.DataFrame()
+        out["theta"] = [{"study": str(r["study"]), **block(r)} for r in studies.to_dict("records")]
+        out["priors"] = {key: val for key, val in self.settings.items() if key.endswith("prior")}
+        out["engine"] = self.engine
+        out["method"] = self.method
+        out["interval"] = self.ci_method
+        out["level"] = self.level
+        if self.diagnostics:
+            out["diagnostics"] = {key: _num(val) for key, val in self.diagnostics.items()}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
 
     @property
     def summary(self) -> pd.DataFrame:

@@ -54,8 +54,9 @@ def numeric_column(
         if missing:
             if allow_missing:
                 continue
-            raise InputError("empty cell (NaN): a number is required", file=file, row=i + 1,
-                             column=column)
+            raise InputError(
+                "empty cell (NaN): a number is required", file=file, row=i + 1, column=column
+            )
         if not np.isfinite(v):
             raise InputError(f"not a finite number: {r!r}", file=file, row=i + 1, column=column)
         if positive and not v > 0:
@@ -72,8 +73,7 @@ def label_column(df: pd.DataFrame, column: str, *, file: str | None = None) -> n
     out = []
     for i, v in enumerate(df[column].tolist()):
         if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
-            raise InputError("empty cell: a label is required", file=file, row=i + 1,
-                             column=column)
+            raise InputError("empty cell: a label is required", file=file, row=i + 1, column=column)
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         out.append(str(v).strip())

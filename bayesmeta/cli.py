@@ -1,0 +1,172 @@
+"""The ``bayesmeta`` command line.
+
+Sub-commands: ``pool`` (classical), ``posterior`` (exact or PyMC), ``datasets``,
+``reproduce`` (the reference review's re-analysis). Bad input prints one line
+naming file, row and column to stderr and exits with code 2; heavy modules
+(PyMC) are imported only by the sub-commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from bayesmeta import __version__
+from bayesmeta.errors import ConvergenceError, InputError
+
+EXIT_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (exit 2), no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_interval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bayesmeta", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"bayesmeta {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("pool", help="classical meta-analysis (metafor / RevMan numbers)")
+    p.add_argument("data", help="CSV with study, yi and vi or sei")
+    p.add_argument("--method", default=None, help="FE|DL|REML|PM|EB|SJ|HE|ML (default REML)")
+    p.add_argument("--ci", default=None, help="wald|hksj (default wald)")
+    p.add_argument("--subgroup", default=None, metavar="COL", help="subgroup column")
+    p.add_argument(
+        "--tau2-common", action="store_true", help="one tau^2 across subgroups (default separate)"
+    )
+    p.add_argument("--preset", default=None, help="revman5|revman5-rule|cochrane2025")
+    _add_interval_args(p)
+
+    p = sub.add_parser("posterior", help="Bayesian random-effects posterior")
+    p.add_argument("data", help="CSV with study, yi and vi or sei")
+    p.add_argument("--engine", default="exact", help="exact|pymc (default exact)")
+    p.add_argument("--mu-prior", default="normal(0, 4)", help='e.g. "normal(0, 4)" or "flat"')
+    p.add_argument("--tau-prior", default="halfnormal(0.5)", help='e.g. "halfcauchy(1)"')
+    p.add_argument("--subgroup", default=None, metavar="COL", help="subgroup column")
+    p.add_argument("--interval", default="central", help="central|shortest")
+    p.add_argument("--draws", type=int, default=2000, help="pymc: draws per chain")
+    p.add_argument("--chains", type=int, default=4, help="pymc: chains")
+    p.add_argument("--seed", type=int, default=20201, help="pymc: random seed")
+    _add_interval_args(p)
+
+    p = sub.add_parser("datasets", help="list the shipped data sets, or show one")
+    p.add_argument("name", nargs="?", help="a data set to print with its provenance")
+
+    p = sub.add_parser("reproduce", help="re-analyse the reference review (Zhang 2020)")
+    p.add_argument("--out", default="results", help="output folder (default results/)")
+    p.add_argument("--studies", default=None, help="per-arm forest-plot values (template: docs)")
+    p.add_argument("--seed", type=int, default=20201, help="random seed")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, allow_nan=False))
+
+
+def _cmd_pool(args: argparse.Namespace) -> int:
+    from bayesmeta.classical import pool
+    from bayesmeta.studies import StudyTable
+
+    table = StudyTable.read_csv(args.data, subgroup=args.subgroup)
+    res = pool(
+        table,
+        method=args.method,
+        ci=args.ci,
+        level=args.level,
+        subgroup=args.subgroup is not None,
+        tau2_common=args.tau2_common,
+        preset=args.preset,
+    )
+    if args.json:
+        _print_json(res.to_dict())
+    else:
+        res.print_summary()
+    return 0
+
+
+def _cmd_posterior(args: argparse.Namespace) -> int:
+    from bayesmeta.posterior import posterior
+    from bayesmeta.studies import StudyTable
+
+    table = StudyTable.read_csv(args.data, subgroup=args.subgroup)
+    res = posterior(
+        table,
+        engine=args.engine,
+        mu_prior=args.mu_prior,
+        tau_prior=args.tau_prior,
+        interval=args.interval,
+        level=args.level,
+        draws=args.draws,
+        chains=args.chains,
+        seed=args.seed,
+    )
+    if args.json:
+        _print_json(res.posterior_dict())
+    else:
+        res.print_summary()
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from bayesmeta import datasets
+
+    if args.name is None:
+        listing = datasets.list_datasets()
+        with_pd_options = listing.to_string(index=False, max_colwidth=70)
+        print(with_pd_options)
+        return 0
+    df = datasets.load(args.name)
+    prov = datasets.provenance(args.name)
+    print(f"{args.name}: {prov.get('title', '')}")
+    print(f"citation: {prov.get('citation', '')}")
+    print(df.to_string(index=False))
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from bayesmeta.review.reproduce import reproduce
+
+    reproduce(out=args.out, studies=args.studies, seed=args.seed, progress=not args.quiet)
+    return 0
+
+
+COMMANDS = {
+    "pool": _cmd_pool,
+    "posterior": _cmd_posterior,
+    "datasets": _cmd_datasets,
+    "reproduce": _cmd_reproduce,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bayesmeta`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            return COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"bayesmeta {args.command}: error: {exc.oneline()}", file=sys.stderr)
+        return EXIT_INPUT
+    except ConvergenceError as exc:
+        print(f"bayesmeta {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
