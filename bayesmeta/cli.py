@@ -125,8 +125,10 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
     if args.name is None:
         listing = datasets.list_datasets()
-        with_pd_options = listing.to_string(index=False, max_colwidth=70)
-        print(with_pd_options)
+        for row in listing.itertuples():
+            print(f"{row.name:<18} {row.rows:>4} rows  {row.title}")
+            print(f"{'':<18}            {row.citation.split('. ')[0]}; doi:{row.doi}")
+        print("\nbayesmeta datasets NAME prints one with its provenance.")
         return 0
     df = datasets.load(args.name)
     prov = datasets.provenance(args.name)

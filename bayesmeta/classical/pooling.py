@@ -1,0 +1,249 @@
+r"""Inverse-variance pooling with a tau^2 estimate, as metafor 3.8 ``rma.uni()``.
+
+``beta = (X'WX)^{-1} X'W y`` with ``W = diag(1/(v + tau^2))`` and ``Var(beta) = (X'WX)^{-1}``.
+
+* ``test="z"``: Wald, ``beta +/- z_{1-a/2} se``.
+* ``test="knha"`` (Hartung & Knapp 2001; Knapp & Hartung 2003; Sidik & Jonkman 2002, "HKSJ"):
+  ``Var(beta)`` times ``s^2 = sum w (y - X beta)^2 / (k - p)``, quantile ``t_{k-p}``;
+  metafor does not truncate ``s^2`` (``s^2 <= eps`` is set to 0).
+* ``test="adhoc"``: the same with ``s^2`` truncated below at 1 (Roever et al. 2015's modified
+  KH; bayesmeta's ``knha_truncate=True``).
+
+Heterogeneity (always with fixed-effect weights ``1/v``): ``Q = y'P(1/v)y`` on ``k - p`` df,
+typical within-study variance ``s_v^2 = (k-p)/tr P``; for FE models ``I^2 = max(0, (Q-df)/Q)``,
+``H^2 = Q/df`` (Higgins & Thompson 2002), otherwise ``I^2 = tau^2/(s_v^2 + tau^2)``,
+``H^2 = tau^2/s_v^2 + 1`` (metafor).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from bayesmeta.classical.heterogeneity import heterogeneity
+from bayesmeta.classical.linalg import Control, canonical_method, check_arrays
+from bayesmeta.classical.tau2 import estimate_tau2
+from bayesmeta.errors import InputError
+
+TESTS = ("z", "knha", "adhoc")
+_EPS = np.finfo(float).eps
+
+
+@dataclass
+class RmaFit:
+    """Everything metafor's ``rma.uni()`` object holds that bayesmeta uses."""
+
+    method: str
+    test: str
+    level: float
+    yi: np.ndarray
+    vi: np.ndarray
+    X: np.ndarray
+    tau2: float
+    se_tau2: float | None
+    iterations: int
+    beta: np.ndarray
+    vb: np.ndarray
+    s2w: float
+    ddf: int | None
+    crit: float
+    qe: float
+    qe_p: float
+    vt: float
+    i2: float
+    h2: float
+    qm: float
+    qm_df: tuple[int, int | None]
+    qm_p: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def k(self) -> int:
+        return int(self.yi.size)
+
+    @property
+    def p(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.vb))
+
+    @property
+    def ci_low(self) -> np.ndarray:
+        return self.beta - self.crit * self.se
+
+    @property
+    def ci_high(self) -> np.ndarray:
+        return self.beta + self.crit * self.se
+
+    @property
+    def zval(self) -> np.ndarray:
+        return self.beta / self.se
+
+    @property
+    def pval(self) -> np.ndarray:
+        z = np.abs(self.zval)
+        if self.test == "z":
+            return 2 * stats.norm.sf(z)
+        if not self.ddf:
+            return np.full(self.p, np.nan)
+        return 2 * stats.t.sf(z, self.ddf)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Percent weights, metafor ``weights()``: 100 w_i / sum w with w_i = 1/(v_i + tau^2)."""
+        w = 1.0 / (self.vi + self.tau2)
+        return 100 * w / w.sum()
+
+    @property
+    def is_fe(self) -> bool:
+        return self.method == "FE"
+
+
+def canonical_test(ci: str, knha_truncate: bool = False) -> str:
+    """'wald'/'z' -> 'z'; 'knha'/'hksj'/'hk' -> 'knha' ('adhoc' if truncated)."""
+    c = str(ci).strip().lower()
+    if c in ("z", "wald", "normal"):
+        return "z"
+    if c in ("knha", "hksj", "hk", "kh", "hartung-knapp", "t"):
+        return "adhoc" if knha_truncate else "knha"
+    if c in ("adhoc", "mkh"):
+        return "adhoc"
+    raise InputError(f"unknown ci method '{ci}'; valid: wald (z), knha (hksj)")
+
+
+def _crit(test: str, level: float, ddf: int | None) -> float:
+    alpha = 1 - level
+    if test == "z":
+        return float(stats.norm.isf(alpha / 2))
+    return float(stats.t.isf(alpha / 2, ddf)) if ddf and ddf > 0 else math.nan
+
+
+def default_btt(X: np.ndarray) -> np.ndarray:
+    """Coefficients tested by QM: all but the intercept when there is one (metafor)."""
+    has_int = X.shape[1] > 1 and np.all(X[:, 0] == 1.0)
+    return np.arange(1, X.shape[1]) if has_int else np.arange(X.shape[1])
+
+
+def rma(
+    yi: Any,
+    vi: Any,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    X: Any = None,
+    control: Control | dict[str, Any] | None = None,
+    tau2: float | None = None,
+) -> RmaFit:
+    """Fit metafor's ``rma(yi, vi, mods = X, method = method, test = test, level = level)``.
+
+    ``tau2`` fixes tau^2 instead of estimating it. Raises InputError on bad input and
+    ConvergenceError when the tau^2 estimator fails.
+    """
+    method = canonical_method(method)
+    if test not in TESTS:
+        test = canonical_test(test)
+    if not 0 < level < 1:
+        raise InputError(f"level must be between 0 and 1 (got {level})")
+    y, v, Xm = check_arrays(yi, vi, X)
+    k, p = Xm.shape
+    if k < p:
+        raise InputError(f"more coefficients ({p}) than studies ({k})")
+    warnings: list[str] = []
+    if v.max() / v.min() >= 1e7:
+        warnings.append(
+            "ratio of largest to smallest sampling variance is extremely large (>= 1e7); "
+            "results may be unstable"
+        )
+    if tau2 is not None:
+        t2, se_t2, iters = float(tau2), None, 0
+    elif k == p or method == "FE":
+        t2, se_t2, iters = 0.0, None, 0
+    else:
+        est = estimate_tau2(y, v, method, Xm, control)
+        t2, se_t2, iters = est.tau2, est.se_tau2, est.iterations
+        warnings += est.warnings
+    wi = 1.0 / (v + t2)
+    WX = wi[:, None] * Xm
+    vb = np.linalg.inv(Xm.T @ WX)
+    beta = vb @ (WX.T @ y)
+    s2w = 1.0
+    if test in ("knha", "adhoc"):
+        rss = float(np.sum(wi * (y - Xm @ beta) ** 2))
+        s2w = 0.0 if rss <= _EPS else (rss / (k - p) if k > p else math.nan)
+        if test == "adhoc":
+            s2w = max(s2w, 1.0)
+        if method == "FE":
+            warnings.append("Knapp-Hartung adjustment is not meant for fixed-effect models")
+    vb = s2w * vb
+    ddf = (k - p) if test != "z" else None
+    crit = _crit(test, level, ddf)
+    btt = default_btt(Xm)
+    m = btt.size
+    bt = beta[btt]
+    qm = float(bt @ np.linalg.solve(vb[np.ix_(btt, btt)], bt))
+    if test == "z":
+        qm_df: tuple[int, int | None] = (m, None)
+        qm_p = float(stats.chi2.sf(qm, m))
+    else:
+        qm /= m
+        qm_df = (m, k - p)
+        qm_p = float(stats.f.sf(qm, m, k - p)) if k > p else math.nan
+    qe, qe_p, vt, i2, h2 = heterogeneity(y, v, Xm, t2, fe=(method == "FE"))
+    return RmaFit(
+        method, test, level, y, v, Xm, t2, se_t2, iters, beta, vb, s2w, ddf, crit,
+        qe, qe_p, vt, i2, h2, qm, qm_df, qm_p, warnings,
+    )  # fmt: skip
+
+
+def fixed_effect(yi: Any, vi: Any) -> tuple[float, float]:
+    """Inverse-variance fixed-effect estimate and SE: ``(sum w y / sum w, 1/sqrt(sum w))``."""
+    y, v, _ = check_arrays(yi, vi)
+    w = 1.0 / v
+    return float(np.sum(w * y) / w.sum()), float(1 / math.sqrt(w.sum()))
+
+
+def prediction_interval(
+    fit: RmaFit, x: Any = None, pi_type: str = "default"
+) -> tuple[float, float] | None:
+    """metafor ``predict(fit, newmods, pi.type)``: ``x'beta +/- crit sqrt(x'Vx + tau^2)``.
+
+    ``pi_type="default"`` uses the CI's quantile (z under test="z", t_{k-p} under knha);
+    ``"t"`` always t_{k-p}; ``"riley"`` t_{k-p-1} (Riley et al. 2011; Higgins et al. 2009),
+    df at least 1. None for fixed-effect fits (metafor prints no PI there).
+    """
+    if fit.is_fe:
+        return None
+    xv = np.ones(fit.p) if x is None else np.asarray(x, dtype=float)
+    pred = float(xv @ fit.beta)
+    vpred = float(xv @ fit.vb @ xv)
+    ddf = fit.k - fit.p
+    if pi_type == "default":
+        crit = fit.crit
+    elif pi_type in ("t", "riley"):
+        df = max(ddf - (1 if pi_type == "riley" else 0), 1)
+        crit = float(stats.t.isf((1 - fit.level) / 2, df))
+    else:
+        raise InputError(f"unknown prediction-interval type '{pi_type}'; valid: default, t, riley")
+    half = crit * math.sqrt(vpred + fit.tau2)
+    return pred - half, pred + half
+
+
+def blup(fit: RmaFit) -> dict[str, np.ndarray]:
+    """Shrunken study effects, metafor ``blup()``: ``l y_i + (1-l) x_i'beta``, ``l = t/(t+v_i)``."""
+    li = fit.tau2 / (fit.tau2 + fit.vi)
+    xb = fit.X @ fit.beta
+    pred = li * fit.yi + (1 - li) * xb
+    vx = np.einsum("ij,jk,ik->i", fit.X, fit.vb, fit.X)
+    se = np.sqrt(li * fit.vi + (1 - li) ** 2 * vx)
+    return {
+        "pred": pred,
+        "se": se,
+        "pi_low": pred - fit.crit * se,
+        "pi_high": pred + fit.crit * se,
+    }

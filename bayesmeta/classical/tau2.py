@@ -1,0 +1,252 @@
+r"""Between-study variance (tau^2) estimators, step for step as metafor 3.8 ``rma.uni()``.
+
+All take effect sizes ``yi``, sampling variances ``vi`` and an optional design matrix ``X``
+(default: intercept only; p columns). ``y`` below is ``yi`` centred, ``P(w)`` the projection
+``W - W X (X'WX)^{-1} X'W`` with ``W = diag(w)``, and every estimate is truncated at 0
+(``control.tau2_min``) as metafor does.
+
+* DL  (DerSimonian & Laird 1986): ``(y'P(1/v)y - (k-p)) / tr P(1/v)``.
+* HE  (Hedges & Olkin 1985, method of moments, unweighted): ``(y'Py - tr(PV)) / (k-p)`` with
+  ``P = I - X(X'X)^{-1}X'``.
+* SJ  (Sidik & Jonkman 2005): ``t0 * y'P(1/(v+t0))y / (k-p)``, ``t0 = mean((y-ybar)^2)``.
+* PM  (Paule & Mandel 1982): root of ``y'P(1/(v+t))y = k - p`` by R's ``uniroot`` on
+  ``[0, max(100, 10 mad(yi)^2)]``; 0 when ``Q(0) < k - p``.
+* EB  (Morris 1983 empirical Bayes): the same estimating equation as PM, solved by metafor's
+  own iteration ``t += (y'Py k/(k-p) - k) / sum(w)``; it converges to the PM root (to within the
+  threshold), so "EB" and "PM" estimate the same tau^2.
+* ML / REML (Viechtbauer 2005): Fisher scoring from the HE estimate (truncated at 0),
+  ML step ``(y'PPy - sum w) / sum w^2``, REML step ``(y'PPy - tr P) / tr(PP)``, the step halved
+  while it would cross 0, stopping when the change is <= ``threshold`` (1e-5); then metafor's
+  check that the likelihood at 0 is not higher.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bayesmeta.classical.linalg import (
+    Control,
+    canonical_method,
+    check_arrays,
+    projection,
+    r_mad,
+)
+from bayesmeta.classical.zeroin import zeroin
+from bayesmeta.errors import ConvergenceError, InputError
+
+
+@dataclass
+class Tau2Estimate:
+    """tau^2 with its (metafor) standard error, iteration count and any warnings."""
+
+    method: str
+    tau2: float
+    se_tau2: float | None
+    iterations: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _q_gen(y: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float) -> float:
+    """Generalised Q: y'P(1/(v+tau2))y (metafor's ``.QE.func`` with objective 0)."""
+    P = projection(1.0 / (vi + tau2), X)
+    return float(y @ P @ y)
+
+
+def _loglik0_check(y: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float, reml: bool) -> float:
+    """Log-likelihood (ML or REML, metafor's centred form) at tau2."""
+    k, p = X.shape
+    wi = 1.0 / (vi + tau2)
+    WX = wi[:, None] * X
+    XtWX = X.T @ WX
+    beta = np.linalg.solve(XtWX, WX.T @ y)
+    rss = float(np.sum(wi * (y - X @ beta) ** 2))
+    if not reml:
+        return -0.5 * k * math.log(2 * math.pi) - 0.5 * np.sum(np.log(vi + tau2)) - 0.5 * rss
+    logdet = np.linalg.slogdet(XtWX)[1]
+    return (
+        -0.5 * (k - p) * math.log(2 * math.pi)
+        - 0.5 * np.sum(np.log(vi + tau2))
+        - 0.5 * logdet
+        - 0.5 * rss
+    )
+
+
+def _fisher_scoring(
+    method: str, y: np.ndarray, vi: np.ndarray, X: np.ndarray, start: float, con: Control
+) -> tuple[float, int]:
+    k, p = X.shape
+    tau2 = start
+    change = con.threshold + 1
+    it = 0
+    while change > con.threshold:
+        it += 1
+        old = tau2
+        wi = 1.0 / (vi + tau2)
+        P = projection(wi, X)
+        if method == "EB":
+            adj = (float(y @ P @ y) * k / (k - p) - k) / wi.sum()
+        else:
+            Py = P @ y
+            yPPy = float(Py @ Py)
+            if method == "ML":
+                adj = (yPPy - wi.sum()) / np.sum(wi**2)
+            else:
+                adj = (yPPy - np.trace(P)) / np.sum(P * P)
+        adj = float(adj) * con.stepadj
+        if math.isnan(adj):
+            adj = 0.0
+        while tau2 + adj < con.tau2_min:
+            adj /= 2
+        tau2 = tau2 + adj
+        change = abs(old - tau2)
+        if it > con.maxiter:
+            raise ConvergenceError(
+                f"{method} Fisher scoring did not converge in {con.maxiter} iterations "
+                f"(last change in tau^2 {change:.3g} > threshold {con.threshold:g}; "
+                f"tau^2 = {tau2:.6g}); try more iterations (control maxiter), "
+                "step adjustment (stepadj < 1) or another estimator (PM, DL)"
+            )
+    return tau2, it
+
+
+def estimate_tau2(
+    yi: Any,
+    vi: Any,
+    method: str = "REML",
+    X: Any = None,
+    control: Control | dict[str, Any] | None = None,
+) -> Tau2Estimate:
+    """tau^2 by ``method`` (FE gives 0) exactly as metafor's ``rma.uni()``; see module doc.
+
+    Raises InputError for k <= p (e.g. a single study) and ConvergenceError (with the reason)
+    when Fisher scoring or the PM root search fails.
+    """
+    method = canonical_method(method)
+    y0, v, Xm = check_arrays(yi, vi, X)
+    con = Control.make(control)
+    k, p = Xm.shape
+    if method == "FE":
+        return Tau2Estimate("FE", 0.0, None)
+    if k <= p:
+        raise InputError(f"tau^2 is not estimable from k = {k} studies with {p} coefficient(s)")
+    y = y0 - y0.mean()
+    warnings: list[str] = []
+    it = 0
+    tau2_0 = math.nan
+    if method in ("HE", "ML", "REML", "EB"):
+        P0 = np.eye(k) - Xm @ np.linalg.solve(Xm.T @ Xm, Xm.T)
+        tau2 = (float(y @ P0 @ y) - float(np.sum(np.diag(P0) * v))) / (k - p)
+    if method == "DL":
+        P = projection(1.0 / v, Xm)
+        tau2 = (float(y @ P @ y) - (k - p)) / np.trace(P)
+    if method == "SJ":
+        tau2_0 = float(np.mean(y**2)) if con.tau2_init is None else con.tau2_init
+        tau2 = tau2_0 * _q_gen(y, v, Xm, tau2_0) / (k - p)
+    if method == "PM":
+        tau2, it = _paule_mandel(y, v, Xm, y0, con)
+    if method in ("ML", "REML", "EB"):
+        start = max(0.0, tau2, con.tau2_min) if con.tau2_init is None else con.tau2_init
+        tau2, it = _fisher_scoring(method, y, v, Xm, start, con)
+        if method in ("ML", "REML") and con.ll0check:
+            reml = method == "REML"
+            ll0 = _loglik0_check(y, v, Xm, 0.0, reml)
+            ll = _loglik0_check(y, v, Xm, tau2, reml)
+            if ll0 - ll > con.tol and tau2 > con.threshold:
+                warnings.append(
+                    "Fisher scoring may have stopped at a local maximum; "
+                    "the likelihood is higher at tau^2 = 0, so tau^2 = 0 (as metafor)"
+                )
+                tau2 = 0.0
+    tau2 = max(con.tau2_min, float(tau2))
+    return Tau2Estimate(method, tau2, _se_tau2(method, y, v, Xm, tau2, tau2_0), it, warnings)
+
+
+def _paule_mandel(
+    y: np.ndarray, v: np.ndarray, X: np.ndarray, y_raw: np.ndarray, con: Control
+) -> tuple[float, int]:
+    k, p = X.shape
+    target = k - p
+    tau2_max = max(100.0, 10 * r_mad(y_raw) ** 2) if con.tau2_max is None else con.tau2_max
+    f_min = _q_gen(y, v, X, con.tau2_min) - target
+    if f_min < 0:
+        return con.tau2_min, 0
+    f_max = _q_gen(y, v, X, tau2_max) - target
+    if f_max > 0:
+        raise ConvergenceError(
+            f"PM: Q(tau^2) is still above k - p = {target} at tau2_max = {tau2_max:g}; "
+            "increase control tau2_max or use another estimator"
+        )
+    root = zeroin(
+        lambda t: _q_gen(y, v, X, t) - target,
+        con.tau2_min,
+        tau2_max,
+        f_lower=f_min,
+        f_upper=f_max,
+        tol=con.tol,
+        maxiter=con.maxiter,
+    )
+    if root.iterations < 0:
+        raise ConvergenceError(
+            f"PM: root search did not converge in {con.maxiter} iterations "
+            f"(bracket width {root.estim_prec:.3g})"
+        )
+    return root.root, root.iterations
+
+
+def _se_tau2(
+    method: str, y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float, tau2_0: float
+) -> float | None:
+    """metafor's ``se.tau2`` for each estimator (large-sample, as printed by rma())."""
+    k, p = X.shape
+    t = max(tau2, 0.0)
+    if method == "HE":
+        P = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
+        PV = P * v[None, :]
+        return math.sqrt(
+            (2 * np.sum(PV * PV.T) + 4 * t * np.trace(PV) + 2 * t**2 * (k - p)) / (k - p) ** 2
+        )
+    if method == "DL":
+        P = projection(1.0 / v, X)
+        trP = np.trace(P)
+        return math.sqrt((2 * (k - p) + 4 * t * trP + 2 * t**2 * np.sum(P * P)) / trP**2)
+    if method == "SJ":
+        P = projection(1.0 / (v + tau2_0), X)
+        PV = P * v[None, :]
+        return math.sqrt(
+            tau2_0**2
+            / (k - p) ** 2
+            * (2 * np.sum(PV * PV.T) + 4 * t * np.sum(PV * P) + 2 * t**2 * np.sum(P * P))
+        )
+    wi = 1.0 / (v + tau2)
+    if method == "ML":
+        return math.sqrt(2 / np.sum(wi**2))
+    if method == "REML":
+        P = projection(wi, X)
+        return math.sqrt(2 / np.sum(P * P))
+    if method in ("PM", "EB"):
+        return math.sqrt(2 * k**2 / (k - p) / wi.sum() ** 2)
+    return None
+
+
+def _simple(method: str):
+    def f(
+        yi: Any, vi: Any, X: Any = None, control: Control | dict[str, Any] | None = None
+    ) -> float:
+        return estimate_tau2(yi, vi, method, X, control).tau2
+
+    f.__name__ = f"tau2_{method.lower()}"
+    f.__doc__ = f"tau^2 by the {method} estimator (see :mod:`bayesmeta.classical.tau2`)."
+    return f
+
+
+tau2_dl = _simple("DL")
+tau2_he = _simple("HE")
+tau2_sj = _simple("SJ")
+tau2_pm = _simple("PM")
+tau2_eb = _simple("EB")
+tau2_ml = _simple("ML")
+tau2_reml = _simple("REML")

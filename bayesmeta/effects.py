@@ -1,0 +1,707 @@
+"""Effect sizes ``yi`` and sampling variances ``vi`` from raw study columns.
+
+Each function returns :class:`EffectSizes` whose ``formula`` states, in words, the estimate and the
+variance used, so every pooled result can say which convention it rests on. The formulas are those
+of R metafor 3.8.1 ``escalc()`` with its defaults unless a docstring says otherwise; see
+``docs/effects.md`` for the references.
+
+=========  ==================================================  ===============================
+measure    meaning                                             function
+=========  ==================================================  ===============================
+MD         mean difference of two groups                       :func:`md`
+SMD        standardised mean difference, Hedges' g             :func:`smd`
+BA         before/after MD, arms as independent groups         :func:`before_after`
+MC         paired mean change with pre/post correlation r      :func:`mean_change`
+SMCR       standardised mean change, pre-test SD               :func:`smcr`
+PPC        pre-post-control: SMCR(treated) - SMCR(control)     :func:`ppc`
+OR         log odds ratio of a 2x2 table                       :func:`log_or`
+RR         log risk ratio                                      :func:`log_rr`
+RD         risk difference                                     :func:`rd`
+=========  ==================================================  ===============================
+
+:func:`compute` applies one of them to the columns of a DataFrame (names in :data:`COLUMNS`).
+Bad input raises :class:`~bayesmeta.errors.InputError` at the first bad cell (1-based row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy.special import poch
+
+from bayesmeta.errors import InputError
+from bayesmeta.studies import numeric_column
+
+ArrayLike = float | Sequence[float] | np.ndarray
+
+#: What each measure is (for ``--help`` texts and listings).
+MEASURES: dict[str, str] = {
+    "MD": "mean difference m1 - m2 of two independent groups",
+    "SMD": "standardised mean difference (Hedges' g, bias-corrected)",
+    "BA": "before/after mean difference post - pre, arms treated as independent groups (RevMan)",
+    "MC": "paired mean change post - pre using the pre/post correlation r",
+    "SMCR": "standardised mean change, raw-score (pre-test SD) standardisation, bias-corrected",
+    "PPC": "pre-post-control difference SMCR(treatment) - SMCR(control) (Morris 2008)",
+    "OR": "log odds ratio of a 2x2 table",
+    "RR": "log risk ratio of a 2x2 table",
+    "RD": "risk difference of a 2x2 table",
+}
+
+#: Conventional input column names per measure (metafor-like). For OR/RR/RD give either
+#: ``bi``/``di`` (non-events) or ``n1i``/``n2i`` (group totals). For BA, ``n`` may replace
+#: ``n_pre``/``n_post``; for PPC, ``r_t``/``r_c`` may replace ``r``.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "MD": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
+    "SMD": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
+    "BA": ("m_pre", "sd_pre", "n_pre", "m_post", "sd_post", "n_post"),
+    "MC": ("m_pre", "sd_pre", "m_post", "sd_post", "n", "r"),
+    "SMCR": ("m_pre", "sd_pre", "m_post", "n", "r"),
+    "PPC": (
+        "m_pre_t",
+        "sd_pre_t",
+        "m_post_t",
+        "n_t",
+        "m_pre_c",
+        "sd_pre_c",
+        "m_post_c",
+        "n_c",
+        "r",
+    ),
+    "OR": ("ai", "n1i", "ci", "n2i"),
+    "RR": ("ai", "n1i", "ci", "n2i"),
+    "RD": ("ai", "n1i", "ci", "n2i"),
+}
+
+
+@dataclass(frozen=True)
+class EffectSizes:
+    """Effect sizes with their sampling variances and the formula that produced them.
+
+    ``corrected`` (2x2 measures only) marks the tables that received the continuity
+    correction; rows dropped as double-zero tables have ``yi = vi = NaN``.
+    """
+
+    yi: np.ndarray
+    vi: np.ndarray
+    measure: str
+    formula: str
+    corrected: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("yi", "vi", "corrected"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            arr = np.array(value, dtype=bool if name == "corrected" else float)
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    @property
+    def k(self) -> int:
+        return int(self.yi.size)
+
+    @property
+    def sei(self) -> np.ndarray:
+        return np.sqrt(self.vi)
+
+    def to_frame(self) -> pd.DataFrame:
+        """``yi``, ``vi`` (and ``corrected``) as columns; ``attrs`` hold measure and formula."""
+        df = pd.DataFrame({"yi": self.yi, "vi": self.vi})
+        if self.corrected is not None:
+            df["corrected"] = self.corrected
+        df.attrs.update(measure=self.measure, formula=self.formula)
+        return df
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+def _prep(**named: ArrayLike) -> dict[str, np.ndarray]:
+    """1-D float arrays of one common length (length-1 inputs broadcast); finite values only."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, value in named.items():
+        try:
+            arr = np.atleast_1d(np.asarray(value, dtype=float))
+        except (TypeError, ValueError):
+            raise InputError(f"not numeric: {value!r}", column=name) from None
+        if arr.ndim != 1:
+            raise InputError(f"expected a 1-D array, got shape {arr.shape}", column=name)
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            i = int(bad[0])
+            raise InputError(f"not a finite number: {arr[i]}", row=i + 1, column=name)
+        arrays[name] = arr
+    sizes = {a.size for a in arrays.values()} - {1}
+    if len(sizes) > 1:
+        lengths = ", ".join(f"{n}={a.size}" for n, a in arrays.items())
+        raise InputError(f"inputs have different lengths ({lengths})")
+    k = sizes.pop() if sizes else 1
+    return {n: np.broadcast_to(a, (k,)).copy() for n, a in arrays.items()}
+
+
+def _fail_at(bad: np.ndarray, message: str, column: str | None, values: np.ndarray) -> None:
+    idx = np.flatnonzero(bad)
+    if idx.size:
+        i = int(idx[0])
+        raise InputError(message.format(v=f"{values[i]:g}"), row=i + 1, column=column)
+
+
+def _check_sd(a: Mapping[str, np.ndarray], *names: str, positive: bool = False) -> None:
+    for n in names:
+        if positive:
+            _fail_at(~(a[n] > 0), "standard deviation must be > 0 (got {v})", n, a[n])
+        else:
+            _fail_at(a[n] < 0, "standard deviation must be >= 0 (got {v})", n, a[n])
+
+
+def _check_n(a: Mapping[str, np.ndarray], *names: str, minimum: int = 2, why: str = "") -> None:
+    for n in names:
+        _fail_at(a[n] < minimum, f"sample size must be >= {minimum}{why} (got {{v}})", n, a[n])
+
+
+def _check_r(a: Mapping[str, np.ndarray], *names: str) -> None:
+    for n in names:
+        _fail_at(np.abs(a[n]) > 1, "correlation must be in [-1, 1] (got {v})", n, a[n])
+
+
+def _check_vi(vi: np.ndarray, why: str, skip: np.ndarray | None = None) -> None:
+    bad = ~(np.isfinite(vi) & (vi > 0))
+    if skip is not None:
+        bad &= ~skip
+    _fail_at(bad, f"sampling variance is {{v}} ({why})", None, vi)
+
+
+def hedges_correction(m: ArrayLike) -> np.ndarray:
+    """Exact small-sample bias correction c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)), m > 1.
+
+    Hedges (1981); the same function as metafor's ``.cmicalc`` (which uses lgamma; the
+    Pochhammer form here stays accurate for very large m). c(m) ~ 1 - 3 / (4 m - 1).
+    """
+    m = np.asarray(m, dtype=float)
+    if np.any(~(m > 1)):
+        raise InputError("bias correction c(m) needs degrees of freedom m > 1")
+    return poch((m - 1.0) / 2.0, 0.5) / np.sqrt(m / 2.0)
+
+
+# --------------------------------------------------------------------------- continuous outcomes
+
+
+def md(
+    m1: ArrayLike,
+    sd1: ArrayLike,
+    n1: ArrayLike,
+    m2: ArrayLike,
+    sd2: ArrayLike,
+    n2: ArrayLike,
+    variance: Literal["unpooled", "pooled"] = "unpooled",
+) -> EffectSizes:
+    """Mean difference ``yi = m1 - m2`` of two independent groups.
+
+    ``variance="unpooled"`` (RevMan; metafor ``MD`` default ``vtype="LS"``):
+    ``vi = sd1^2/n1 + sd2^2/n2``. ``variance="pooled"`` (Normand 1999; metafor ``vtype="HO"``):
+    ``vi = sdp^2 (1/n1 + 1/n2)``, ``sdp^2 = ((n1-1) sd1^2 + (n2-1) sd2^2) / (n1+n2-2)``.
+    """
+    a = _prep(m1=m1, sd1=sd1, n1=n1, m2=m2, sd2=sd2, n2=n2)
+    _check_sd(a, "sd1", "sd2")
+    _check_n(a, "n1", "n2")
+    yi = a["m1"] - a["m2"]
+    if variance == "unpooled":
+        vi = a["sd1"] ** 2 / a["n1"] + a["sd2"] ** 2 / a["n2"]
+        formula = (
+            "MD = m1 - m2; vi = sd1^2/n1 + sd2^2/n2 "
+            "(unpooled variance: RevMan, metafor escalc MD vtype='LS')"
+        )
+    elif variance == "pooled":
+        sdp2 = ((a["n1"] - 1) * a["sd1"] ** 2 + (a["n2"] - 1) * a["sd2"] ** 2) / (
+            a["n1"] + a["n2"] - 2
+        )
+        vi = sdp2 * (1 / a["n1"] + 1 / a["n2"])
+        formula = (
+            "MD = m1 - m2; vi = sdp^2 (1/n1 + 1/n2), "
+            "sdp^2 = ((n1-1) sd1^2 + (n2-1) sd2^2)/(n1+n2-2) "
+            "(pooled SD: Normand 1999, metafor escalc MD vtype='HO')"
+        )
+    else:
+        raise InputError(f"unknown variance '{variance}' (use 'unpooled' or 'pooled')")
+    _check_vi(vi, "both standard deviations are 0")
+    return EffectSizes(yi, vi, "MD", formula)
+
+
+def smd(
+    m1: ArrayLike,
+    sd1: ArrayLike,
+    n1: ArrayLike,
+    m2: ArrayLike,
+    sd2: ArrayLike,
+    n2: ArrayLike,
+) -> EffectSizes:
+    """Hedges' g: ``g = c(m) (m1 - m2) / sdp`` with ``m = n1 + n2 - 2`` and the exact c(m).
+
+    ``vi = 1/n1 + 1/n2 + g^2 / (2 (n1 + n2))`` (Hedges 1981; metafor ``SMD``, ``vtype="LS"``).
+    """
+    a = _prep(m1=m1, sd1=sd1, n1=n1, m2=m2, sd2=sd2, n2=n2)
+    _check_sd(a, "sd1", "sd2")
+    _check_n(a, "n1", "n2")
+    m = a["n1"] + a["n2"] - 2
+    sdp = np.sqrt(((a["n1"] - 1) * a["sd1"] ** 2 + (a["n2"] - 1) * a["sd2"] ** 2) / m)
+    _fail_at(~(sdp > 0), "pooled standard deviation is {v}: the SMD is undefined", "sd1", sdp)
+    yi = hedges_correction(m) * (a["m1"] - a["m2"]) / sdp
+    vi = 1 / a["n1"] + 1 / a["n2"] + yi**2 / (2 * (a["n1"] + a["n2"]))
+    formula = (
+        "SMD (Hedges' g) = c(m) (m1 - m2)/sdp, sdp^2 = ((n1-1) sd1^2 + (n2-1) sd2^2)/m, "
+        "m = n1+n2-2, c(m) = Gamma(m/2)/(sqrt(m/2) Gamma((m-1)/2)); "
+        "vi = 1/n1 + 1/n2 + g^2/(2 (n1+n2)) (Hedges 1981; metafor escalc SMD)"
+    )
+    return EffectSizes(yi, vi, "SMD", formula)
+
+
+def before_after(
+    m_pre: ArrayLike,
+    sd_pre: ArrayLike,
+    n_pre: ArrayLike,
+    m_post: ArrayLike,
+    sd_post: ArrayLike,
+    n_post: ArrayLike,
+) -> EffectSizes:
+    """Single-arm before/after MD as RevMan computes it from two "groups" (the review's convention).
+
+    ``yi = m_post - m_pre``; ``vi = sd_pre^2/n_pre + sd_post^2/n_post``: the pre and post
+    measurements are treated as independent groups, i.e. :func:`mean_change` with r = 0.
+    """
+    a = _prep(
+        m_pre=m_pre, sd_pre=sd_pre, n_pre=n_pre, m_post=m_post, sd_post=sd_post, n_post=n_post
+    )
+    _check_sd(a, "sd_pre", "sd_post")
+    _check_n(a, "n_pre", "n_post")
+    yi = a["m_post"] - a["m_pre"]
+    vi = a["sd_pre"] ** 2 / a["n_pre"] + a["sd_post"] ** 2 / a["n_post"]
+    _check_vi(vi, "both standard deviations are 0")
+    formula = (
+        "MD = m_post - m_pre; vi = sd_pre^2/n_pre + sd_post^2/n_post "
+        "(before/after as two independent groups, RevMan convention; ignores the pre/post "
+        "correlation, i.e. r = 0)"
+    )
+    return EffectSizes(yi, vi, "BA", formula)
+
+
+def mean_change(
+    m_pre: ArrayLike,
+    sd_pre: ArrayLike,
+    m_post: ArrayLike,
+    sd_post: ArrayLike,
+    n: ArrayLike,
+    r: ArrayLike,
+) -> EffectSizes:
+    """Paired raw mean change ``yi = m_post - m_pre`` (metafor ``MC``).
+
+    ``vi = sd_change^2 / n`` with ``sd_change^2 = sd_pre^2 + sd_post^2 - 2 r sd_pre sd_post``.
+    """
+    a = _prep(m_pre=m_pre, sd_pre=sd_pre, m_post=m_post, sd_post=sd_post, n=n, r=r)
+    _check_sd(a, "sd_pre", "sd_post")
+    _check_n(a, "n")
+    _check_r(a, "r")
+    yi = a["m_post"] - a["m_pre"]
+    vi = (a["sd_pre"] ** 2 + a["sd_post"] ** 2 - 2 * a["r"] * a["sd_pre"] * a["sd_post"]) / a["n"]
+    _check_vi(vi, "the change-score SD is 0")
+    formula = (
+        "MC = m_post - m_pre; vi = (sd_pre^2 + sd_post^2 - 2 r sd_pre sd_post)/n "
+        "(paired mean change with pre/post correlation r; metafor escalc MC)"
+    )
+    return EffectSizes(yi, vi, "MC", formula)
+
+
+_SMCR_FORMULA = (
+    "g = c(n-1) (m_post - m_pre)/sd_pre, c(m) = Gamma(m/2)/(sqrt(m/2) Gamma((m-1)/2)); "
+    "vi = 2 (1 - r)/n + g^2/(2 n)"
+)
+
+
+def _smcr(a: Mapping[str, np.ndarray], s: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """SMCR core on prepared arrays whose keys carry the suffix ``s`` (for error locations)."""
+    _check_sd(a, f"sd_pre{s}", positive=True)
+    _check_n(a, f"n{s}", minimum=3, why=" for SMCR (c(n-1) needs n - 1 > 1)")
+    n, r = a[f"n{s}"], a[f"r{s}"]
+    yi = hedges_correction(n - 1) * (a[f"m_post{s}"] - a[f"m_pre{s}"]) / a[f"sd_pre{s}"]
+    vi = 2 * (1 - r) / n + yi**2 / (2 * n)
+    return yi, vi
+
+
+def smcr(
+    m_pre: ArrayLike,
+    sd_pre: ArrayLike,
+    m_post: ArrayLike,
+    n: ArrayLike,
+    r: ArrayLike,
+) -> EffectSizes:
+    """Standardised mean change with raw-score (pre-test SD) standardisation, bias-corrected.
+
+    ``g = c(n-1) (m_post - m_pre) / sd_pre``; ``vi = 2 (1 - r)/n + g^2/(2 n)``
+    (Becker 1988; Morris 2008; metafor ``SMCR``, ``vtype="LS"``). r = 1 gives
+    ``vi = g^2/(2n)``, which is 0 when g = 0 (an error).
+    """
+    a = _prep(m_pre=m_pre, sd_pre=sd_pre, m_post=m_post, n=n, r=r)
+    _check_r(a, "r")
+    yi, vi = _smcr(a)
+    _check_vi(vi, "r = 1 and no change")
+    formula = f"SMCR {_SMCR_FORMULA} (Becker 1988; Morris 2008; metafor escalc SMCR)"
+    return EffectSizes(yi, vi, "SMCR", formula)
+
+
+def ppc(
+    m_pre_t: ArrayLike,
+    sd_pre_t: ArrayLike,
+    m_post_t: ArrayLike,
+    n_t: ArrayLike,
+    m_pre_c: ArrayLike,
+    sd_pre_c: ArrayLike,
+    m_post_c: ArrayLike,
+    n_c: ArrayLike,
+    r_t: ArrayLike,
+    r_c: ArrayLike | None = None,
+) -> EffectSizes:
+    """Pre-post-control effect: ``d_ppc = g_T - g_C`` of the two arms' :func:`smcr`, vi summed.
+
+    Each arm is standardised by its own pre-test SD and bias-corrected with c(n-1); the arms
+    are independent so ``vi = vi_T + vi_C`` (Becker 1988; Morris 2008, Table 5). ``r_c``
+    defaults to ``r_t`` (one correlation per study).
+    """
+    a = _prep(
+        m_pre_t=m_pre_t, sd_pre_t=sd_pre_t, m_post_t=m_post_t, n_t=n_t, r_t=r_t,
+        m_pre_c=m_pre_c, sd_pre_c=sd_pre_c, m_post_c=m_post_c, n_c=n_c,
+        r_c=r_t if r_c is None else r_c,
+    )  # fmt: skip
+    _check_r(a, "r_t", "r_c")
+    yt, vt = _smcr(a, "_t")
+    yc, vc = _smcr(a, "_c")
+    vi = vt + vc
+    _check_vi(vi, "r = 1 and no change in either arm")
+    formula = (
+        "PPC d = g_T - g_C, each arm " + _SMCR_FORMULA + "; vi = vi_T + vi_C "
+        "(separate pre-test SDs; Becker 1988, Morris 2008 Table 5)"
+    )
+    return EffectSizes(yt - yc, vi, "PPC", formula)
+
+
+# --------------------------------------------------------------------------- 2x2 tables
+
+_TO = ("only0", "all", "if0all", "none")
+
+
+def _rows(mask: np.ndarray, limit: int = 20) -> str:
+    rows = [str(i + 1) for i in np.flatnonzero(mask)]
+    return ", ".join(rows[:limit]) + (f", ... ({len(rows)} in all)" if len(rows) > limit else "")
+
+
+def _table(
+    ai: ArrayLike,
+    bi: ArrayLike | None,
+    ci: ArrayLike,
+    di: ArrayLike | None,
+    n1i: ArrayLike | None,
+    n2i: ArrayLike | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validated cells (ai, bi, ci, di) from events and non-events or events and totals."""
+    named: dict[str, ArrayLike] = {"ai": ai, "ci": ci}
+    for cell, total, group in (("bi", "n1i", "first"), ("di", "n2i", "second")):
+        value = bi if cell == "bi" else di
+        tot = n1i if total == "n1i" else n2i
+        if value is None and tot is None:
+            raise InputError(f"need '{total}' (or '{cell}') for the {group} group", column=total)
+        if value is not None:
+            named[cell] = value
+        if tot is not None:
+            named[total] = tot
+    a = _prep(**named)
+    for ev, cell, total in (("ai", "bi", "n1i"), ("ci", "di", "n2i")):
+        _fail_at(a[ev] < 0, "event count must be >= 0 (got {v})", ev, a[ev])
+        if cell in a:
+            _fail_at(a[cell] < 0, "non-event count must be >= 0 (got {v})", cell, a[cell])
+            if total in a:
+                _fail_at(
+                    a[ev] + a[cell] != a[total],
+                    f"{total} must equal {ev} + {cell} (got {total} = {{v}})",
+                    total,
+                    a[total],
+                )
+        else:
+            _fail_at(a[total] < 1, "group size must be >= 1 (got {v})", total, a[total])
+            _fail_at(
+                a[ev] > a[total],
+                f"event count exceeds the group size {total} (got {ev} = {{v}})",
+                ev,
+                a[ev],
+            )
+            a[cell] = a[total] - a[ev]
+        _fail_at(
+            a[ev] + a[cell] < 1, f"group size must be >= 1 (got {ev} + {cell} = {{v}})",
+            ev, a[ev] + a[cell],
+        )  # fmt: skip
+    return a["ai"], a["bi"], a["ci"], a["di"]
+
+
+def _binary(
+    measure: str,
+    ai: ArrayLike,
+    bi: ArrayLike | None,
+    ci: ArrayLike,
+    di: ArrayLike | None,
+    n1i: ArrayLike | None,
+    n2i: ArrayLike | None,
+    add: float,
+    to: str,
+    drop00: bool,
+) -> EffectSizes:
+    a0, b0, c0, d0 = _table(ai, bi, ci, di, n1i, n2i)
+    if not (np.isfinite(add) and add >= 0):
+        raise InputError(f"continuity correction 'add' must be a number >= 0 (got {add})")
+    if to not in _TO:
+        raise InputError(f"unknown 'to' value '{to}' (one of {', '.join(_TO)})")
+    double = ((a0 == 0) & (c0 == 0)) | ((b0 == 0) & (d0 == 0))
+    dropped = double if drop00 else np.zeros_like(double)
+    zero = ((a0 == 0) | (b0 == 0) | (c0 == 0) | (d0 == 0)) & ~dropped
+    if add == 0 or to == "none":
+        corrected = np.zeros_like(zero)
+    elif to == "only0":
+        corrected = zero
+    elif to == "all" or zero.any():  # "all", or "if0all" with some zero cell
+        corrected = ~dropped
+    else:
+        corrected = np.zeros_like(zero)
+    shift = np.where(corrected, add, 0.0)
+    a, b, c, d = a0 + shift, b0 + shift, c0 + shift, d0 + shift
+    n1, n2 = a + b, c + d
+    p1, p2 = a / n1, c / n2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "OR":
+            yi = np.log(a * d / (b * c))
+            vi = 1 / a + 1 / b + 1 / c + 1 / d
+            text = (
+                "log OR = log(ai di/(bi ci)); vi = 1/ai + 1/bi + 1/ci + 1/di "
+                "(Woolf; metafor escalc OR)"
+            )
+            undefined = "log OR undefined: a zero cell and no continuity correction"
+        elif measure == "RR":
+            yi = np.log(p1 / p2)
+            vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
+            text = (
+                "log RR = log((ai/n1i)/(ci/n2i)); vi = 1/ai - 1/n1i + 1/ci - 1/n2i "
+                "(metafor escalc RR)"
+            )
+            undefined = "log RR undefined: no events in a group and no continuity correction"
+        else:
+            yi = p1 - p2
+            vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+            text = (
+                "RD = ai/n1i - ci/n2i; vi = p1 (1-p1)/n1i + p2 (1-p2)/n2i "
+                "(metafor escalc RD vtype='LS')"
+            )
+            undefined = "sampling variance 0: both risks are 0 or 1 and no continuity correction"
+    ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
+    _fail_at(~ok & ~dropped, undefined, None, vi)
+    yi = np.where(dropped, np.nan, yi)
+    vi = np.where(dropped, np.nan, vi)
+    if corrected.any():
+        which = "tables with a zero cell" if to == "only0" else "all tables"
+        text += f"; {add:g} added to every cell of {which} (rows {_rows(corrected)})"
+    elif add == 0 or to == "none":
+        text += "; no continuity correction"
+    else:
+        text += f"; no zero cells, so no continuity correction (add={add:g}, to='{to}')"
+    if dropped.any():
+        text += f"; double-zero tables dropped, yi = vi = NaN (rows {_rows(dropped)})"
+    elif double.any():
+        text += f"; double-zero tables kept (rows {_rows(double)}), as metafor drop00=FALSE"
+    return EffectSizes(yi, vi, measure, text, corrected=corrected)
+
+
+def log_or(
+    ai: ArrayLike,
+    bi: ArrayLike | None = None,
+    ci: ArrayLike | None = None,
+    di: ArrayLike | None = None,
+    *,
+    n1i: ArrayLike | None = None,
+    n2i: ArrayLike | None = None,
+    add: float = 0.5,
+    to: Literal["only0", "all", "if0all", "none"] = "only0",
+    drop00: bool = False,
+) -> EffectSizes:
+    """Log odds ratio of tables [ai bi; ci di] (events/non-events, group 1 over group 2).
+
+    Give ``bi``/``di`` or the totals ``n1i``/``n2i``. ``yi = log(ai di / (bi ci))``,
+    ``vi = 1/ai + 1/bi + 1/ci + 1/di`` (Woolf). Continuity correction as metafor's defaults
+    (``add=1/2, to="only0", drop00=False``): ``add`` is added to all four cells of each table
+    with a zero cell; double-zero tables are kept (corrected) unless ``drop00=True``, which sets
+    their yi, vi to NaN (RevMan / Cochrane Handbook practice).
+    """
+    if ci is None:
+        raise InputError("need 'ci' (events in the second group)", column="ci")
+    return _binary("OR", ai, bi, ci, di, n1i, n2i, add, to, drop00)
+
+
+def log_rr(
+    ai: ArrayLike,
+    bi: ArrayLike | None = None,
+    ci: ArrayLike | None = None,
+    di: ArrayLike | None = None,
+    *,
+    n1i: ArrayLike | None = None,
+    n2i: ArrayLike | None = None,
+    add: float = 0.5,
+    to: Literal["only0", "all", "if0all", "none"] = "only0",
+    drop00: bool = False,
+) -> EffectSizes:
+    """Log risk ratio ``log((ai/n1i)/(ci/n2i))``, ``vi = 1/ai - 1/n1i + 1/ci - 1/n2i``.
+
+    Zero cells as in :func:`log_or` (metafor ``RR``).
+    """
+    if ci is None:
+        raise InputError("need 'ci' (events in the second group)", column="ci")
+    return _binary("RR", ai, bi, ci, di, n1i, n2i, add, to, drop00)
+
+
+def rd(
+    ai: ArrayLike,
+    bi: ArrayLike | None = None,
+    ci: ArrayLike | None = None,
+    di: ArrayLike | None = None,
+    *,
+    n1i: ArrayLike | None = None,
+    n2i: ArrayLike | None = None,
+    add: float = 0.5,
+    to: Literal["only0", "all", "if0all", "none"] = "only0",
+    drop00: bool = False,
+) -> EffectSizes:
+    """Risk difference ``ai/n1i - ci/n2i``, ``vi = p1 (1-p1)/n1i + p2 (1-p2)/n2i``.
+
+    metafor ``RD`` (``vtype="LS"``) applies the same zero-cell correction as :func:`log_or`
+    by default, to both yi and vi; RevMan does not correct RD: use ``add=0`` for that.
+    """
+    if ci is None:
+        raise InputError("need 'ci' (events in the second group)", column="ci")
+    return _binary("RD", ai, bi, ci, di, n1i, n2i, add, to, drop00)
+
+
+# --------------------------------------------------------------------------- DataFrame interface
+
+#: (function parameter, conventional column) per measure, in call order.
+_PARAMS: dict[str, tuple[tuple[str, str], ...]] = {
+    "MD": (("m1", "m1i"), ("sd1", "sd1i"), ("n1", "n1i"), ("m2", "m2i"), ("sd2", "sd2i"),
+           ("n2", "n2i")),
+    "BA": tuple((c, c) for c in COLUMNS["BA"]),
+    "MC": tuple((c, c) for c in COLUMNS["MC"]),
+    "SMCR": tuple((c, c) for c in COLUMNS["SMCR"]),
+    "PPC": tuple((c, c) for c in COLUMNS["PPC"][:-1]),
+}  # fmt: skip
+_PARAMS["SMD"] = _PARAMS["MD"]
+_FUNCS = {
+    "MD": md, "SMD": smd, "BA": before_after, "MC": mean_change, "SMCR": smcr, "PPC": ppc,
+    "OR": log_or, "RR": log_rr, "RD": rd,
+}  # fmt: skip
+_OPTIONS = {"MD": {"variance"}, "OR": {"add", "to", "drop00"}}
+_OPTIONS["RR"] = _OPTIONS["RD"] = _OPTIONS["OR"]
+
+
+def compute(
+    df: pd.DataFrame,
+    measure: str,
+    *,
+    columns: Mapping[str, str] | None = None,
+    source: str | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Add ``yi`` and ``vi`` for ``measure`` to a copy of ``df`` (raw columns -> effect sizes).
+
+    Input columns have the conventional names of :data:`COLUMNS`; ``columns`` maps a
+    conventional name to the frame's own (e.g. ``{"ai": "exp.AR.events", "n1i": "exp.total"}``).
+    ``options`` go to the measure's function (``variance`` for MD; ``add``, ``to``, ``drop00``
+    for OR/RR/RD). The result's ``attrs`` hold ``measure`` and ``formula``; for 2x2 measures
+    also ``corrected_rows`` (1-based) and, with ``drop00=True``, ``dropped_rows``, which are
+    removed from the returned frame. Errors name ``source``, the 1-based row and the column.
+    """
+    key = str(measure).strip().upper()
+    if key not in _FUNCS:
+        raise InputError(f"unknown measure '{measure}' (one of {', '.join(MEASURES)})", file=source)
+    if df.shape[0] == 0:
+        raise InputError("empty table: no study rows", file=source)
+    unknown = set(options) - _OPTIONS.get(key, set())
+    if unknown:
+        allowed = ", ".join(sorted(_OPTIONS.get(key, set()))) or "none"
+        raise InputError(
+            f"unknown option(s) {', '.join(sorted(unknown))} for {key} (allowed: {allowed})",
+            file=source,
+        )
+    colmap = dict(columns or {})
+    roles = set(COLUMNS[key]) | {
+        "BA": {"n"}, "PPC": {"r_t", "r_c"}, "OR": {"bi", "di"}, "RR": {"bi", "di"},
+        "RD": {"bi", "di"},
+    }.get(key, set())  # fmt: skip
+    stray = set(colmap) - roles
+    if stray:
+        raise InputError(
+            f"unknown column role(s) {', '.join(sorted(stray))} for {key} "
+            f"(expected: {', '.join(sorted(roles))})",
+            file=source,
+        )
+
+    def name(role: str) -> str:
+        return colmap.get(role, role)
+
+    def has(role: str) -> bool:
+        return name(role) in df.columns
+
+    def col(role: str) -> np.ndarray:
+        return numeric_column(df, name(role), file=source)
+
+    where: dict[str, str] = {}  # function parameter -> frame column, for error locations
+    args: dict[str, np.ndarray] = {}
+
+    def take(param: str, role: str) -> None:
+        args[param] = col(role)
+        where[param] = name(role)
+
+    if key in ("OR", "RR", "RD"):
+        take("ai", "ai")
+        take("ci", "ci")
+        for cell, total in (("bi", "n1i"), ("di", "n2i")):
+            if has(total):
+                take(total, total)
+            elif has(cell):
+                take(cell, cell)
+            else:
+                raise InputError(
+                    f"missing required column '{name(total)}' (or '{name(cell)}')",
+                    file=source,
+                    column=name(total),
+                )
+    else:
+        for param, role in _PARAMS[key]:
+            if key == "BA" and role in ("n_pre", "n_post") and not has(role) and has("n"):
+                role = "n"
+            take(param, role)
+        if key == "PPC":
+            if has("r_t") and has("r_c"):
+                take("r_t", "r_t")
+                take("r_c", "r_c")
+            else:
+                take("r_t", "r")
+    try:
+        es = _FUNCS[key](**args, **options)
+    except InputError as exc:
+        column = where.get(exc.column, exc.column) if exc.column else None
+        raise InputError(exc.message, file=source, row=exc.row, column=column) from None
+    out = df.copy()
+    out["yi"] = es.yi
+    out["vi"] = es.vi
+    out.attrs = {"measure": es.measure, "formula": es.formula}
+    if es.corrected is not None:
+        out.attrs["corrected_rows"] = [int(i) + 1 for i in np.flatnonzero(es.corrected)]
+        dropped = np.isnan(es.yi)
+        if dropped.any():
+            out.attrs["dropped_rows"] = [int(i) + 1 for i in np.flatnonzero(dropped)]
+            out = out.loc[~dropped]
+    return out

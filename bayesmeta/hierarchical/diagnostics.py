@@ -1,0 +1,146 @@
+"""Sampling diagnostics after every fit, and warnings that name the problem and the remedy.
+
+* rank-normalised split R-hat (Vehtari et al. 2021, Bayesian Analysis 16:667): warn if > 1.01;
+* bulk and tail effective sample size: warn if < 100 per chain (ibid., section 4);
+* divergent transitions after warm-up (Betancourt 2017, arXiv:1701.02434): warn if any;
+* E-BFMI = sum_t (E_t - E_{t-1})^2 / sum_t (E_t - mean E)^2 per chain (Betancourt 2016,
+  arXiv:1604.00695): warn if < 0.3;
+* trajectories that hit the maximum tree depth: warn if any (efficiency, not validity).
+
+R-hat, ESS and E-BFMI come from ArviZ (``arviz_stats``); variables that are constant across
+draws (R-hat undefined) are skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+RHAT_MAX = 1.01
+ESS_PER_CHAIN = 100
+BFMI_MIN = 0.3
+
+
+class SamplingWarning(UserWarning):
+    """MCMC diagnostics suggest the draws do not represent the posterior well."""
+
+
+def _extreme(ds: xr.Dataset, worst: str) -> tuple[float, str]:
+    """(max or min value, 'name[label]') over every element of every variable, NaN skipped."""
+    best_val, best_name = math.nan, ""
+    for name, da in ds.data_vars.items():
+        vals = np.asarray(da.values, dtype=float)
+        if vals.size == 0 or np.all(np.isnan(vals)):
+            continue
+        flat = np.nanargmax(vals) if worst == "max" else np.nanargmin(vals)
+        v = float(vals.ravel()[flat])
+        if math.isnan(best_val) or (v > best_val if worst == "max" else v < best_val):
+            idx = np.unravel_index(flat, vals.shape)
+            labels = [
+                str(da[d].values[i]) if d in da.coords else str(i)
+                for d, i in zip(da.dims, idx, strict=True)
+            ]
+            best_val = v
+            best_name = f"{name}[{', '.join(labels)}]" if labels else str(name)
+    return best_val, best_name
+
+
+def _varying(posterior: xr.Dataset) -> xr.Dataset:
+    """Drop variables that are constant over all draws (fixed quantities)."""
+    keep = [
+        n for n, da in posterior.data_vars.items() if float(da.std(("chain", "draw")).max()) > 0.0
+    ]
+    return posterior[keep]
+
+
+def diagnose(idata: Any) -> dict[str, Any]:
+    """max R-hat, min bulk/tail ESS (and where), divergences, min E-BFMI, tree-depth hits."""
+    post = _varying(idata["posterior"].to_dataset())
+    stats = idata["sample_stats"].to_dataset()
+    chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat, rhat_at = _extreme(az.rhat(post), "max")
+        bulk, bulk_at = _extreme(az.ess(post, method="bulk"), "min")
+        tail, tail_at = _extreme(az.ess(post, method="tail"), "min")
+    div = int(stats["diverging"].sum()) if "diverging" in stats else 0
+    depth_name = next(
+        (n for n in ("maxdepth_reached", "reached_max_treedepth") if n in stats), None
+    )
+    depth = int(stats[depth_name].sum()) if depth_name else 0
+    bfmi = math.nan
+    if "energy" in stats:
+        bfmi = float(az.bfmi(stats[["energy"]], group=None)["energy"].min())
+    return {
+        "max_rhat": rhat,
+        "min_ess_bulk": bulk,
+        "min_ess_tail": tail,
+        "divergences": div,
+        "min_bfmi": bfmi,
+        "treedepth_hits": depth,
+        "chains": chains,
+        "draws": draws,
+        "max_rhat_param": rhat_at,
+        "min_ess_bulk_param": bulk_at,
+        "min_ess_tail_param": tail_at,
+    }
+
+
+def diagnostic_warnings(
+    diag: dict[str, Any], *, centred: bool, target_accept: float, draws: int, tune: int
+) -> list[str]:
+    """One message per failed check, each naming the problem and what to do."""
+    out = []
+    n = diag["chains"] * diag["draws"]
+    if diag["divergences"] > 0:
+        fix = f"raise target_accept (now {target_accept:g}; try 0.95 or 0.99)"
+        fix += (
+            " or use the non-centred parameterisation (centred=False)"
+            if centred
+            else " or use a more informative tau prior"
+        )
+        out.append(
+            f"{diag['divergences']} divergent transitions after warm-up "
+            f"({100 * diag['divergences'] / n:.1f}% of draws): the posterior may be biased "
+            f"(funnel between tau and the study effects); {fix}"
+        )
+    if diag["max_rhat"] > RHAT_MAX:
+        fix = "reparametrise (centred=False)" if centred else "check the priors"
+        out.append(
+            f"R-hat {diag['max_rhat']:.3f} > {RHAT_MAX} for {diag['max_rhat_param']}: "
+            f"the chains disagree; run longer (more draws and tune, e.g. draws="
+            f"{2 * draws}, tune={2 * tune}) or {fix}"
+        )
+    ess_min = ESS_PER_CHAIN * diag["chains"]
+    for kind in ("bulk", "tail"):
+        v = diag[f"min_ess_{kind}"]
+        if v < ess_min:
+            out.append(
+                f"{kind} ESS {v:.0f} < {ess_min} ({ESS_PER_CHAIN} per chain) for "
+                f"{diag[f'min_ess_{kind}_param']}: {kind} summaries (intervals, "
+                f"{'means and medians' if kind == 'bulk' else 'tail quantiles'}) are "
+                f"imprecise; increase draws (e.g. draws={2 * draws})"
+            )
+    if diag["min_bfmi"] < BFMI_MIN:
+        fix = "use the non-centred parameterisation (centred=False), " if centred else ""
+        out.append(
+            f"E-BFMI {diag['min_bfmi']:.2f} < {BFMI_MIN}: the sampler explores the "
+            f"energy distribution poorly (heavy tails or a funnel); {fix}increase tune "
+            f"(e.g. tune={2 * tune}) or use a more informative tau prior"
+        )
+    if diag["treedepth_hits"] > 0:
+        out.append(
+            f"{diag['treedepth_hits']} transitions hit the maximum tree depth: sampling "
+            f"is inefficient; reparametrise or raise max_treedepth"
+        )
+    return out
+
+
+def warn_all(messages: list[str]) -> None:
+    for m in messages:
+        warnings.warn(m, SamplingWarning, stacklevel=3)

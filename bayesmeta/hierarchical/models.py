@@ -1,0 +1,337 @@
+"""PyMC model builders for Bayesian hierarchical meta-analysis (equations in docs/models.md).
+
+One builder composes three parts; the named models of :data:`MODELS` are presets:
+
+* likelihood  ``y_i ~ N(theta_i, s_i^2)`` with known ``s_i`` (``sei``), or for ``prepost``
+  ``s_i^2 = (sd_pre^2 + sd_post^2 - 2 r sd_pre sd_post) / n`` with r a parameter
+  (Borenstein et al. 2009, Introduction to Meta-Analysis, eq. 4.27-4.28);
+* mean of theta_i  ``mu`` (common), ``mu_subgroup[g_i]`` (subgroup / cell-type terms, fixed
+  or partially pooled), or ``mu + (x_i - xbar)' beta`` (meta-regression);
+* random effects  ``theta_i = mean_i + tau z_i`` with z_i ~ N(0, 1) or t_nu(0, 1), or, nested,
+  ``theta_a = mean_a + u_{j[a]} + tau_arm z_a`` with u_j = tau z_j shared by the arms of study j.
+
+Non-centred by default (``theta = mean + tau * z``); ``centred=True`` samples theta directly
+(``theta ~ N(mean, tau)``), which shows the funnel (divergences) when tau is weakly identified.
+Named dims: ``study`` (one row of the table: a study, or an arm in the nested model),
+``subgroup``, ``contrast``, ``cluster``, ``covariate``. Data enter as ``pm.Data`` so one
+compiled model is reused for new data of the same shape.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from bayesmeta.errors import InputError
+from bayesmeta.hierarchical.data import MetaData
+from bayesmeta.hierarchical.extra_priors import RScale, ShapePrior, parse_nu, parse_r
+from bayesmeta.priors import Prior, parse_prior
+
+#: The named models (``MetaResult.method``).
+MODELS = ("normal", "subgroup", "nested", "student_t", "regression", "prepost")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that defines a model's graph except the data values (a cache key)."""
+
+    name: str
+    mu_prior: Prior
+    tau_prior: Prior
+    mean: Literal["common", "subgroup", "regression"] = "common"
+    subgroup_means: Literal["fixed", "pooled"] = "fixed"
+    sigma_prior: Prior | None = None
+    tau_by_subgroup: bool = False
+    effects: Literal["normal", "t"] = "normal"
+    nu: float | Prior | ShapePrior | None = None
+    nested: bool = False
+    tau_arm_prior: Prior | None = None
+    beta_prior: Prior | None = None
+    center_covariates: bool = True
+    prepost: bool = False
+    r: float | ShapePrior | None = None
+    r_by_study: bool = False
+    centred: bool = False
+
+    @property
+    def parameterisation(self) -> str:
+        return "centred" if self.centred else "non-centred"
+
+    def priors_text(self) -> dict[str, str]:
+        """Every prior of the model as text (for ``MetaResult.settings``)."""
+        out = {"tau_prior": self.tau_prior.text}
+        if self.mean == "subgroup" and self.subgroup_means == "fixed":
+            out["mu_subgroup_prior"] = self.mu_prior.text
+        elif self.mean == "regression" and not self.center_covariates:
+            out["intercept_prior"] = self.mu_prior.text
+        else:
+            out["mu_prior"] = self.mu_prior.text
+        if self.mean == "subgroup" and self.subgroup_means == "pooled":
+            out["sigma_subgroup_prior"] = self.sigma_prior.text  # type: ignore[union-attr]
+        if self.mean == "regression":
+            out["beta_prior"] = self.beta_prior.text if self.beta_prior else "flat"
+        if self.nested:
+            out["tau_arm_prior"] = self.tau_arm_prior.text  # type: ignore[union-attr]
+        if self.effects == "t":
+            out["nu"] = self.nu if isinstance(self.nu, float) else self.nu.text  # type: ignore
+        if self.prepost:
+            out["r"] = f"{self.r:g} (fixed)" if isinstance(self.r, float) else self.r.text  # type: ignore
+            if not isinstance(self.r, float):
+                out["r"] += " per study" if self.r_by_study else " shared"
+        return {k: str(v) for k, v in out.items()}
+
+
+def model_spec(
+    model: str = "normal",
+    *,
+    mu_prior: str | Prior,
+    tau_prior: str | Prior,
+    centred: bool = False,
+    subgroups: bool | None = None,
+    subgroup_means: Literal["fixed", "pooled"] = "fixed",
+    sigma_prior: str | Prior | None = None,
+    tau_by_subgroup: bool = False,
+    nu: float | str | Prior | ShapePrior = "gamma(2, 0.1)",
+    tau_arm_prior: str | Prior | None = None,
+    beta_prior: str | Prior | None = None,
+    center_covariates: bool = True,
+    r: float | str | ShapePrior = "beta(2, 2)",
+    r_scale: RScale = "r",
+    r_by_study: bool = False,
+) -> ModelSpec:
+    """Validated :class:`ModelSpec` for a named model (see :data:`MODELS`).
+
+    ``subgroups`` adds subgroup terms to any model but ``regression`` (default: only for
+    ``subgroup``). ``sigma_prior`` (SD of pooled subgroup means) and ``tau_arm_prior``
+    default to ``tau_prior``; ``beta_prior`` (regression slopes) defaults to flat.
+    """
+    if model not in MODELS:
+        raise InputError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if subgroup_means not in ("fixed", "pooled"):
+        raise InputError(f"subgroup_means must be 'fixed' or 'pooled', not {subgroup_means!r}")
+    use_sub = (model == "subgroup") if subgroups is None else bool(subgroups)
+    if use_sub and model == "regression":
+        raise InputError(
+            "subgroup terms and meta-regression do not combine: code the subgroup "
+            "as indicator covariates instead"
+        )
+    mu = parse_prior(mu_prior, "mu")
+    tau = parse_prior(tau_prior, "tau")
+    mean = "subgroup" if use_sub else ("regression" if model == "regression" else "common")
+    if tau_by_subgroup and mean != "subgroup":
+        raise InputError("tau_by_subgroup needs subgroup terms (model='subgroup')")
+    if tau.needs_data and (tau_by_subgroup or model == "prepost"):
+        raise InputError(
+            "the jeffreys tau prior is defined by known standard errors: not "
+            "available with tau_by_subgroup or the prepost model"
+        )
+    pooled = mean == "subgroup" and subgroup_means == "pooled"
+    nested = model == "nested"
+    if nested and tau_by_subgroup:
+        raise InputError("the nested model has one between-study tau and one tau_arm")
+    return ModelSpec(
+        name=model,
+        mu_prior=mu,
+        tau_prior=tau,
+        mean=mean,
+        subgroup_means=subgroup_means,
+        sigma_prior=parse_prior(sigma_prior or tau, "tau") if pooled else None,
+        tau_by_subgroup=tau_by_subgroup,
+        effects="t" if model == "student_t" else "normal",
+        nu=parse_nu(nu) if model == "student_t" else None,
+        nested=nested,
+        tau_arm_prior=parse_prior(tau_arm_prior or tau, "tau") if nested else None,
+        beta_prior=(
+            parse_prior(beta_prior, "mu") if model == "regression" and beta_prior else None
+        ),
+        center_covariates=center_covariates,
+        prepost=model == "prepost",
+        r=parse_r(r, r_scale) if model == "prepost" else None,
+        r_by_study=r_by_study,
+        centred=centred,
+    )
+
+
+def check_data(spec: ModelSpec, data: MetaData) -> None:
+    """InputError if ``data`` cannot feed ``spec`` (missing columns, rank-deficient X...)."""
+    if spec.prepost and not data.is_prepost:
+        raise InputError("the prepost model needs m_pre, sd_pre, m_post, sd_post and n columns")
+    if not spec.prepost and data.sei is None:
+        raise InputError(f"the {spec.name} model needs standard errors (sei or vi)")
+    if spec.mean == "subgroup":
+        data.subgroups  # noqa: B018 - raises if there is no subgroup column
+    if spec.nested:
+        data.clusters  # noqa: B018
+    if spec.mean == "regression":
+        X = data.X
+        if X.shape[1] == 0:
+            raise InputError(
+                "meta-regression needs at least one covariate column", file=data.source
+            )
+        for j, name in enumerate(data.covariates.columns):
+            if np.ptp(X[:, j]) == 0:
+                raise InputError(
+                    "covariate is constant: its slope is not identified",
+                    file=data.source,
+                    column=str(name),
+                )
+        design = np.column_stack([np.ones(data.k), X])
+        if np.linalg.matrix_rank(design) < design.shape[1]:
+            raise InputError(
+                f"the covariates are collinear or too many for k = {data.k} studies "
+                f"(need rank {design.shape[1]})",
+                file=data.source,
+            )
+
+
+def contrast_pairs(levels: tuple[str, ...]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """All pairwise differences ``a - b`` (a before b in ``levels``)."""
+    pairs = list(itertools.combinations(range(len(levels)), 2))
+    labels = [f"{levels[a]} - {levels[b]}" for a, b in pairs]
+    return labels, np.array([a for a, _ in pairs], int), np.array([b for _, b in pairs], int)
+
+
+def data_values(spec: ModelSpec, data: MetaData) -> dict[str, np.ndarray]:
+    """The ``pm.Data`` values of ``data`` for ``spec`` (what a refit swaps in)."""
+    out: dict[str, np.ndarray] = {"y": np.asarray(data.yi, float)}
+    if spec.prepost and isinstance(spec.r, float):  # r fixed: a known-variance model
+        var = data.sd_pre**2 + data.sd_post**2 - 2.0 * spec.r * data.sd_pre * data.sd_post
+        out["sei"] = np.sqrt(var / data.n)  # type: ignore[operator]
+    elif spec.prepost:
+        out |= {"sd_pre": data.sd_pre, "sd_post": data.sd_post, "n": data.n}
+    else:
+        out["sei"] = np.asarray(data.sei, float)
+    if spec.mean == "subgroup":
+        levels, idx = data.subgroups
+        out["subgroup_idx"] = idx
+        if spec.subgroup_means == "fixed":
+            out["subgroup_weight"] = np.bincount(idx, minlength=len(levels)) / data.k
+    if spec.nested:
+        out["cluster_idx"] = data.clusters[1]
+    if spec.mean == "regression":
+        out["X"] = data.X
+        out["x_mean"] = data.X.mean(axis=0)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def coords_of(spec: ModelSpec, data: MetaData) -> dict[str, list[str]]:
+    """Named coordinates of the model's dims for ``data``."""
+    coords = {"study": [str(s) for s in data.study]}
+    if spec.mean == "subgroup":
+        levels = data.subgroups[0]
+        coords["subgroup"] = list(levels)
+        if len(levels) > 1:
+            coords["contrast"] = contrast_pairs(levels)[0]
+    if spec.nested:
+        coords["cluster"] = list(data.clusters[0])
+    if spec.mean == "regression":
+        coords["covariate"] = [str(c) for c in data.covariates.columns]
+    return coords
+
+
+def build_model(spec: ModelSpec, data: MetaData) -> Any:
+    """The PyMC model of ``spec`` for ``data`` (a ``pm.Model``; see the module docstring)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    check_data(spec, data)
+    values = data_values(spec, data)
+    coords = coords_of(spec, data)
+    with pm.Model(coords=coords) as model:
+        y = pm.Data("y", values["y"], dims="study")
+        # ---- sampling standard errors
+        if "sd_pre" in values:
+            sd_pre = pm.Data("sd_pre", values["sd_pre"], dims="study")
+            sd_post = pm.Data("sd_post", values["sd_post"], dims="study")
+            n = pm.Data("n", values["n"], dims="study")
+            r = spec.r.to_pymc("r", dims="study" if spec.r_by_study else None)  # type: ignore
+            var = (sd_pre**2 + sd_post**2 - 2.0 * r * sd_pre * sd_post) / n
+            se = pm.Deterministic("se", pt.sqrt(var), dims="study")
+        else:
+            se = pm.Data("sei", values["sei"], dims="study")
+
+        # ---- mean of the study effects
+        g = None
+        if spec.mean == "subgroup":
+            g = pm.Data("subgroup_idx", values["subgroup_idx"], dims="study")
+            if spec.subgroup_means == "fixed":
+                mu_g = spec.mu_prior.to_pymc("mu_subgroup", dims="subgroup")
+                w = pm.Data("subgroup_weight", values["subgroup_weight"], dims="subgroup")
+                mu = pm.Deterministic("mu", pt.sum(w * mu_g))
+            else:
+                mu = spec.mu_prior.to_pymc("mu")
+                sigma = spec.sigma_prior.to_pymc("sigma_subgroup")  # type: ignore[union-attr]
+                if spec.centred:
+                    mu_g = pm.Normal("mu_subgroup", mu, sigma, dims="subgroup")
+                else:
+                    eta = pm.Normal("eta_subgroup", 0.0, 1.0, dims="subgroup")
+                    mu_g = pm.Deterministic("mu_subgroup", mu + sigma * eta, dims="subgroup")
+            if "contrast" in coords:
+                _, a, b = contrast_pairs(tuple(coords["subgroup"]))
+                pm.Deterministic("mu_contrast", mu_g[a] - mu_g[b], dims="contrast")
+            mean = mu_g[g]
+        elif spec.mean == "regression":
+            X = pm.Data("X", values["X"], dims=("study", "covariate"))
+            xbar = pm.Data("x_mean", values["x_mean"], dims="covariate")
+            beta_prior = spec.beta_prior or parse_prior("flat", "mu")
+            beta = beta_prior.to_pymc("beta", dims="covariate")
+            if spec.center_covariates:
+                mu = spec.mu_prior.to_pymc("mu")
+                mean = mu + pt.dot(X - xbar, beta)
+            else:
+                intercept = spec.mu_prior.to_pymc("intercept")
+                mean = intercept + pt.dot(X, beta)
+                mu = pm.Deterministic("mu", intercept + pt.dot(xbar, beta))
+        else:
+            mu = spec.mu_prior.to_pymc("mu")
+            mean = mu
+
+        # ---- heterogeneity and random effects
+        tau_prior = (
+            spec.tau_prior.bind(values["sei"]) if spec.tau_prior.needs_data else spec.tau_prior
+        )
+        tau = tau_prior.to_pymc("tau", dims="subgroup" if spec.tau_by_subgroup else None)
+        tau_i = tau[g] if spec.tau_by_subgroup else tau
+        nu = None
+        if spec.effects == "t":
+            nu = spec.nu if isinstance(spec.nu, float) else spec.nu.to_pymc("nu")  # type: ignore
+        if spec.nested:
+            c = pm.Data("cluster_idx", values["cluster_idx"], dims="study")
+            tau_arm = spec.tau_arm_prior.to_pymc("tau_arm")  # type: ignore[union-attr]
+            u = _effects(pm, "u", "z_cluster", 0.0, tau, "cluster", spec.centred)
+            theta = _effects(pm, "theta", "z", mean + u[c], tau_arm, "study", spec.centred)
+            tau_pred = pm.Deterministic("tau_total", pt.sqrt(tau**2 + tau_arm**2))
+            pm.Deterministic("rho", tau**2 / tau_pred**2)
+        else:
+            theta = _effects(pm, "theta", "z", mean, tau_i, "study", spec.centred, nu)
+            tau_pred = tau
+
+        pm.Normal("y_obs", mu=theta, sigma=se, observed=y, dims="study")
+
+        # ---- prediction for a new study (per subgroup with subgroup terms)
+        new_dims = "subgroup" if spec.mean == "subgroup" else None
+        if nu is None:
+            z_new = pm.Normal("z_new", 0.0, 1.0, dims=new_dims)
+        else:
+            z_new = pm.StudentT("z_new", nu=nu, mu=0.0, sigma=1.0, dims=new_dims)
+        centre = mu_g if spec.mean == "subgroup" else mu
+        pm.Deterministic("theta_new", centre + tau_pred * z_new, dims=new_dims)
+    return model
+
+
+def _effects(
+    pm: Any, name: str, zname: str, mean: Any, scale: Any, dims: str, centred: bool, nu: Any = None
+) -> Any:
+    """theta = mean + scale * z (non-centred) or theta ~ N/t(mean, scale) (centred)."""
+    if centred:
+        if nu is None:
+            return pm.Normal(name, mu=mean, sigma=scale, dims=dims)
+        return pm.StudentT(name, nu=nu, mu=mean, sigma=scale, dims=dims)
+    if nu is None:
+        z = pm.Normal(zname, 0.0, 1.0, dims=dims)
+    else:
+        z = pm.StudentT(zname, nu=nu, mu=0.0, sigma=1.0, dims=dims)
+    return pm.Deterministic(name, mean + scale * z, dims=dims)

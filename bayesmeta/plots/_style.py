@@ -1,0 +1,45 @@
+"""Shared matplotlib set-up for the package's figures (Agg backend, PNG output)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+#: Colours and markers by estimate kind, so every figure uses the same legend.
+KINDS: dict[str, tuple[str, str]] = {
+    "published": ("black", "s"),
+    "classical": ("tab:gray", "D"),
+    "vague": ("tab:blue", "o"),
+    "sceptical": ("tab:orange", "o"),
+    "enthusiastic": ("tab:green", "o"),
+    "exact": ("tab:purple", "^"),
+    "pymc": ("tab:red", "v"),
+    "study level": ("tab:brown", "P"),
+}
+DPI = 100
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot with the non-interactive Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def style(kind: str, index: int = 0) -> tuple[str, str]:
+    if kind in KINDS:
+        return KINDS[kind]
+    palette = ("tab:cyan", "tab:olive", "tab:pink", "navy", "teal")
+    return palette[index % len(palette)], "o"
+
+
+def save(fig: Any, path: str | Path) -> Path:
+    """Save ``fig`` as PNG (fixed DPI, no timestamp metadata) and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
+    pyplot().close(fig)
+    return path

@@ -1,0 +1,48 @@
+"""Posterior (and prior) densities of one quantity under a set of priors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bayesmeta.plots._style import pyplot, save, style
+
+
+@dataclass(frozen=True)
+class Curve:
+    x: np.ndarray
+    y: np.ndarray
+
+
+def densities(
+    path: str | Path,
+    posteriors: Mapping[str, Curve],
+    *,
+    priors: Mapping[str, Curve] | None = None,
+    marks: Mapping[str, float] | None = None,
+    title: str = "",
+    xlabel: str = "",
+) -> Path:
+    """Solid posteriors and dashed priors, coloured by prior name; vertical ``marks``."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    for i, (name, c) in enumerate(posteriors.items()):
+        colour, _ = style(name, i)
+        ax.plot(c.x, c.y, color=colour, lw=1.8, label=f"posterior, {name} prior")
+        if priors and name in priors:
+            p = priors[name]
+            ax.plot(p.x, p.y, color=colour, lw=1.0, ls="--", label=f"{name} prior")
+    for label, x in (marks or {}).items():
+        ax.axvline(x, color="0.3", lw=0.9, ls=":")
+        ax.annotate(label, (x, ax.get_ylim()[1] * 0.95), fontsize=8, rotation=90,
+                    ha="right", va="top")  # fmt: skip
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.set_title(title, fontsize=11)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_ylim(bottom=0)
+    fig.tight_layout()
+    return save(fig, path)

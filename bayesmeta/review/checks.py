@@ -1,0 +1,497 @@
+"""Consistency checks of the review's own numbers, each a :class:`Finding` with a verdict.
+
+Inputs are the validated spec (the published rows as printed) and Table 1 of the review
+(``bayesmeta.datasets.load("zhang2020_table1")``: one row per arm with ``arm``, ``n_treated``,
+``follow_up_months``). Verdicts: ``consistent``, ``inconsistent``, ``implausible``,
+``unverifiable`` (cannot be decided from the text) and ``note``.
+
+The checks: arm n against Table 1 and overall n against its subgroups; what k counts; CI
+symmetry; the SD a one-study row implies (independent-groups and paired formulas); "12-month"
+labels against Table 1's follow-up; "Mantel-Haenszel" captions for mean differences; the
+fixed-effect Q decomposition; what the printed P values are; the model rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from bayesmeta.review.published import (
+    analysis_stats,
+    fe_q_decomposition,
+    i2_from_q,
+    pool_fixed_from_summaries,
+    row_stats,
+)
+from bayesmeta.review.spec import Analysis, ReviewSpec
+
+VERDICTS = ("consistent", "inconsistent", "implausible", "unverifiable", "note")
+#: An implied SD below this fraction of a sourced typical SD is called implausible.
+IMPLAUSIBLE_FRACTION = 0.1
+#: The stated tolerance of a reproduction of a 2-dp number (one unit in the last place).
+REPRO_TOLERANCE = 0.01
+
+
+@dataclass
+class Finding:
+    """One consistency check: an id, a verdict, a one-line summary and the numbers behind it."""
+
+    id: str
+    title: str
+    verdict: str
+    summary: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}")
+
+
+def _arm_table(table1: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    return {str(r["arm"]): r for r in table1.to_dict("records")}
+
+
+def check_sample_sizes(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
+    """Printed n of every row against the sum of Table 1's treated n of its arms."""
+    arms = _arm_table(table1)
+    rows = []
+    for a in spec.analyses:
+        n_t1 = int(sum(int(arms[x]["n_treated"]) for x in a.arms))
+        n_txt = a.published.n
+        if n_txt == n_t1:
+            verdict = "consistent"
+        elif n_txt > n_t1:
+            verdict = "inconsistent"  # more patients than Table 1 enrolled
+        else:
+            verdict = "unverifiable"  # fewer: attrition is possible, not stated
+        rows.append(
+            {
+                "analysis": a.key,
+                "arms": " ".join(a.arms),
+                "n_text": n_txt,
+                "n_table1": n_t1,
+                "difference": n_txt - n_t1,
+                "verdict": verdict,
+            }
+        )
+    # overall n against the sum of its subgroups' printed n
+    internal = []
+    for d, o in spec.groups():
+        overall = spec.overall(d, o)
+        subs = spec.subgroups(d, o)
+        total = sum(s.published.n for s in subs)
+        if subs and total != overall.published.n:
+            internal.append(
+                f"{d}/{o}: overall n = {overall.published.n} but subgroups give "
+                + " + ".join(str(s.published.n) for s in subs)
+                + f" = {total}"
+            )
+    bad = [r for r in rows if r["difference"] != 0]
+    verdict = "consistent" if not bad and not internal else "inconsistent"
+    parts = [
+        f"{r['analysis']}: text {r['n_text']}, Table 1 {r['n_table1']}" for r in bad
+    ]
+    summary = (
+        f"{len(bad)} of {len(rows)} rows print an n that differs from Table 1's arms"
+        + (": " + "; ".join(parts) if parts else "")
+        + (". Internally: " + "; ".join(internal) if internal else "")
+        + "."
+    )
+    return Finding(
+        "sample-sizes",
+        "Patients per row: text against Table 1, and overall against its subgroups",
+        verdict,
+        summary,
+        rows,
+        {"internal": internal},
+    )
+
+
+def check_k_counts(spec: ReviewSpec) -> Finding:
+    """What k counts: trials in overall rows, arms in subgroup rows."""
+    rows = []
+    for d, o in spec.groups():
+        overall = spec.overall(d, o)
+        n_arms = len(overall.arms)
+        rows.append(
+            {
+                "analysis": overall.key,
+                "k_text": overall.published.k,
+                "trials": len(overall.refs),
+                "arms": n_arms,
+                "subgroup_k_sum": sum(s.published.k for s in spec.subgroups(d, o)),
+            }
+        )
+    differ = [r for r in rows if r["trials"] != r["arms"]]
+    summary = (
+        "Overall rows count trials (distinct references), subgroup rows count arms; they differ "
+        "where ref 23 contributes an MSC and a BM-MNC arm: "
+        + "; ".join(f"{r['analysis']} k = {r['k_text']} trials, {r['arms']} arms" for r in differ)
+        + ". A forest plot that pools both arms of ref 23 has one more unit than k says."
+    )
+    return Finding("k-counts", "What k counts", "note", summary, rows)
+
+
+def check_ci_symmetry(spec: ReviewSpec) -> Finding:
+    """Wald CIs are symmetric; after 2-dp rounding |hi + lo - 2 md| <= 0.01 (published.py)."""
+    rows = []
+    for a in spec.analyses:
+        st = analysis_stats(a, spec.level)
+        rows.append(
+            {"analysis": a.key, "asymmetry": st.asymmetry, "symmetric": st.symmetric}
+        )
+    asym = [r for r in rows if not r["symmetric"]]
+    largest = max(abs(r["asymmetry"]) for r in rows)
+    verdict = "consistent" if not asym else "inconsistent"
+    summary = (
+        f"Rule: a symmetric CI printed to 2 dp has |hi + lo - 2 MD| <= 0.01. "
+        f"{len(rows) - len(asym)} of {len(rows)} rows pass (largest |asymmetry| "
+        f"{largest:.2f}); the implied SE = (hi - lo)/(2 x 1.95996) is therefore usable."
+    )
+    return Finding("ci-symmetry", "Symmetry of the published CIs", verdict, summary, rows)
+
+
+def implied_sd(se: float, n: float) -> tuple[float, float]:
+    """SDs a one-arm before/after SE implies with n patients.
+
+    Independent groups (RevMan, equal pre and post SD s): ``SE = s sqrt(2/n)`` so
+    ``s = SE sqrt(n/2)``; paired change: ``SE = s_change / sqrt(n)`` so ``s_change = SE sqrt(n)``.
+    """
+    return se * math.sqrt(n / 2.0), se * math.sqrt(n)
+
+
+def check_one_study_sd(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
+    """The SD each one-study row implies, against a sourced typical SD where the spec has one."""
+    arms = _arm_table(table1)
+    rows = []
+    verdicts = []
+    for a in spec.analyses:
+        if a.published.k != 1:
+            continue
+        st = analysis_stats(a, spec.level)
+        outcome = spec.outcomes[a.outcome]
+        for n_label, n in (
+            ("text", a.published.n),
+            ("Table 1", int(arms[a.arms[0]]["n_treated"])),
+        ):
+            sd_ind, sd_pair = implied_sd(st.se, n)
+            lo_ind, lo_pair = implied_sd(st.se_low, n)
+            hi_ind, hi_pair = implied_sd(st.se_high, n)
+            row = {
+                "analysis": a.key,
+                "n_source": n_label,
+                "n": n,
+                "se": st.se,
+                "sd_independent": sd_ind,
+                "sd_independent_range": (lo_ind, hi_ind),
+                "sd_change_paired": sd_pair,
+                "sd_change_paired_range": (lo_pair, hi_pair),
+                "verdict": "unverifiable",
+                "yardstick": "",
+            }
+            if outcome.typical_sd is not None and outcome.typical_change_sd is not None:
+                ts, tc = outcome.typical_sd.value, outcome.typical_change_sd.value
+                implausible = (
+                    hi_ind < IMPLAUSIBLE_FRACTION * ts and hi_pair < IMPLAUSIBLE_FRACTION * tc
+                )
+                row["verdict"] = "implausible" if implausible else "consistent"
+                row["yardstick"] = (
+                    f"typical SD {ts:g} and change SD {tc:g} {outcome.typical_sd.unit}: "
+                    f"the implied SDs are {ts / sd_ind:.0f}x and {tc / sd_pair:.0f}x smaller"
+                )
+            rows.append(row)
+            verdicts.append(row["verdict"])
+    verdict = (
+        "implausible"
+        if "implausible" in verdicts
+        else ("consistent" if verdicts and all(v == "consistent" for v in verdicts) else "note")
+    )
+    parts = []
+    for r in rows:
+        if r["n_source"] != "text":
+            continue
+        parts.append(
+            f"{r['analysis']} (n = {r['n']}): SE {r['se']:.4f} implies SD {r['sd_independent']:.3f} "
+            f"[{r['sd_independent_range'][0]:.3f}, {r['sd_independent_range'][1]:.3f}] if pre and "
+            f"post are independent groups, change SD {r['sd_change_paired']:.3f} "
+            f"[{r['sd_change_paired_range'][0]:.3f}, {r['sd_change_paired_range'][1]:.3f}] if "
+            f"paired ({r['verdict']}{'; ' + r['yardstick'] if r['yardstick'] else ''})"
+        )
+    summary = "; ".join(parts) + "."
+    return Finding(
+        "one-study-sd",
+        "The SD a one-study row implies",
+        verdict,
+        summary,
+        rows,
+        {"implausible_fraction": IMPLAUSIBLE_FRACTION},
+    )
+
+
+def check_follow_up(spec: ReviewSpec, table1: pd.DataFrame, months: float = 12.0) -> Finding:
+    """Rows called "12-month" (Results text or figure caption) against Table 1's follow-up."""
+    arms = _arm_table(table1)
+    rows = []
+    for a in spec.analyses:
+        fig = spec.figure(a.disease, a.outcome)
+        label_text = a.timepoint_text.strip()
+        label_caption = fig.caption_timepoint if fig is not None else ""
+        if not (label_text or f"{months:g} months" in label_caption):
+            continue
+        fu = {x: float(arms[x]["follow_up_months"]) for x in a.arms}
+        short = sorted(x for x, m in fu.items() if m < months)
+        longer = sorted(x for x, m in fu.items() if m > months)
+        if short:
+            verdict = "inconsistent"
+        elif longer:
+            verdict = "unverifiable"
+        else:
+            verdict = "consistent"
+        rows.append(
+            {
+                "analysis": a.key,
+                "label": label_text or f"caption: {label_caption}",
+                "follow_up_min": min(fu.values()),
+                "follow_up_max": max(fu.values()),
+                "arms_shorter": " ".join(short),
+                "arms_longer": " ".join(longer),
+                "verdict": verdict,
+            }
+        )
+    n_bad = sum(r["verdict"] == "inconsistent" for r in rows)
+    lo = min(r["follow_up_min"] for r in rows)
+    hi = max(r["follow_up_max"] for r in rows)
+    summary = (
+        f"All figure captions (and {sum(not r['label'].startswith('caption') for r in rows)} "
+        f"Results sentences) call the comparison '{months:g} months', but Table 1's mean "
+        f"follow-up of the pooled arms runs from {lo:g} to {hi:g} months. {n_bad} of {len(rows)} "
+        f"rows pool an arm followed for less than {months:g} months (which cannot supply a "
+        f"{months:g}-month value); in the others arms followed longer may have supplied a later "
+        "time point. Which time point was extracted is not stated."
+    )
+    return Finding(
+        "follow-up",
+        "'12-month' results against Table 1's follow-up",
+        "inconsistent" if n_bad else "unverifiable",
+        summary,
+        rows,
+    )
+
+
+def check_mantel_haenszel(spec: ReviewSpec) -> Finding:
+    """Captions that name the Mantel-Haenszel method for mean differences."""
+    figs = [f for f in spec.figures.values() if "mantel-haenszel" in f.caption_model.lower()]
+    evidence = ""
+    for d, o in spec.groups():
+        overall = spec.overall(d, o)
+        subs = spec.subgroups(d, o)
+        if overall.published.model == "fixed" and subs:
+            st = [analysis_stats(s, spec.level) for s in subs]
+            est, _, lo, hi = pool_fixed_from_summaries(
+                [x.md for x in st], [x.se for x in st], spec.level
+            )
+            p = overall.published
+            evidence = (
+                f" The inverse-variance pool of the {o} subgroup summaries gives {est:.3f} "
+                f"[{lo:.3f}, {hi:.3f}] against the printed {p.md:.2f} [{p.ci_low:.2f}, "
+                f"{p.ci_high:.2f}]: the numbers are inverse-variance numbers."
+            )
+    summary = (
+        f"Figures {', '.join(str(f.number) for f in figs)} say 'Mantel-Haenszel method', but "
+        "their effect measure is a mean difference: RevMan 5 offers Mantel-Haenszel only for "
+        "dichotomous outcomes and pools mean differences by inverse variance (Deeks & Higgins "
+        "2010, Statistical algorithms in Review Manager 5)." + evidence
+    )
+    return Finding(
+        "mantel-haenszel",
+        "'Mantel-Haenszel' in the captions of mean-difference forest plots",
+        "inconsistent" if figs else "consistent",
+        summary,
+        [{"figure": f.number, "caption": f.caption_model} for f in figs],
+    )
+
+
+def check_q_decompositions(spec: ReviewSpec) -> list[Finding]:
+    """The FE decomposition Q_total = sum Q_g + Q_between for every all-fixed-effect outcome."""
+    out = []
+    for d, o in spec.groups():
+        overall = spec.overall(d, o)
+        subs = spec.subgroups(d, o)
+        if overall.published.model != "fixed" or not subs:
+            continue
+        if any(s.published.model != "fixed" for s in subs):
+            continue
+        dec = fe_q_decomposition(overall, subs, spec.level)
+        rows = []
+        for s in subs:
+            q = dec.q_groups[s.subgroup]
+            rows.append(
+                {
+                    "part": f"{s.subgroup} (p = {s.published.heterogeneity_p}, "
+                    f"df = {dec.df_groups[s.subgroup]})",
+                    "q_low": q[0],
+                    "q_high": q[1],
+                }
+            )
+        rows.append(
+            {"part": "between subgroups (FE, from the printed MDs and CIs)",
+             "q_low": dec.q_between[1], "q_high": dec.q_between[2]}
+        )  # fmt: skip
+        rows.append({"part": "total", "q_low": dec.q_total[0], "q_high": dec.q_total[1]})
+        cands = "; ".join(
+            f"{name}: df = {c[0]}, p in [{c[1]:.3f}, {c[2]:.3f}] -> "
+            + ("fits" if c[3] else "does not fit")
+            for name, c in dec.candidates.items()
+        )
+        i2 = {name: i2_from_q(sum(dec.q_total) / 2, c[0]) for name, c in dec.candidates.items()}
+        fits = any(c[3] for c in dec.candidates.values())
+        summary = (
+            f"{d} {o}: Q backed out of each printed p (interval from 2-dp rounding) and the FE "
+            f"Q between subgroups add up to Q_total in [{dec.q_total[0]:.2f}, "
+            f"{dec.q_total[1]:.2f}]; printed overall p = {overall.published.heterogeneity_p}. "
+            f"{cands}. Verdict: {dec.verdict}."
+        )
+        out.append(
+            Finding(
+                f"q-decomposition-{d}-{o}",
+                f"Fixed-effect Q decomposition, {d} {o}",
+                "consistent" if fits else "inconsistent",
+                summary,
+                rows,
+                {"decomposition": dec, "i2_percent": i2},
+            )
+        )
+    return out
+
+
+def check_printed_p(spec: ReviewSpec) -> Finding:
+    """Is the P printed next to each MD the effect's? Compare with the p its CI implies."""
+    rows = []
+    for a in spec.analyses:
+        interval = a.published.p_interval()
+        if interval is None:
+            continue
+        st = analysis_stats(a, spec.level)
+        compatible = interval[0] <= st.p <= interval[1]
+        rows.append(
+            {
+                "analysis": a.key,
+                "p_printed": a.published.heterogeneity_p,
+                "p_effect_from_ci": st.p,
+                "ci_includes_0": a.published.ci_low <= 0 <= a.published.ci_high,
+                "effect_p_compatible": compatible,
+            }
+        )
+    bad = [r for r in rows if not r["effect_p_compatible"]]
+    examples = [r for r in bad if r["ci_includes_0"]][:3]
+    summary = (
+        f"In {len(bad)} of {len(rows)} pooled rows the printed P cannot be the effect's p (the "
+        "CI implies another), e.g. "
+        + "; ".join(
+            f"{r['analysis']} prints P {r['p_printed']} while its CI includes 0 (effect p = "
+            f"{r['p_effect_from_ci']:.2f})"
+            for r in examples
+        )
+        + ". The printed P is the heterogeneity (Cochran Q) test's, which also explains why the "
+        "significant insulin rows print P = 0.13, 0.57 and 0.43."
+    )
+    return Finding(
+        "printed-p",
+        "The P values printed next to the pooled MDs",
+        "inconsistent" if bad else "consistent",
+        summary,
+        rows,
+    )
+
+
+def check_model_rule(spec: ReviewSpec) -> Finding:
+    """Does each pooled row's model follow the review's rule on its printed heterogeneity p?"""
+    rows = []
+    for a in spec.analyses:
+        interval = a.published.p_interval()
+        if interval is None:
+            continue
+        expected = {
+            spec.rule.choose(interval[0]),
+            spec.rule.choose(max(interval[1] - 1e-12, 0.0)),
+        }
+        model = {"fixed": "FE", "random": "DL"}[a.published.model]
+        rows.append(
+            {
+                "analysis": a.key,
+                "p_printed": a.published.heterogeneity_p,
+                "model": a.published.model,
+                "rule_gives": "/".join(sorted(expected)),
+                "follows_rule": model in expected,
+            }
+        )
+    bad = [r for r in rows if not r["follows_rule"]]
+    summary = (
+        f"Rule: {spec.rule.if_significant} when Cochran's Q p < {spec.rule.alpha:g}, else "
+        f"{spec.rule.otherwise}. {len(rows) - len(bad)} of {len(rows)} pooled rows follow it"
+        + (": exceptions " + ", ".join(r["analysis"] for r in bad) if bad else "")
+        + "."
+    )
+    return Finding(
+        "model-rule",
+        "Model choice against the review's rule",
+        "consistent" if not bad else "inconsistent",
+        summary,
+        rows,
+    )
+
+
+def check_single_rows(spec: ReviewSpec) -> Finding:
+    """One-study rows re-derived: the study's own MD and Wald CI (must match to +/- 0.01)."""
+    rows = []
+    for a in spec.analyses:
+        if a.published.k != 1:
+            continue
+        st = analysis_stats(a, spec.level)
+        est, _, lo, hi = pool_fixed_from_summaries([st.md], [st.se], spec.level)
+        p = a.published
+        dev = max(abs(est - p.md), abs(lo - p.ci_low), abs(hi - p.ci_high))
+        rows.append(
+            {"analysis": a.key, "md": est, "ci_low": lo, "ci_high": hi, "max_deviation": dev,
+             "reproduced": dev <= REPRO_TOLERANCE + 1e-9}
+        )  # fmt: skip
+    ok = all(r["reproduced"] for r in rows)
+    return Finding(
+        "one-study-rows",
+        "One-study rows re-derived",
+        "consistent" if ok else "inconsistent",
+        f"{sum(r['reproduced'] for r in rows)} of {len(rows)} one-study rows reproduce to "
+        f"+/- {REPRO_TOLERANCE:g} (a one-study 'pool' is the study's MD with MD +/- 1.96 SE).",
+        rows,
+    )
+
+
+def run_checks(spec: ReviewSpec, table1: pd.DataFrame) -> list[Finding]:
+    """All consistency checks, in report order."""
+    return [
+        check_sample_sizes(spec, table1),
+        check_k_counts(spec),
+        check_ci_symmetry(spec),
+        check_single_rows(spec),
+        check_one_study_sd(spec, table1),
+        check_follow_up(spec, table1),
+        check_mantel_haenszel(spec),
+        *check_q_decompositions(spec),
+        check_printed_p(spec),
+        check_model_rule(spec),
+    ]
+
+
+def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"id": f.id, "verdict": f.verdict, "title": f.title, "summary": f.summary}
+         for f in findings]
+    )  # fmt: skip
+
+
+__all__ = ["Finding", "run_checks", "findings_frame", "implied_sd", "row_stats"]

@@ -1,0 +1,631 @@
+"""The review's declarative re-analysis spec (``models/zhang2020.toml``), validated on load.
+
+:func:`load_spec` reads the TOML and returns a :class:`ReviewSpec`. Every problem (an unknown
+key, outcome, subgroup, disease or reference, a missing or mistyped value, an arm that does not
+belong to its subgroup, a CI that does not contain its MD) raises
+:class:`~bayesmeta.errors.InputError` with one line naming the file and the key, e.g.
+``models/zhang2020.toml: key 'analyses[3].outcome': unknown outcome 'hba1', known: ...``.
+
+Effect priors are stated in units of the reference difference ``D`` of each disease x outcome
+(``D = |published overall MD|``), with the mean signed towards benefit;
+:meth:`ReviewSpec.effect_prior` resolves them to outcome units.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bayesmeta._paths import models_dir
+from bayesmeta.errors import InputError
+
+#: The fixed name of an overall (all cell types) row.
+OVERALL = "all"
+#: Published model labels: fixed / random effects, or one study.
+MODELS = ("fixed", "random", "single")
+BENEFIT = {"increase": 1, "decrease": -1}
+TAU_FAMILIES = ("halfnormal", "halfcauchy")
+
+
+@dataclass(frozen=True)
+class Published:
+    """One published pooled row as printed (2 dp)."""
+
+    k: int
+    n: int
+    md: float
+    ci_low: float
+    ci_high: float
+    model: str
+    heterogeneity_p: str | None  # as printed, e.g. "<0.001" or "0.13"; None for one study
+
+    def p_interval(self) -> tuple[float, float] | None:
+        """The interval the printed heterogeneity p can stand for (rounding to its digits)."""
+        return None if self.heterogeneity_p is None else p_interval(self.heterogeneity_p)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One of the review's published analyses (a row of its Results)."""
+
+    disease: str
+    outcome: str
+    subgroup: str
+    arms: tuple[str, ...]
+    timepoint_text: str
+    quote: str
+    published: Published
+
+    @property
+    def key(self) -> str:
+        return f"{self.disease}/{self.outcome}/{self.subgroup}"
+
+    @property
+    def is_overall(self) -> bool:
+        return self.subgroup == OVERALL
+
+    @property
+    def refs(self) -> tuple[int, ...]:
+        return tuple(sorted({arm_ref(a) for a in self.arms}))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    label: str
+    unit: str
+    benefit: str  # "increase" | "decrease"
+    note: str
+    mcid: Sourced | None = None
+    typical_sd: Sourced | None = None  # a sourced between-patient SD (plausibility yardstick)
+    typical_change_sd: Sourced | None = None  # a sourced SD of within-patient change
+
+    @property
+    def sign(self) -> int:
+        """+1 if an increase is a benefit, -1 if a decrease is."""
+        return BENEFIT[self.benefit]
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A sourced positive quantity: a clinically meaningful difference or a typical SD."""
+
+    value: float
+    unit: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    ref: int
+    study: str
+    arms: tuple[str, ...]  # cell types
+
+
+@dataclass(frozen=True)
+class Figure:
+    number: int
+    disease: str
+    outcome: str
+    caption_model: str
+    caption_timepoint: str
+
+
+@dataclass(frozen=True)
+class ModelRule:
+    """The review's rule: ``if_significant`` when the Q test's p < alpha, else ``otherwise``."""
+
+    alpha: float
+    if_significant: str
+    otherwise: str
+    quote: str
+
+    def choose(self, q_p: float) -> str:
+        return self.if_significant if q_p < self.alpha else self.otherwise
+
+
+@dataclass(frozen=True)
+class EffectPrior:
+    """Normal effect prior in units of D: mean (towards benefit) and sd."""
+
+    name: str
+    mean: float
+    sd: float
+    rationale: str
+
+
+@dataclass(frozen=True)
+class CellTypePrior:
+    mu: str  # name of an effect prior
+    tau_family: str
+    tau_scale: float  # in units of D
+    rationale: str
+
+
+@dataclass(frozen=True)
+class StudyLevel:
+    r: float
+    r_sensitivity: tuple[float, ...]
+    rationale: str
+
+
+@dataclass(frozen=True)
+class ReviewSpec:
+    """The validated spec; see the module docstring."""
+
+    path: str
+    review: dict[str, Any]
+    rule: ModelRule
+    cell_types: dict[str, str]
+    references: dict[int, Reference]
+    outcomes: dict[str, Outcome]
+    figures: dict[int, Figure]
+    prior_rationale: str
+    effect_priors: dict[str, EffectPrior]
+    cell_type_prior: CellTypePrior
+    study_level: StudyLevel
+    analyses: tuple[Analysis, ...]
+
+    @property
+    def level(self) -> float:
+        return float(self.review["level"])
+
+    def groups(self) -> list[tuple[str, str]]:
+        """(disease, outcome) pairs in spec order."""
+        seen: list[tuple[str, str]] = []
+        for a in self.analyses:
+            if (a.disease, a.outcome) not in seen:
+                seen.append((a.disease, a.outcome))
+        return seen
+
+    def overall(self, disease: str, outcome: str) -> Analysis:
+        for a in self.analyses:
+            if a.disease == disease and a.outcome == outcome and a.is_overall:
+                return a
+        raise KeyError(f"no overall row for {disease}/{outcome}")
+
+    def subgroups(self, disease: str, outcome: str) -> list[Analysis]:
+        return [
+            a
+            for a in self.analyses
+            if a.disease == disease and a.outcome == outcome and not a.is_overall
+        ]
+
+    def figure(self, disease: str, outcome: str) -> Figure | None:
+        for f in self.figures.values():
+            if f.disease == disease and f.outcome == outcome:
+                return f
+        return None
+
+    def reference_difference(self, disease: str, outcome: str) -> float:
+        """D: the absolute published overall MD of this disease and outcome."""
+        return abs(self.overall(disease, outcome).published.md)
+
+    def effect_prior(self, name: str, disease: str, outcome: str) -> tuple[float, float]:
+        """(mean, sd) of effect prior ``name`` in outcome units for this disease and outcome."""
+        p = self.effect_priors[name]
+        d = self.reference_difference(disease, outcome)
+        sign = self.outcomes[outcome].sign
+        return sign * p.mean * d + 0.0, p.sd * d  # + 0.0: no negative zero
+
+    def tau_prior_text(self, disease: str, outcome: str) -> str:
+        scale = self.cell_type_prior.tau_scale * self.reference_difference(disease, outcome)
+        return f"{self.cell_type_prior.tau_family}({_g(scale)})"
+
+    def mu_prior_text(self, disease: str, outcome: str) -> str:
+        mean, sd = self.effect_prior(self.cell_type_prior.mu, disease, outcome)
+        return f"normal({_g(mean)}, {_g(sd)})"
+
+
+def _g(x: float) -> str:
+    """A compact, exact-enough number for prior strings (8 significant digits)."""
+    out = f"{x:.8g}"
+    return "0" if out == "-0" else out
+
+
+def arm_ref(arm: str) -> int:
+    """The reference number of an arm id ``"<ref>-<cell type>"``."""
+    return int(arm.split("-", 1)[0])
+
+
+def arm_cell_type(arm: str) -> str:
+    return arm.split("-", 1)[1]
+
+
+def p_interval(text: str) -> tuple[float, float]:
+    """The interval a printed p value stands for: "<0.001" -> (0, 0.001); "0.13" -> [0.125, 0.135).
+
+    A value printed with d decimals stands for +/- half a unit in the last place.
+    """
+    t = str(text).strip().replace(" ", "")
+    if t.startswith("<"):
+        hi = float(t[1:])
+        return 0.0, hi
+    x = float(t)
+    decimals = len(t.split(".")[1]) if "." in t else 0
+    half = 0.5 * 10.0**-decimals
+    return max(x - half, 0.0), min(x + half, 1.0)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Reader:
+    """Typed access to TOML tables with one-line errors naming the file and the key."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, key: str, message: str) -> InputError:
+        return InputError(f"key '{key}': {message}", file=self.path)
+
+    def table(
+        self, obj: Any, key: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+    ) -> Mapping[str, Any]:
+        if not isinstance(obj, Mapping):
+            raise self.fail(key, f"must be a table, got {type(obj).__name__}")
+        allowed = required + optional
+        for k in obj:
+            if k not in allowed:
+                raise self.fail(
+                    _join(key, k), f"unknown key '{k}' (allowed: {', '.join(allowed)})"
+                )
+        for k in required:
+            if k not in obj:
+                raise self.fail(_join(key, k), "missing required key")
+        return obj
+
+    def string(self, obj: Mapping[str, Any], name: str, key: str, *, empty: bool = True) -> str:
+        v = obj[name]
+        if not isinstance(v, str):
+            raise self.fail(_join(key, name), f"must be a string, got {v!r}")
+        if not empty and not v.strip():
+            raise self.fail(_join(key, name), "must not be empty")
+        return v
+
+    def number(self, obj: Mapping[str, Any], name: str, key: str) -> float:
+        v = obj[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise self.fail(_join(key, name), f"must be a finite number, got {v!r}")
+        return float(v)
+
+    def integer(self, obj: Mapping[str, Any], name: str, key: str, minimum: int = 0) -> int:
+        v = obj[name]
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise self.fail(_join(key, name), f"must be an integer >= {minimum}, got {v!r}")
+        return int(v)
+
+    def choice(self, obj: Mapping[str, Any], name: str, key: str, options: Any) -> str:
+        v = self.string(obj, name, key)
+        if v not in options:
+            raise self.fail(
+                _join(key, name), f"unknown {name} '{v}', known: {', '.join(map(str, options))}"
+            )
+        return v
+
+    def strings(self, obj: Mapping[str, Any], name: str, key: str) -> tuple[str, ...]:
+        v = obj[name]
+        if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v):
+            raise self.fail(_join(key, name), f"must be a non-empty list of strings, got {v!r}")
+        return tuple(v)
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+def load_spec(path: str | Path | None = None) -> ReviewSpec:
+    """Read and validate a review spec (default: the shipped ``models/zhang2020.toml``)."""
+    path = Path(path) if path is not None else models_dir() / "zhang2020.toml"
+    name = str(path)
+    if not path.exists():
+        raise InputError("spec file not found", file=name)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML ({exc})", file=name) from None
+    return parse_spec(raw, name)
+
+
+def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
+    """Validate an already-parsed spec dictionary (see :func:`load_spec`)."""
+    r = _Reader(name)
+    top = r.table(
+        raw,
+        "",
+        (
+            "review",
+            "model_rule",
+            "cell_types",
+            "references",
+            "outcomes",
+            "priors",
+            "analyses",
+        ),
+        ("figures", "study_level"),
+    )
+    review = dict(
+        r.table(
+            top["review"],
+            "review",
+            ("id", "citation", "level", "diseases"),
+            ("doi", "effect", "contrast", "software"),
+        )
+    )
+    level = r.number(review, "level", "review")
+    if not 0 < level < 1:
+        raise r.fail("review.level", f"must be between 0 and 1, got {level}")
+    diseases = r.strings(review, "diseases", "review")
+
+    mr = r.table(
+        top["model_rule"],
+        "model_rule",
+        ("test", "alpha", "if_significant", "otherwise"),
+        ("quote",),
+    )
+    r.choice(mr, "test", "model_rule", ("cochran_q",))
+    alpha = r.number(mr, "alpha", "model_rule")
+    if not 0 < alpha < 1:
+        raise r.fail("model_rule.alpha", f"must be between 0 and 1, got {alpha}")
+    rule = ModelRule(
+        alpha,
+        r.choice(mr, "if_significant", "model_rule", ("DL", "FE")),
+        r.choice(mr, "otherwise", "model_rule", ("DL", "FE")),
+        str(mr.get("quote", "")),
+    )
+
+    ct = top["cell_types"]
+    if not isinstance(ct, Mapping) or not ct:
+        raise r.fail("cell_types", "must be a non-empty table of name = description")
+    cell_types = {k: r.string(ct, k, "cell_types") for k in ct}
+    if OVERALL in cell_types:
+        raise r.fail(f"cell_types.{OVERALL}", f"'{OVERALL}' is reserved for overall rows")
+
+    references: dict[int, Reference] = {}
+    refs_raw = top["references"]
+    if not isinstance(refs_raw, Mapping) or not refs_raw:
+        raise r.fail("references", "must be a non-empty table")
+    for k, v in refs_raw.items():
+        key = f"references.{k}"
+        if not str(k).isdigit():
+            raise r.fail(key, "a reference must be the review's reference number")
+        t = r.table(v, key, ("study", "arms"))
+        arms = r.strings(t, "arms", key)
+        for c in arms:
+            if c not in cell_types:
+                raise r.fail(
+                    f"{key}.arms", f"unknown cell type '{c}', known: {', '.join(cell_types)}"
+                )
+        references[int(k)] = Reference(int(k), r.string(t, "study", key, empty=False), arms)
+
+    outcomes: dict[str, Outcome] = {}
+    oc_raw = top["outcomes"]
+    if not isinstance(oc_raw, Mapping) or not oc_raw:
+        raise r.fail("outcomes", "must be a non-empty table")
+    for k, v in oc_raw.items():
+        key = f"outcomes.{k}"
+        t = r.table(
+            v,
+            key,
+            ("label", "unit", "benefit"),
+            ("note", "mcid", "typical_sd", "typical_change_sd"),
+        )
+        sourced = {
+            field: _sourced(r, t[field], f"{key}.{field}")
+            for field in ("mcid", "typical_sd", "typical_change_sd")
+            if field in t
+        }
+        outcomes[k] = Outcome(
+            k,
+            r.string(t, "label", key, empty=False),
+            r.string(t, "unit", key),
+            r.choice(t, "benefit", key, tuple(BENEFIT)),
+            str(t.get("note", "")),
+            **sourced,
+        )
+
+    figures: dict[int, Figure] = {}
+    for k, v in dict(top.get("figures", {})).items():
+        key = f"figures.{k}"
+        if not str(k).isdigit():
+            raise r.fail(key, "a figure must be the review's figure number")
+        t = r.table(v, key, ("disease", "outcome", "caption_model", "caption_timepoint"))
+        figures[int(k)] = Figure(
+            int(k),
+            r.choice(t, "disease", key, diseases),
+            r.choice(t, "outcome", key, tuple(outcomes)),
+            r.string(t, "caption_model", key),
+            r.string(t, "caption_timepoint", key),
+        )
+
+    pr = r.table(
+        top["priors"], "priors", ("reference_difference", "effect", "cell_type_model"), ("rationale",)
+    )
+    r.choice(pr, "reference_difference", "priors", ("published_overall",))
+    eff = pr["effect"]
+    if not isinstance(eff, Mapping) or not eff:
+        raise r.fail("priors.effect", "must be a non-empty table of prior sets")
+    effect_priors: dict[str, EffectPrior] = {}
+    for k, v in eff.items():
+        key = f"priors.effect.{k}"
+        t = r.table(v, key, ("mean", "sd", "rationale"))
+        sd = r.number(t, "sd", key)
+        if sd <= 0:
+            raise r.fail(f"{key}.sd", f"must be > 0, got {sd}")
+        effect_priors[k] = EffectPrior(
+            k, r.number(t, "mean", key), sd, r.string(t, "rationale", key, empty=False)
+        )
+    for required in ("vague", "sceptical", "enthusiastic"):
+        if required not in effect_priors:
+            raise r.fail(f"priors.effect.{required}", "missing required prior set")
+    key = "priors.cell_type_model"
+    t = r.table(pr["cell_type_model"], key, ("mu", "tau_family", "tau_scale", "rationale"))
+    tau_scale = r.number(t, "tau_scale", key)
+    if tau_scale <= 0:
+        raise r.fail(f"{key}.tau_scale", f"must be > 0, got {tau_scale}")
+    cell_type_prior = CellTypePrior(
+        r.choice(t, "mu", key, tuple(effect_priors)),
+        r.choice(t, "tau_family", key, TAU_FAMILIES),
+        tau_scale,
+        r.string(t, "rationale", key, empty=False),
+    )
+
+    sl = r.table(
+        top.get("study_level", {"r": 0.5, "r_sensitivity": [], "rationale": "default"}),
+        "study_level",
+        ("r",),
+        ("r_sensitivity", "rationale"),
+    )
+    rr = r.number(sl, "r", "study_level")
+    sens = sl.get("r_sensitivity", [])
+    if not isinstance(sens, list) or not all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in sens
+    ):
+        raise r.fail("study_level.r_sensitivity", f"must be a list of numbers, got {sens!r}")
+    for x in (rr, *sens):
+        if not -1 <= x <= 1:
+            raise r.fail("study_level.r", f"a correlation must be in [-1, 1], got {x}")
+    study_level = StudyLevel(rr, tuple(float(x) for x in sens), str(sl.get("rationale", "")))
+
+    an_raw = top["analyses"]
+    if not isinstance(an_raw, list) or not an_raw:
+        raise r.fail("analyses", "must be a non-empty array of tables ([[analyses]])")
+    analyses = tuple(
+        _analysis(r, a, f"analyses[{i}]", diseases, outcomes, cell_types, references)
+        for i, a in enumerate(an_raw)
+    )
+    _check_analyses(r, analyses)
+    return ReviewSpec(
+        path=name,
+        review=review,
+        rule=rule,
+        cell_types=cell_types,
+        references=references,
+        outcomes=outcomes,
+        figures=figures,
+        prior_rationale=str(pr.get("rationale", "")),
+        effect_priors=effect_priors,
+        cell_type_prior=cell_type_prior,
+        study_level=study_level,
+        analyses=analyses,
+    )
+
+
+def _sourced(r: _Reader, obj: Any, key: str) -> Sourced:
+    """A positive value with its unit and a non-empty source (never a number without one)."""
+    m = r.table(obj, key, ("value", "unit", "source"))
+    value = r.number(m, "value", key)
+    if value <= 0:
+        raise r.fail(f"{key}.value", f"must be > 0, got {value}")
+    return Sourced(value, r.string(m, "unit", key, empty=False), r.string(m, "source", key, empty=False))
+
+
+def _analysis(
+    r: _Reader,
+    obj: Any,
+    key: str,
+    diseases: tuple[str, ...],
+    outcomes: Mapping[str, Outcome],
+    cell_types: Mapping[str, str],
+    references: Mapping[int, Reference],
+) -> Analysis:
+    t = r.table(
+        obj,
+        key,
+        ("disease", "outcome", "subgroup", "arms", "published"),
+        ("timepoint_text", "quote"),
+    )
+    disease = r.choice(t, "disease", key, diseases)
+    outcome = r.choice(t, "outcome", key, tuple(outcomes))
+    subgroup = r.choice(t, "subgroup", key, (OVERALL, *cell_types))
+    arms = r.strings(t, "arms", key)
+    for arm in arms:
+        akey = f"{key}.arms"
+        ref_text, _, cell = arm.partition("-")
+        if not ref_text.isdigit() or not cell:
+            raise r.fail(akey, f"arm '{arm}' must be '<ref>-<cell type>', e.g. '23-MSC'")
+        ref = int(ref_text)
+        if ref not in references:
+            raise r.fail(akey, f"unknown reference {ref} in arm '{arm}' (not in [references])")
+        if cell not in references[ref].arms:
+            raise r.fail(
+                akey,
+                f"reference {ref} has no {cell} arm (its arms: {', '.join(references[ref].arms)})",
+            )
+        if subgroup != OVERALL and cell != subgroup:
+            raise r.fail(akey, f"arm '{arm}' is not a {subgroup} arm")
+    if len(set(arms)) != len(arms):
+        raise r.fail(f"{key}.arms", "an arm is listed twice")
+    pkey = f"{key}.published"
+    p = r.table(
+        t["published"], pkey, ("k", "n", "md", "ci", "model"), ("heterogeneity_p",)
+    )
+    ci = p["ci"]
+    if (
+        not isinstance(ci, list)
+        or len(ci) != 2
+        or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in ci)
+    ):
+        raise r.fail(f"{pkey}.ci", f"must be [low, high], got {ci!r}")
+    md = r.number(p, "md", pkey)
+    lo, hi = float(ci[0]), float(ci[1])
+    if not lo <= md <= hi:
+        raise r.fail(f"{pkey}.ci", f"[{lo}, {hi}] does not contain md = {md}")
+    model = r.choice(p, "model", pkey, MODELS)
+    k = r.integer(p, "k", pkey, minimum=1)
+    if (model == "single") != (k == 1):
+        raise r.fail(f"{pkey}.model", f"'{model}' with k = {k} (single <=> k = 1)")
+    hp: str | None = None
+    if "heterogeneity_p" in p:
+        v = p["heterogeneity_p"]
+        hp = str(v).strip() if not isinstance(v, bool) else ""
+        try:
+            lo_p, hi_p = p_interval(hp)
+        except ValueError:
+            raise r.fail(f"{pkey}.heterogeneity_p", f"not a p value: {v!r}") from None
+        if not 0 <= lo_p < hi_p <= 1:
+            raise r.fail(f"{pkey}.heterogeneity_p", f"not a p value in (0, 1]: {v!r}")
+    elif model != "single":
+        raise r.fail(f"{pkey}.heterogeneity_p", "missing (required unless model = 'single')")
+    refs = {arm_ref(a) for a in arms}
+    units = len(refs) if subgroup == OVERALL else len(arms)
+    if k != units:
+        what = "trials (distinct references)" if subgroup == OVERALL else "arms"
+        raise r.fail(f"{pkey}.k", f"k = {k} but the analysis lists {units} {what}")
+    return Analysis(
+        disease,
+        outcome,
+        subgroup,
+        arms,
+        str(t.get("timepoint_text", "")),
+        str(t.get("quote", "")),
+        Published(k, r.integer(p, "n", pkey, minimum=1), md, lo, hi, model, hp),
+    )
+
+
+def _check_analyses(r: _Reader, analyses: tuple[Analysis, ...]) -> None:
+    """Cross-row rules: unique rows, one overall per outcome, overall arms = union of subgroups."""
+    seen: dict[str, int] = {}
+    for i, a in enumerate(analyses):
+        if a.key in seen:
+            raise r.fail(f"analyses[{i}]", f"duplicate analysis {a.key} (also analyses[{seen[a.key]}])")
+        seen[a.key] = i
+    groups = {(a.disease, a.outcome) for a in analyses}
+    for d, o in sorted(groups):
+        rows = [(i, a) for i, a in enumerate(analyses) if a.disease == d and a.outcome == o]
+        overall = [(i, a) for i, a in rows if a.is_overall]
+        if len(overall) != 1:
+            i0 = rows[0][0]
+            raise r.fail(f"analyses[{i0}]", f"{d}/{o} needs exactly one subgroup = '{OVERALL}' row")
+        i, a = overall[0]
+        sub_arms = {arm for _, s in rows if not s.is_overall for arm in s.arms}
+        if sub_arms and sub_arms != set(a.arms):
+            raise r.fail(
+                f"analyses[{i}].arms",
+                f"overall arms differ from the union of its subgroups' arms "
+                f"({', '.join(sorted(set(a.arms) ^ sub_arms))})",
+            )
