@@ -258,18 +258,47 @@ def test_no_correction_without_zero_and_errors_when_undefined():
 # ------------------------------------------------------------------------------- c(m)
 
 
-def test_hedges_correction_matches_metafor_lgamma_form_and_asymptotics():
+def _exact_c(m: int) -> float:
+    """c(m) from the exact gamma ratio in 50-digit decimal arithmetic (integer m >= 2)."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 50
+        sqrt_pi = Decimal("3.14159265358979323846264338327950288419716939937510").sqrt()
+        k = m // 2
+        if (
+            m % 2 == 0
+        ):  # Gamma(k) / Gamma(k - 1/2), Gamma(k - 1/2) = (2k-2)! sqrt(pi) / (4^(k-1) (k-1)!)
+            ratio = Decimal(4 ** (k - 1) * math.factorial(k - 1) ** 2) / (
+                Decimal(math.factorial(2 * k - 2)) * sqrt_pi
+            )
+        else:  # Gamma(k + 1/2) / Gamma(k), Gamma(k + 1/2) = (2k)! sqrt(pi) / (4^k k!)
+            ratio = (
+                Decimal(math.factorial(2 * k))
+                * sqrt_pi
+                / (Decimal(4**k * math.factorial(k) * math.factorial(k - 1)))
+            )
+        return float(ratio / (Decimal(m) / 2).sqrt())
+
+
+def test_hedges_correction_exact_metafor_form_and_large_m():
     """metafor:::.cmicalc(mi) = exp(lgamma(mi/2) - log(sqrt(mi/2)) - lgamma((mi-1)/2))."""
     from scipy.special import gammaln
 
+    ms = [2, 3, 4, 9, 10, 38, 58, 59, 60, 61, 62, 99, 100, 101, 999, 1000, 3000, 4001]
+    np.testing.assert_allclose(
+        E.hedges_correction(np.array(ms, dtype=float)), [_exact_c(m) for m in ms], rtol=2e-15
+    )
     m = np.arange(2, 400, dtype=float)
     lg = np.exp(gammaln(m / 2) - np.log(np.sqrt(m / 2)) - gammaln((m - 1) / 2))
-    np.testing.assert_allclose(E.hedges_correction(m), lg, rtol=1e-12)
-    # large m: log c = 1/2 log(1 - 1/m) - 1/(8x) + 1/(192 x^3) + O(x^-5), x = (m-1)/2
-    big = np.array([1e4, 1e6, 1e9])
-    x = (big - 1) / 2
-    asym = np.exp(0.5 * np.log1p(-1 / big) - 1 / (8 * x) + 1 / (192 * x**3))
-    np.testing.assert_allclose(E.hedges_correction(big), asym, rtol=1e-14)
+    np.testing.assert_allclose(
+        E.hedges_correction(m), lg, rtol=1e-12
+    )  # lgamma form: ~3e-13 own error
+    # huge m: c(m) = 1 - 3/(4m - 1) + O(m^-2), increasing to 1
+    big = np.array([1e5, 1e7, 1e9, 1e12])
+    c = E.hedges_correction(big)
+    assert np.all(np.abs(c - (1 - 3 / (4 * big - 1))) < np.maximum(1 / big**2, 4e-16))
+    assert np.all(np.diff(c) > 0) and np.all(c < 1)
     assert E.hedges_correction(2.0) == pytest.approx(1 / math.sqrt(math.pi), rel=1e-15)
     with pytest.raises(InputError):
         E.hedges_correction(1.0)

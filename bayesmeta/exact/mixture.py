@@ -147,7 +147,7 @@ class NormalMixture:
             lo = np.where(pos, lo, x)
             with np.errstate(divide="ignore", invalid="ignore"):
                 xn = x - g / f
-            bad = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi)
+            bad = ~np.isfinite(xn) | (xn < lo) | (xn > hi)
             xn = np.where(bad, 0.5 * (lo + hi), xn)
             done = (np.abs(xn - x) <= tol * (np.abs(x) + scale)) | (g == 0) | (hi - lo <= 0)
             x = xn

@@ -35,6 +35,9 @@ TAU_MAX = 1e150
 _DROP = 46.0  # stop the panel walk where l < max(l) - _DROP
 _STEEP = 12.0  # halve a panel across which l changes by more than this
 _FLAT = 4.0  # widen the next panel when l changed by less than this
+_FAR = 15.0  # beyond l < max - _FAR use the looser tail rules below
+_STEEP_TAIL = 30.0
+_FLAT_TAIL = 12.0
 
 
 @lru_cache(maxsize=8)
@@ -164,13 +167,16 @@ class TauPosterior(Marginal):
                 b = cap
             lb = self._ell1(b)
             dl = abs(lb - la) if np.isfinite(lb) else math.inf
-            if dl > _STEEP and w > w0 / 64:
+            # far from the mode (l < max - _FAR) panels carry < e^-_FAR of the mass and
+            # may be coarser
+            tail = la < lstar - _FAR
+            if dl > (_STEEP_TAIL if tail else _STEEP) and w > w0 / 64:
                 w *= 0.5
                 continue
             edges.append(b)
             if b == cap or lb < lstar - _DROP:
                 break
-            if dl < _FLAT:
+            if dl < (_FLAT_TAIL if tail else _FLAT):
                 w = min(w * 1.6, 64.0)
             a, la = b, lb
         return edges
@@ -249,7 +255,7 @@ class TauPosterior(Marginal):
                 dens = np.exp(self.ell(u) - self.log_norm)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     un = u - g / dens
-                bad = ~np.isfinite(un) | (un <= lo) | (un >= hi)
+                bad = ~np.isfinite(un) | (un < lo) | (un > hi)
                 un = np.where(bad, 0.5 * (lo + hi), un)
                 done = (np.abs(un - u) <= 1e-14 * (1.0 + np.abs(u))) | (g == 0)
                 u = un
@@ -307,7 +313,7 @@ class TauPosterior(Marginal):
         at_lo = self._logpdf1(self.support[0])
         if np.isfinite(dens[j] - self.log_norm) and dens[j] - self.log_norm > best:
             mode, best = float(self.nodes[j]), float(dens[j] - self.log_norm)
-        if at_lo >= best or (np.isnan(at_lo) and self.support[0] == 0.0):
+        if at_lo >= best - 1e-12 or (np.isnan(at_lo) and self.support[0] == 0.0):
             mode = self.support[0]
         self._cache["mode"] = mode
         return mode
@@ -324,17 +330,48 @@ class TauPosterior(Marginal):
         if f0 >= self._logpdf1(q_level):
             out = (lo_supp, q_level)
         else:
-
-            def g(p1: float) -> float:
-                a, b = self.quantile(np.array([p1, p1 + level]))
-                return self._logpdf1(float(a)) - self._logpdf1(float(b))
-
-            eps = 1e-13
-            p1 = optimize.brentq(g, eps, 1.0 - level - eps, xtol=1e-15, rtol=1e-14)
-            a, b = self.quantile(np.array([p1, p1 + level]))
-            out = (float(a), float(b))
+            out = self._shortest_newton(level) or self._shortest_bracketed(level)
         self._cache[key] = out
         return out
+
+    def _shortest_newton(self, level: float) -> tuple[float, float] | None:
+        """Solve F(b) - F(a) = level, f(a) = f(b) by 2-D Newton from the central interval."""
+        a, b = (float(v) for v in self.quantile([(1 - level) / 2, (1 + level) / 2]))
+        for _ in range(60):
+            cdf, sf = self._cdf_sf(np.array([a, b]))
+            h = 1e-6
+            pts = np.array([a, b, a * (1 - h), a * (1 + h), b * (1 - h), b * (1 + h)])
+            lf = self.logpdf(pts)
+            la, lb = lf[0], lf[1]
+            da = (lf[3] - lf[2]) / (2 * h * a)  # d log f / d tau
+            db = (lf[5] - lf[4]) / (2 * h * b)
+            e1 = (1.0 - sf[1]) - cdf[0] - level
+            e2 = la - lb
+            if abs(e1) < 1e-14 and abs(e2) < 1e-10:
+                return float(a), float(b)
+            fa, fb = math.exp(la), math.exp(lb)
+            det = fa * db - fb * da
+            if not (np.isfinite(det) and det != 0):
+                return None
+            sa = (e1 * -db - fb * e2) / det
+            sb = (-fa * e2 - da * e1) / det
+            t = 1.0
+            while t > 1e-6 and not (0 < a - t * sa < b - t * sb < self.support[1]):
+                t *= 0.5
+            if t <= 1e-6:
+                return None
+            a, b = a - t * sa, b - t * sb
+        return None
+
+    def _shortest_bracketed(self, level: float) -> tuple[float, float]:
+        def g(p1: float) -> float:
+            a, b = self.quantile(np.array([p1, p1 + level]))
+            return self._logpdf1(float(a)) - self._logpdf1(float(b))
+
+        eps = 1e-13
+        p1 = optimize.brentq(g, eps, 1.0 - level - eps, xtol=1e-15, rtol=1e-14)
+        a, b = self.quantile(np.array([p1, p1 + level]))
+        return float(a), float(b)
 
     def expect(self, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """E[fn(tau) | y] by the quadrature rule (fn vectorised over the nodes)."""

@@ -8,9 +8,9 @@ Models (docs/models.md): ``normal``, ``subgroup``, ``nested``, ``student_t``,
 ``regression``, ``prepost``.
 """
 
+from bayesmeta.hierarchical.bayesian_meta import BayesianMeta, fit
 from bayesmeta.hierarchical.data import MetaData
 from bayesmeta.hierarchical.diagnostics import SamplingWarning, diagnose, diagnostic_warnings
-from bayesmeta.hierarchical.fit import BayesianMeta, fit
 from bayesmeta.hierarchical.models import MODELS, ModelSpec, build_model, model_spec
 from bayesmeta.hierarchical.sampling import cache_info, clear_cache
 

@@ -94,7 +94,12 @@ def diagnose(idata: Any) -> dict[str, Any]:
 def diagnostic_warnings(
     diag: dict[str, Any], *, centred: bool, target_accept: float, draws: int, tune: int
 ) -> list[str]:
-    """One message per failed check, each naming the problem and what to do."""
+    """One message per failed check, each naming the problem and what to do.
+
+    The non-centred form suits weakly informative studies (sei large relative to tau); the
+    centred form suits precise ones (Papaspiliopoulos, Roberts & Skold 2007, Stat Sci
+    22:59-73; Betancourt & Girolami 2015), so the remedy depends on the parameterisation.
+    """
     out = []
     n = diag["chains"] * diag["draws"]
     if diag["divergences"] > 0:
@@ -102,7 +107,10 @@ def diagnostic_warnings(
         fix += (
             " or use the non-centred parameterisation (centred=False)"
             if centred
-            else " or use a more informative tau prior"
+            else (
+                ", or, if the studies are precise relative to tau (sei << tau), the centred "
+                "parameterisation (centred=True); or a more informative tau prior"
+            )
         )
         out.append(
             f"{diag['divergences']} divergent transitions after warm-up "
@@ -110,7 +118,11 @@ def diagnostic_warnings(
             f"(funnel between tau and the study effects); {fix}"
         )
     if diag["max_rhat"] > RHAT_MAX:
-        fix = "reparametrise (centred=False)" if centred else "check the priors"
+        fix = (
+            "reparametrise (centred=False)"
+            if centred
+            else "reparametrise (centred=True if sei << tau) or check the priors"
+        )
         out.append(
             f"R-hat {diag['max_rhat']:.3f} > {RHAT_MAX} for {diag['max_rhat_param']}: "
             f"the chains disagree; run longer (more draws and tune, e.g. draws="

@@ -87,8 +87,8 @@ class ModelSpec:
 def model_spec(
     model: str = "normal",
     *,
-    mu_prior: str | Prior,
-    tau_prior: str | Prior,
+    mu_prior: str | Prior = "normal(0, 4)",
+    tau_prior: str | Prior = "halfnormal(0.5)",
     centred: bool = False,
     subgroups: bool | None = None,
     subgroup_means: Literal["fixed", "pooled"] = "fixed",

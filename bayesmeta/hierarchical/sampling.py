@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,6 @@ class CacheEntry:
     prior_sampler: Any = None
     compilations: int = 0
     uses: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _CACHE: dict[tuple[Any, ...], CacheEntry] = {}

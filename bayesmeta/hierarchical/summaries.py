@@ -1,12 +1,12 @@
-"""Posterior summaries of a fitted :class:`~bayesmeta.hierarchical.fit.BayesianMeta` as the
-shared :class:`~bayesmeta.results.MetaResult` (see bayesmeta/results.py for the contract).
+"""Posterior summaries of a fitted :class:`~.bayesian_meta.BayesianMeta` as the shared
+:class:`~bayesmeta.results.MetaResult` (see bayesmeta/results.py for the contract).
 
 ``estimate`` = posterior median of ``mu``, ``se`` = its posterior SD, ``ci_*`` = the central
 (equal-tailed, ``az.eti``) or shortest (``az.hdi``) interval; ``tau2`` = median(tau)^2 and
-its interval from the draws of tau^2; ``pi_*`` = interval of ``theta_new``. For the nested
-model tau is ``tau_total = sqrt(tau^2 + tau_arm^2)``; with subgroup terms the overall
-``mu`` is the study-weighted mean of the subgroup means (fixed) or their hyper-mean
-(pooled), and each subgroup gets its own result in ``subgroups``.
+its interval the square of tau's (as the exact engine reports it); ``pi_*`` = interval of
+``theta_new``. For the nested model tau is ``tau_total = sqrt(tau^2 + tau_arm^2)``; with
+subgroup terms the overall ``mu`` is the study-weighted mean of the subgroup means (fixed)
+or their hyper-mean (pooled), and each subgroup gets its own result in ``subgroups``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import xarray as xr
 from bayesmeta.results import MetaResult
 
 if TYPE_CHECKING:
-    from bayesmeta.hierarchical.fit import BayesianMeta
+    from bayesmeta.hierarchical.bayesian_meta import BayesianMeta
 
 _SKIP = ("z", "z_new", "z_cluster", "eta_subgroup", "r01", "theta", "se")
 _FIRST = ("mu", "tau", "theta_new")
@@ -66,7 +66,9 @@ def _rows(post: xr.Dataset, level: float, kind: str) -> pd.DataFrame:
             el = stacked.isel(element=i)
             label = ", ".join(str(el[d].values) for d in extra)
             rows[f"{n}[{label}]"] = describe(el.values, level, kind)
-    return pd.DataFrame.from_dict(rows, orient="index")
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "param"
+    return out
 
 
 def _tau_draws(post: xr.Dataset) -> np.ndarray | None:
@@ -103,7 +105,8 @@ def _pooled(
     )
     if tau is not None:
         res.tau2 = float(np.median(tau)) ** 2
-        res.tau2_ci_low, res.tau2_ci_high = interval(np.asarray(tau) ** 2, level, kind)
+        lo, hi = interval(tau, level, kind)
+        res.tau2_ci_low, res.tau2_ci_high = lo**2, hi**2
     if new is not None:
         res.pi_low, res.pi_high = interval(new, level, kind)
     return res
@@ -134,10 +137,10 @@ def to_result(fit: BayesianMeta) -> MetaResult:
     )
     studies.insert(0, "study", [str(s) for s in theta["study"].values])
     studies.insert(1, "yi", data.yi)
-    if "se" in post:
-        studies.insert(2, "sei", post["se"].median(("chain", "draw")).values)
+    if "se" in post:  # prepost: the posterior median of the sampling variance
+        studies.insert(2, "vi", (post["se"] ** 2).median(("chain", "draw")).values)
     else:
-        studies.insert(2, "sei", data.sei)
+        studies.insert(2, "vi", data.sei**2)
     if data.subgroup is not None:
         studies["subgroup"] = data.subgroup
     if data.cluster is not None:
@@ -176,6 +179,8 @@ def to_result(fit: BayesianMeta) -> MetaResult:
     res.extra["cache_hit"] = fit.cache_hit_
     res.extra["sampling_time"] = fit.sampling_time_
     res.extra["p_mu_gt_0"] = float((post["mu"].values > 0).mean())
+    if fit.prior_note_:
+        res.extra["prior_note"] = fit.prior_note_
     res.idata = idata
     return res
 

@@ -12,8 +12,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "vague": ("tab:blue", "o"),
     "sceptical": ("tab:orange", "o"),
     "enthusiastic": ("tab:green", "o"),
-    "exact": ("tab:purple", "^"),
-    "pymc": ("tab:red", "v"),
+    "cell-type model (exact)": ("tab:purple", "^"),
+    "cell-type model (PyMC)": ("tab:red", "v"),
     "study level": ("tab:brown", "P"),
 }
 DPI = 100
@@ -30,8 +30,10 @@ def pyplot() -> Any:
 
 
 def style(kind: str, index: int = 0) -> tuple[str, str]:
-    if kind in KINDS:
-        return KINDS[kind]
+    """Colour and marker of ``kind``: the longest KINDS key it starts with, else a palette."""
+    keys = sorted((k for k in KINDS if kind.startswith(k)), key=len, reverse=True)
+    if keys:
+        return KINDS[keys[0]]
     palette = ("tab:cyan", "tab:olive", "tab:pink", "navy", "teal")
     return palette[index % len(palette)], "o"
 

@@ -13,8 +13,11 @@ from bayesmeta.plots._style import pyplot, save, style
 
 @dataclass(frozen=True)
 class Curve:
+    """A density curve; ``label`` is its legend entry (default: the mapping key)."""
+
     x: np.ndarray
     y: np.ndarray
+    label: str = ""
 
 
 def densities(
@@ -26,23 +29,24 @@ def densities(
     title: str = "",
     xlabel: str = "",
 ) -> Path:
-    """Solid posteriors and dashed priors, coloured by prior name; vertical ``marks``."""
+    """Solid posteriors and dashed priors (matched by key, same colour); vertical ``marks``."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    fig, ax = plt.subplots(figsize=(10.0, 4.2))
     for i, (name, c) in enumerate(posteriors.items()):
         colour, _ = style(name, i)
-        ax.plot(c.x, c.y, color=colour, lw=1.8, label=f"posterior, {name} prior")
+        ax.plot(c.x, c.y, color=colour, lw=1.8, label=c.label or name)
         if priors and name in priors:
             p = priors[name]
-            ax.plot(p.x, p.y, color=colour, lw=1.0, ls="--", label=f"{name} prior")
+            ax.plot(p.x, p.y, color=colour, lw=1.0, ls="--", label=p.label or f"{name} (prior)")
     for label, x in (marks or {}).items():
         ax.axvline(x, color="0.3", lw=0.9, ls=":")
-        ax.annotate(label, (x, ax.get_ylim()[1] * 0.95), fontsize=8, rotation=90,
-                    ha="right", va="top")  # fmt: skip
+        ax.annotate(
+            label, (x, ax.get_ylim()[1] * 0.95), fontsize=8, rotation=90, ha="right", va="top"
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     ax.set_title(title, fontsize=11)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_ylim(bottom=0)
     fig.tight_layout()
     return save(fig, path)

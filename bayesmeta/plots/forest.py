@@ -65,8 +65,13 @@ def forest(
     ax.set_ylim(-0.6, n_rows - 0.4)
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=11)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.02 * n_rows ** 0.5),
-              ncol=min(len(kinds), 4), fontsize=8, frameon=False)  # fmt: skip
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12 - 0.02 * n_rows**0.5),
+        ncol=min(len(kinds), 4),
+        fontsize=8,
+        frameon=False,
+    )
     ax.grid(axis="x", color="0.92")
     fig.tight_layout()
     return save(fig, path)

@@ -33,21 +33,25 @@ def shrinkage(path: str | Path, panels: Sequence[ShrinkagePanel], *, ncols: int 
         k = len(p.labels)
         ax.axvspan(p.mu[1], p.mu[2], color=shr_c, alpha=0.12, lw=0)
         ax.axvline(p.mu[0], color=shr_c, lw=1, ls="--")
-        for i, (lab, o, s) in enumerate(zip(p.labels, p.observed, p.shrunken, strict=True)):
+        for i, (o, s) in enumerate(zip(p.observed, p.shrunken, strict=True)):
             y = k - 1 - i
             ax.plot([o[1], o[2]], [y + 0.15] * 2, color=obs_c, lw=1.4)
             ax.plot([o[0]], [y + 0.15], marker=obs_m, color=obs_c, ls="none")
             ax.plot([s[1], s[2]], [y - 0.15] * 2, color=shr_c, lw=1.4)
             ax.plot([s[0]], [y - 0.15], marker=shr_m, color=shr_c, ls="none")
-            ax.annotate("", xy=(s[0], y - 0.1), xytext=(o[0], y + 0.1),
-                        arrowprops={"arrowstyle": "->", "color": "0.5", "lw": 0.8})  # fmt: skip
+            ax.annotate(
+                "",
+                xy=(s[0], y - 0.1),
+                xytext=(o[0], y + 0.1),
+                arrowprops={"arrowstyle": "->", "color": "0.5", "lw": 0.8},
+            )
         ax.set_yticks(range(k))
         ax.set_yticklabels(list(reversed(list(p.labels))))
         ax.set_ylim(-0.6, k - 0.4)
         ax.axvline(0, color="0.7", lw=0.6)
         ax.set_title(p.title, fontsize=10)
         ax.set_xlabel(p.xlabel, fontsize=8)
-    for ax in axes.ravel()[len(panels):]:
+    for ax in axes.ravel()[len(panels) :]:
         ax.set_visible(False)
     axes.ravel()[0].plot([], [], marker=obs_m, color=obs_c, label="published subgroup (95% CI)")
     axes.ravel()[0].plot([], [], marker=shr_m, color=shr_c, label="shrunken (95% CrI)")

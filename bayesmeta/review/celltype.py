@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from bayesmeta.review.published import analysis_stats
 from bayesmeta.review.spec import ReviewSpec, _g
@@ -30,7 +31,11 @@ from bayesmeta.review.summaries import draws_tree, summarize
 
 #: Probability grid on which exact marginal quantiles are tabulated for inverse-CDF draws.
 _P_GRID = np.concatenate(
-    [np.geomspace(1e-7, 0.01, 60), np.linspace(0.01, 0.99, 393)[1:-1], 1 - np.geomspace(0.01, 1e-7, 60)]
+    [
+        np.geomspace(1e-7, 0.01, 60),
+        np.linspace(0.01, 0.99, 393)[1:-1],
+        1 - np.geomspace(0.01, 1e-7, 60),
+    ]
 )
 
 
@@ -70,28 +75,49 @@ class CellTypeFit:
     pymc_tree: Any = None
     pymc_time: float = 0.0
 
+    @property
+    def tau_prior_summary(self) -> tuple[float, float, float]:
+        """Median and central 95 % interval of the tau prior (for the report)."""
+        from bayesmeta.priors import parse_prior
+
+        prior = parse_prior(self.tau_prior, "tau")
+        q = np.asarray(prior.ppf([0.5, 0.025, 0.975]), dtype=float)
+        return float(q[0]), float(q[1]), float(q[2])
+
     def param(self, subgroup: str) -> str:
         """The parameter a published row is compared with: mu (overall) or theta[cell type]."""
         return "mu" if subgroup == "all" else f"theta[{subgroup}]"
 
 
 def _quantiles(marginal: Any, p: np.ndarray) -> np.ndarray:
-    try:
-        q = np.asarray(marginal.quantile(p), dtype=float)
-        if q.shape == p.shape:
-            return q
-    except (TypeError, ValueError):
-        pass
-    return np.array([float(marginal.quantile(float(x))) for x in p])
+    """Quantiles of an exact marginal, each verified by its CDF (|F(q) - p| <= 1e-9).
+
+    A quantile that fails the check is re-solved with Brent's method on the marginal's own
+    CDF (a guard: an earlier engine version returned a bracket midpoint when Newton hit F = p
+    exactly; tested with a deliberately wrong marginal).
+    """
+    p = np.atleast_1d(np.asarray(p, dtype=float))
+    q = np.asarray(marginal.quantile(p), dtype=float).reshape(p.shape)
+    err = np.abs(np.asarray(marginal.cdf(q), dtype=float).reshape(p.shape) - p)
+    for i in np.flatnonzero(~(err <= 1e-9)):
+        centre, width = float(marginal.mean), max(float(marginal.sd), 1e-12)
+        lo, hi = centre - width, centre + width
+        while float(marginal.cdf(lo)) > p[i]:
+            lo = centre - 2 * (centre - lo)
+        while float(marginal.cdf(hi)) < p[i]:
+            hi = centre + 2 * (hi - centre)
+        q[i] = optimize.brentq(
+            lambda x, t=p[i]: float(marginal.cdf(x)) - t, lo, hi, xtol=1e-13, rtol=1e-13
+        )
+    return q
 
 
 def _marginal_summary(marginal: Any, sign: int, level: float) -> PosteriorSummary:
-    lo, hi = marginal.interval(level)
+    med, lo, hi = _quantiles(marginal, np.array([0.5, (1 - level) / 2, (1 + level) / 2]))
     below0 = float(np.asarray(marginal.cdf(0.0)))
     p_benefit = 1.0 - below0 if sign > 0 else below0
     return PosteriorSummary(
-        float(marginal.median), float(marginal.mean), float(marginal.sd), float(lo), float(hi),
-        p_benefit,
+        float(med), float(marginal.mean), float(marginal.sd), float(lo), float(hi), p_benefit
     )
 
 
@@ -118,7 +144,10 @@ def fit_exact(
     y = np.array([s.md for s in stats])
     se = np.array([s.se for s in stats])
     d = spec.reference_difference(disease, outcome)
-    mu_prior, tau_prior = spec.mu_prior_text(disease, outcome), spec.tau_prior_text(disease, outcome)
+    mu_prior, tau_prior = (
+        spec.mu_prior_text(disease, outcome),
+        spec.tau_prior_text(disease, outcome),
+    )
     nn = NormalNormal(y, se, tau_prior=tau_prior, mu_prior=mu_prior, labels=list(labels))
     sign = spec.outcomes[outcome].sign
     marginals = {"mu": nn.mu, "tau": nn.tau, "theta_new": nn.theta_new}
@@ -132,12 +161,13 @@ def fit_exact(
             [_draws_from_marginal(marginals[f"theta[{lab}]"], n_draws, rng) for lab in labels]
         ),
     }
-    tree = draws_tree(draws, chains=chains, dims={"theta": ["cell_type"]},
-                      coords={"cell_type": labels})  # fmt: skip
+    tree = draws_tree(
+        draws, chains=chains, dims={"theta": ["cell_type"]}, coords={"cell_type": labels}
+    )
     summary = summarize(tree, ci_prob=spec.level)
     densities: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for k, m in marginals.items():
-        lo, hi = (float(m.quantile(0.0005)), float(m.quantile(0.9995)))
+        lo, hi = _quantiles(m, np.array([0.0005, 0.9995]))
         x = np.linspace(0.0 if k == "tau" else lo, hi, grid)
         densities[k] = (x, np.asarray(m.pdf(x), dtype=float))
     return CellTypeFit(
@@ -163,7 +193,7 @@ def fit_pymc(
     tune: int = 1000,
     chains: int = 2,
     cores: int | None = None,
-    target_accept: float = 0.95,
+    target_accept: float = 0.99,
 ) -> CellTypeFit:
     """Add the PyMC cross-check to ``fit`` (standardised by D; see the module docstring)."""
     from bayesmeta.hierarchical import fit as hfit
@@ -207,13 +237,19 @@ def fit_pymc(
     out: dict[str, PosteriorSummary] = {}
     for name, x in flat.items():
         row = summary.loc[name] if name in summary.index else None
-        lo, hi = (row["ci_low"], row["ci_high"]) if row is not None else np.quantile(
-            x, [(1 - spec.level) / 2, (1 + spec.level) / 2]
+        lo, hi = (
+            (row["ci_low"], row["ci_high"])
+            if row is not None
+            else np.quantile(x, [(1 - spec.level) / 2, (1 + spec.level) / 2])
         )
         p_benefit = float(np.mean(sign * x > 0))
         out[name] = PosteriorSummary(
-            float(np.median(x)), float(np.mean(x)), float(np.std(x, ddof=1)), float(lo),
-            float(hi), p_benefit,
+            float(np.median(x)),
+            float(np.mean(x)),
+            float(np.std(x, ddof=1)),
+            float(lo),
+            float(hi),
+            p_benefit,
         )
     fit.pymc = out
     fit.pymc_summary = summary

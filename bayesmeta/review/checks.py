@@ -27,7 +27,7 @@ from bayesmeta.review.published import (
     pool_fixed_from_summaries,
     row_stats,
 )
-from bayesmeta.review.spec import Analysis, ReviewSpec
+from bayesmeta.review.spec import ReviewSpec
 
 VERDICTS = ("consistent", "inconsistent", "implausible", "unverifiable", "note")
 #: An implied SD below this fraction of a sourced typical SD is called implausible.
@@ -93,9 +93,7 @@ def check_sample_sizes(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
             )
     bad = [r for r in rows if r["difference"] != 0]
     verdict = "consistent" if not bad and not internal else "inconsistent"
-    parts = [
-        f"{r['analysis']}: text {r['n_text']}, Table 1 {r['n_table1']}" for r in bad
-    ]
+    parts = [f"{r['analysis']}: text {r['n_text']}, Table 1 {r['n_table1']}" for r in bad]
     summary = (
         f"{len(bad)} of {len(rows)} rows print an n that differs from Table 1's arms"
         + (": " + "; ".join(parts) if parts else "")
@@ -142,9 +140,7 @@ def check_ci_symmetry(spec: ReviewSpec) -> Finding:
     rows = []
     for a in spec.analyses:
         st = analysis_stats(a, spec.level)
-        rows.append(
-            {"analysis": a.key, "asymmetry": st.asymmetry, "symmetric": st.symmetric}
-        )
+        rows.append({"analysis": a.key, "asymmetry": st.asymmetry, "symmetric": st.symmetric})
     asym = [r for r in rows if not r["symmetric"]]
     largest = max(abs(r["asymmetry"]) for r in rows)
     verdict = "consistent" if not asym else "inconsistent"
@@ -216,7 +212,8 @@ def check_one_study_sd(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
         if r["n_source"] != "text":
             continue
         parts.append(
-            f"{r['analysis']} (n = {r['n']}): SE {r['se']:.4f} implies SD {r['sd_independent']:.3f} "
+            f"{r['analysis']} (n = {r['n']}): SE {r['se']:.4f} implies SD "
+            f"{r['sd_independent']:.3f} "
             f"[{r['sd_independent_range'][0]:.3f}, {r['sd_independent_range'][1]:.3f}] if pre and "
             f"post are independent groups, change SD {r['sd_change_paired']:.3f} "
             f"[{r['sd_change_paired_range'][0]:.3f}, {r['sd_change_paired_range'][1]:.3f}] if "
@@ -339,9 +336,12 @@ def check_q_decompositions(spec: ReviewSpec) -> list[Finding]:
                 }
             )
         rows.append(
-            {"part": "between subgroups (FE, from the printed MDs and CIs)",
-             "q_low": dec.q_between[1], "q_high": dec.q_between[2]}
-        )  # fmt: skip
+            {
+                "part": "between subgroups (FE, from the printed MDs and CIs)",
+                "q_low": dec.q_between[1],
+                "q_high": dec.q_between[2],
+            }
+        )
         rows.append({"part": "total", "q_low": dec.q_total[0], "q_high": dec.q_total[1]})
         cands = "; ".join(
             f"{name}: df = {c[0]}, p in [{c[1]:.3f}, {c[2]:.3f}] -> "
@@ -457,9 +457,15 @@ def check_single_rows(spec: ReviewSpec) -> Finding:
         p = a.published
         dev = max(abs(est - p.md), abs(lo - p.ci_low), abs(hi - p.ci_high))
         rows.append(
-            {"analysis": a.key, "md": est, "ci_low": lo, "ci_high": hi, "max_deviation": dev,
-             "reproduced": dev <= REPRO_TOLERANCE + 1e-9}
-        )  # fmt: skip
+            {
+                "analysis": a.key,
+                "md": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "max_deviation": dev,
+                "reproduced": dev <= REPRO_TOLERANCE + 1e-9,
+            }
+        )
     ok = all(r["reproduced"] for r in rows)
     return Finding(
         "one-study-rows",
@@ -489,9 +495,11 @@ def run_checks(spec: ReviewSpec, table1: pd.DataFrame) -> list[Finding]:
 
 def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"id": f.id, "verdict": f.verdict, "title": f.title, "summary": f.summary}
-         for f in findings]
-    )  # fmt: skip
+        [
+            {"id": f.id, "verdict": f.verdict, "title": f.title, "summary": f.summary}
+            for f in findings
+        ]
+    )
 
 
 __all__ = ["Finding", "run_checks", "findings_frame", "implied_sd", "row_stats"]

@@ -71,8 +71,18 @@ def row_stats(md: float, ci_low: float, ci_high: float, level: float = 0.95) -> 
     z = md / se if se > 0 else math.copysign(math.inf, md)
     p = float(2 * stats.norm.sf(abs(z)))
     asym = round(ci_high + ci_low - 2 * md, 10) + 0.0  # no negative zero
-    return RowStats(md, ci_low, ci_high, se, se_low, se_high, z, p, asym,
-                    abs(asym) <= SYMMETRY_TOLERANCE + 1e-12)  # fmt: skip
+    return RowStats(
+        md,
+        ci_low,
+        ci_high,
+        se,
+        se_low,
+        se_high,
+        z,
+        p,
+        asym,
+        abs(asym) <= SYMMETRY_TOLERANCE + 1e-12,
+    )
 
 
 def analysis_stats(a: Analysis, level: float = 0.95) -> RowStats:
@@ -122,9 +132,7 @@ def q_between_published(
     half = np.concatenate([np.full(md.size, HALF_UNIT), np.full(md.size, 2 * HALF_UNIT)])
     bounds = [(c - h, c + h) for c, h in zip(x0, half, strict=True)]
     q0 = q_of(x0)
-    corners = [
-        x0 + half * np.array(s) for s in itertools.product((-1.0, 1.0), repeat=x0.size)
-    ]
+    corners = [x0 + half * np.array(s) for s in itertools.product((-1.0, 1.0), repeat=x0.size)]
     q_min, q_max = q0, q0
     for start in [x0, *corners]:
         q_max = max(q_max, q_of(start))
@@ -141,7 +149,7 @@ def q_between_published(
 def pool_fixed_from_summaries(
     md: Sequence[float], se: Sequence[float], level: float = 0.95
 ) -> tuple[float, float, float, float]:
-    """Inverse-variance FE pool of subgroup summaries via the classical engine: (est, se, lo, hi)."""
+    """Inverse-variance FE pool of summaries via the classical engine: (est, se, lo, hi)."""
     from bayesmeta.classical import pool
     from bayesmeta.studies import StudyTable
 
@@ -168,8 +176,10 @@ class QDecomposition:
         fits = [f"{name} (df = {c[0]})" for name, c in self.candidates.items() if c[3]]
         if not fits:
             return "no candidate df reproduces the printed overall p"
-        return "consistent only with " + " and ".join(fits) if len(fits) == 1 else (
-            "consistent with " + " and ".join(fits)
+        return (
+            "consistent only with " + " and ".join(fits)
+            if len(fits) == 1
+            else ("consistent with " + " and ".join(fits))
         )
 
 

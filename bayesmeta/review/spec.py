@@ -271,9 +271,7 @@ class _Reader:
         allowed = required + optional
         for k in obj:
             if k not in allowed:
-                raise self.fail(
-                    _join(key, k), f"unknown key '{k}' (allowed: {', '.join(allowed)})"
-                )
+                raise self.fail(_join(key, k), f"unknown key '{k}' (allowed: {', '.join(allowed)})")
         for k in required:
             if k not in obj:
                 raise self.fail(_join(key, k), "missing required key")
@@ -443,7 +441,10 @@ def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
         )
 
     pr = r.table(
-        top["priors"], "priors", ("reference_difference", "effect", "cell_type_model"), ("rationale",)
+        top["priors"],
+        "priors",
+        ("reference_difference", "effect", "cell_type_model"),
+        ("rationale",),
     )
     r.choice(pr, "reference_difference", "priors", ("published_overall",))
     eff = pr["effect"]
@@ -521,7 +522,9 @@ def _sourced(r: _Reader, obj: Any, key: str) -> Sourced:
     value = r.number(m, "value", key)
     if value <= 0:
         raise r.fail(f"{key}.value", f"must be > 0, got {value}")
-    return Sourced(value, r.string(m, "unit", key, empty=False), r.string(m, "source", key, empty=False))
+    return Sourced(
+        value, r.string(m, "unit", key, empty=False), r.string(m, "source", key, empty=False)
+    )
 
 
 def _analysis(
@@ -561,9 +564,7 @@ def _analysis(
     if len(set(arms)) != len(arms):
         raise r.fail(f"{key}.arms", "an arm is listed twice")
     pkey = f"{key}.published"
-    p = r.table(
-        t["published"], pkey, ("k", "n", "md", "ci", "model"), ("heterogeneity_p",)
-    )
+    p = r.table(t["published"], pkey, ("k", "n", "md", "ci", "model"), ("heterogeneity_p",))
     ci = p["ci"]
     if (
         not isinstance(ci, list)
@@ -612,7 +613,9 @@ def _check_analyses(r: _Reader, analyses: tuple[Analysis, ...]) -> None:
     seen: dict[str, int] = {}
     for i, a in enumerate(analyses):
         if a.key in seen:
-            raise r.fail(f"analyses[{i}]", f"duplicate analysis {a.key} (also analyses[{seen[a.key]}])")
+            raise r.fail(
+                f"analyses[{i}]", f"duplicate analysis {a.key} (also analyses[{seen[a.key]}])"
+            )
         seen[a.key] = i
     groups = {(a.disease, a.outcome) for a in analyses}
     for d, o in sorted(groups):

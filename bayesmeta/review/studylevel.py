@@ -36,8 +36,17 @@ from bayesmeta.studies import label_column, numeric_column, read_table
 
 #: The per-arm columns, in template order.
 COLUMNS = (
-    "study", "ref", "disease", "cell_type", "outcome", "n", "m_pre", "sd_pre", "m_post", "sd_post",
-)  # fmt: skip
+    "study",
+    "ref",
+    "disease",
+    "cell_type",
+    "outcome",
+    "n",
+    "m_pre",
+    "sd_pre",
+    "m_post",
+    "sd_post",
+)
 VALUE_COLUMNS = ("n", "m_pre", "sd_pre", "m_post", "sd_post")
 
 
@@ -81,22 +90,28 @@ def read_arms(path: str | Path, spec: ReviewSpec) -> pd.DataFrame:
         raise InputError("no data rows (the header alone)", file=name)
     for c in COLUMNS:
         if c not in df.columns:
-            raise InputError(f"missing required column '{c}' (need {', '.join(COLUMNS)})",
-                             file=name, column=c)  # fmt: skip
-    out = pd.DataFrame({c: label_column(df, c, file=name) for c in
-                        ("study", "disease", "cell_type", "outcome")})  # fmt: skip
+            raise InputError(
+                f"missing required column '{c}' (need {', '.join(COLUMNS)})", file=name, column=c
+            )
+    out = pd.DataFrame(
+        {c: label_column(df, c, file=name) for c in ("study", "disease", "cell_type", "outcome")}
+    )
     refs = numeric_column(df, "ref", file=name)
     for i, v in enumerate(refs):
         if v != np.round(v) or int(v) not in spec.references:
-            raise InputError(f"unknown reference {v:g} (known: "
-                             f"{', '.join(map(str, sorted(spec.references)))})",
-                             file=name, row=i + 1, column="ref")  # fmt: skip
+            raise InputError(
+                f"unknown reference {v:g} (known: {', '.join(map(str, sorted(spec.references)))})",
+                file=name,
+                row=i + 1,
+                column="ref",
+            )
     out["ref"] = refs.astype(int)
     n = numeric_column(df, "n", file=name, positive=True)
     for i, v in enumerate(n):
         if v < 2 or v != np.round(v):
-            raise InputError(f"n must be a whole number >= 2 (got {v:g})", file=name, row=i + 1,
-                             column="n")  # fmt: skip
+            raise InputError(
+                f"n must be a whole number >= 2 (got {v:g})", file=name, row=i + 1, column="n"
+            )
     out["n"] = n.astype(int)
     for c in ("m_pre", "m_post"):
         out[c] = numeric_column(df, c, file=name)
@@ -106,23 +121,36 @@ def read_arms(path: str | Path, spec: ReviewSpec) -> pd.DataFrame:
     for i, r in enumerate(out.to_dict("records")):
         row = i + 1
         if r["disease"] not in spec.review["diseases"]:
-            raise InputError(f"unknown disease '{r['disease']}' (known: "
-                             f"{', '.join(spec.review['diseases'])})", file=name, row=row,
-                             column="disease")  # fmt: skip
+            raise InputError(
+                f"unknown disease '{r['disease']}' (known: {', '.join(spec.review['diseases'])})",
+                file=name,
+                row=row,
+                column="disease",
+            )
         if r["outcome"] not in spec.outcomes:
-            raise InputError(f"unknown outcome '{r['outcome']}' (known: "
-                             f"{', '.join(spec.outcomes)})", file=name, row=row,
-                             column="outcome")  # fmt: skip
+            raise InputError(
+                f"unknown outcome '{r['outcome']}' (known: {', '.join(spec.outcomes)})",
+                file=name,
+                row=row,
+                column="outcome",
+            )
         arms = spec.references[r["ref"]].arms
         if r["cell_type"] not in arms:
-            raise InputError(f"reference {r['ref']} has no {r['cell_type']} arm (its arms: "
-                             f"{', '.join(arms)})", file=name, row=row,
-                             column="cell_type")  # fmt: skip
+            raise InputError(
+                f"reference {r['ref']} has no {r['cell_type']} arm (its arms: {', '.join(arms)})",
+                file=name,
+                row=row,
+                column="cell_type",
+            )
         key = (r["disease"], r["outcome"], r["ref"], r["cell_type"])
         if key in seen:
-            raise InputError(f"duplicate arm {r['ref']}-{r['cell_type']} for {r['disease']} "
-                             f"{r['outcome']} (also row {seen[key]})", file=name, row=row,
-                             column="ref")  # fmt: skip
+            raise InputError(
+                f"duplicate arm {r['ref']}-{r['cell_type']} for {r['disease']} "
+                f"{r['outcome']} (also row {seen[key]})",
+                file=name,
+                row=row,
+                column="ref",
+            )
         seen[key] = row
     out["arm"] = [f"{r}-{c}" for r, c in zip(out["ref"], out["cell_type"], strict=True)]
     out.attrs["source"] = name
@@ -151,20 +179,26 @@ def _effects(rows: pd.DataFrame, r: float | None):
     from bayesmeta.effects import before_after, mean_change
 
     if r is None:
-        return before_after(rows["m_pre"], rows["sd_pre"], rows["n"], rows["m_post"],
-                            rows["sd_post"], rows["n"])  # fmt: skip
-    return mean_change(rows["m_pre"], rows["sd_pre"], rows["m_post"], rows["sd_post"], rows["n"],
-                       r)  # fmt: skip
+        return before_after(
+            rows["m_pre"], rows["sd_pre"], rows["n"], rows["m_post"], rows["sd_post"], rows["n"]
+        )
+    return mean_change(rows["m_pre"], rows["sd_pre"], rows["m_post"], rows["sd_post"], rows["n"], r)
 
 
 def _table(rows: pd.DataFrame, es: Any):
     from bayesmeta.studies import StudyTable
 
     return StudyTable.from_frame(
-        pd.DataFrame({"study": list(rows.index), "yi": es.yi, "vi": es.vi,
-                      "cell_type": list(rows["cell_type"])}),
+        pd.DataFrame(
+            {
+                "study": list(rows.index),
+                "yi": es.yi,
+                "vi": es.vi,
+                "cell_type": list(rows["cell_type"]),
+            }
+        ),
         subgroup="cell_type",
-    )  # fmt: skip
+    )
 
 
 def _pool(table: Any, method: str, level: float) -> Any:
@@ -210,8 +244,10 @@ def analyse(
         overall = spec.overall(d, o)
         all_rows, missing_all = _arm_rows(arms, d, o, overall.arms)
         if missing_all:
-            notes.append(f"{d} {o}: arms missing from the file: {', '.join(missing_all)}; the "
-                         "rows of this outcome are analysed only where all their arms are present")  # fmt: skip
+            notes.append(
+                f"{d} {o}: arms missing from the file: {', '.join(missing_all)}; the "
+                "rows of this outcome are analysed only where all their arms are present"
+            )
         fig_method = fig_method_paired = None
         q_p = q_p_paired = None
         if not missing_all:
@@ -221,8 +257,11 @@ def analyse(
             )
         for a in [overall, *spec.subgroups(d, o)]:
             rows, missing = _arm_rows(arms, d, o, a.arms)
-            rec: dict[str, Any] = {"analysis": a.key, "arms_found": len(rows),
-                                   "arms_missing": " ".join(missing)}  # fmt: skip
+            rec: dict[str, Any] = {
+                "analysis": a.key,
+                "arms_found": len(rows),
+                "arms_missing": " ".join(missing),
+            }
             if missing or fig_method is None:
                 rec["status"] = "incomplete"
                 records.append(rec)
@@ -253,17 +292,34 @@ def analyse(
             }
             records.append(rec)
             if a.is_overall:
-                for r in (0.0, r_main, *spec.study_level.r_sensitivity):
+                for r in dict.fromkeys((0.0, r_main, *spec.study_level.r_sensitivity)):
                     es_r = _effects(rows, r)
                     meth, qp = _figure_method(spec, _table(rows, es_r))
                     res = _pool(_table(rows, es_r), meth, level)
-                    sens.append({"analysis": a.key, "r": r, "method": meth, "q_p": qp,
-                                 "md": res.estimate, "ci_low": res.ci_low,
-                                 "ci_high": res.ci_high})  # fmt: skip
+                    sens.append(
+                        {
+                            "analysis": a.key,
+                            "r": r,
+                            "method": meth,
+                            "q_p": qp,
+                            "md": res.estimate,
+                            "ci_low": res.ci_low,
+                            "ci_high": res.ci_high,
+                        }
+                    )
         if mcmc and not missing_all:
             say(f"study level {d} {o}: PyMC nested model ({len(all_rows)} arms)")
-            fit, summary = _fit_pymc(spec, d, o, all_rows, seed=int(seeds[gi].generate_state(1)[0]),
-                                     draws=draws, tune=tune, chains=chains, cores=cores)  # fmt: skip
+            fit, summary = _fit_pymc(
+                spec,
+                d,
+                o,
+                all_rows,
+                seed=int(seeds[gi].generate_state(1)[0]),
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=cores,
+            )
             result.pymc[(d, o)] = fit
             result.pymc_summaries[(d, o)] = summary
             for rec in records:
@@ -272,7 +328,7 @@ def analyse(
                 sub = rec["analysis"].rsplit("/", 1)[1]
                 name = "mu" if sub == "all" else f"mu_subgroup[{sub}]"
                 post = fit.idata_["posterior"]
-                x = (post["mu"] if sub == "all" else post["mu_subgroup"].sel(subgroup=sub))
+                x = post["mu"] if sub == "all" else post["mu_subgroup"].sel(subgroup=sub)
                 x = np.asarray(x.values).reshape(-1)
                 row = summary.loc[name]
                 rec |= {
@@ -288,8 +344,18 @@ def analyse(
     return result
 
 
-def _fit_pymc(spec: ReviewSpec, disease: str, outcome: str, rows: pd.DataFrame, *, seed: int,
-              draws: int, tune: int, chains: int, cores: int | None) -> tuple[Any, pd.DataFrame]:  # fmt: skip
+def _fit_pymc(
+    spec: ReviewSpec,
+    disease: str,
+    outcome: str,
+    rows: pd.DataFrame,
+    *,
+    seed: int,
+    draws: int,
+    tune: int,
+    chains: int,
+    cores: int | None,
+) -> tuple[Any, pd.DataFrame]:
     """Nested arms-in-studies model with cell-type means and the paired variance (fixed r)."""
     from bayesmeta.hierarchical import fit as hfit
     from bayesmeta.review.summaries import summarize
@@ -298,14 +364,34 @@ def _fit_pymc(spec: ReviewSpec, disease: str, outcome: str, rows: pd.DataFrame, 
     d = spec.reference_difference(disease, outcome)
     mean, sd = spec.effect_prior(spec.cell_type_prior.mu, disease, outcome)
     tau_prior = spec.tau_prior_text(disease, outcome)
-    table = pd.DataFrame({"study": list(rows.index), "yi": es.yi, "vi": es.vi,
-                          "cell_type": list(rows["cell_type"]),
-                          "cluster": [str(r) for r in rows["ref"]]})  # fmt: skip
-    bm = hfit(table, "nested", subgroup="cell_type", cluster="cluster", subgroups=True,
-              mu_prior=f"normal({_g(mean)}, {_g(sd)})", tau_prior=tau_prior,
-              tau_arm_prior=tau_prior, draws=draws, tune=tune, chains=chains, cores=cores,
-              seed=seed, target_accept=0.95, prior_draws=chains * 50, level=spec.level,
-              warn=False)  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "study": list(rows.index),
+            "yi": es.yi,
+            "vi": es.vi,
+            "cell_type": list(rows["cell_type"]),
+            "cluster": [str(r) for r in rows["ref"]],
+        }
+    )
+    bm = hfit(
+        table,
+        "nested",
+        subgroup="cell_type",
+        cluster="cluster",
+        subgroups=True,
+        mu_prior=f"normal({_g(mean)}, {_g(sd)})",
+        tau_prior=tau_prior,
+        tau_arm_prior=tau_prior,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        seed=seed,
+        target_accept=0.95,
+        prior_draws=chains * 50,
+        level=spec.level,
+        warn=False,
+    )
     names = [n for n in ("mu", "mu_subgroup", "tau", "tau_arm") if n in bm.idata_["posterior"]]
     summary = summarize(bm.idata_, var_names=names, ci_prob=spec.level)
     bm.settings_text_ = {**bm.settings(), "scale D": _g(d)}

@@ -45,7 +45,9 @@ def draws_tree(
     )
 
 
-def summarize(tree: Any, var_names: Sequence[str] | None = None, ci_prob: float = 0.95) -> pd.DataFrame:
+def summarize(
+    tree: Any, var_names: Sequence[str] | None = None, ci_prob: float = 0.95
+) -> pd.DataFrame:
     """``az.summary(tree, ci_prob=ci_prob)`` unrounded, with the columns of SUMMARY_COLUMNS."""
     s = az.summary(
         tree, var_names=list(var_names) if var_names else None, ci_prob=ci_prob, round_to="none"
@@ -53,8 +55,11 @@ def summarize(tree: Any, var_names: Sequence[str] | None = None, ci_prob: float 
     lb = next(c for c in s.columns if c.endswith("_lb"))
     ub = next(c for c in s.columns if c.endswith("_ub"))
     s = s.rename(columns={lb: "ci_low", ub: "ci_high"})
-    keep = [c for c in ("mean", "sd", "ci_low", "ci_high", "ess_bulk", "ess_tail", "r_hat")
-            if c in s.columns]  # fmt: skip
+    keep = [
+        c
+        for c in ("mean", "sd", "ci_low", "ci_high", "ess_bulk", "ess_tail", "r_hat")
+        if c in s.columns
+    ]
     out = s[keep].astype(float)
     out.index.name = "param"
     return out

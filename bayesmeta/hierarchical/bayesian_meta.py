@@ -79,18 +79,21 @@ class BayesianMeta:
     """Bayesian hierarchical meta-analysis with PyMC; see :func:`model_spec` for the options.
 
     ``model`` is one of ``normal``, ``subgroup``, ``nested``, ``student_t``, ``regression``,
-    ``prepost`` (equations in docs/models.md). Sampling: ``draws``/``tune`` per chain,
-    ``chains``, ``seed``, ``target_accept``, ``sampler="nutpie"`` (compiled once per model
-    and data shape) or ``"pymc"``. ``level`` and ``interval`` (``central`` or ``shortest``)
-    set the reported intervals.
+    ``prepost`` (equations in docs/models.md). The prior defaults are those of the exact engine
+    (:class:`bayesmeta.exact.NormalNormal`), the log-odds-ratio scale of Roever (2020).
+    Sampling: ``draws``/``tune`` per chain, ``chains``, ``seed``, ``target_accept`` (0.99 by
+    default: with few studies the posterior of tau is wide and funnel-shaped, and the smaller
+    step costs little in models this small),
+    ``sampler="nutpie"`` (compiled once per model and data shape) or ``"pymc"``. ``level``
+    and ``interval`` (``central`` or ``shortest``) set the reported intervals.
     """
 
     def __init__(
         self,
         model: str = "normal",
         *,
-        mu_prior: str | Prior,
-        tau_prior: str | Prior,
+        mu_prior: str | Prior = "normal(0, 4)",
+        tau_prior: str | Prior = "halfnormal(0.5)",
         centred: bool = False,
         subgroups: bool | None = None,
         subgroup_means: Literal["fixed", "pooled"] = "fixed",
@@ -107,7 +110,7 @@ class BayesianMeta:
         tune: int = 1000,
         chains: int = 4,
         seed: int = 1,
-        target_accept: float = 0.9,
+        target_accept: float = 0.99,
         max_treedepth: int = 10,
         sampler: Literal["nutpie", "pymc"] = "nutpie",
         cores: int | None = None,
@@ -227,8 +230,9 @@ class BayesianMeta:
             draws=self.draws,
             tune=self.tune,
         )
-        if prior is None:
-            self.prior_note_ = "prior group omitted: an improper or potential-based prior"
+        self.prior_note_ = (
+            None if prior is not None else "no prior group: a prior is improper or a potential"
+        )
         if self.warn:
             warn_all(self.warnings_)
         self.fit_time_ = time.perf_counter() - t_start
@@ -248,6 +252,7 @@ class BayesianMeta:
         if self.spec.mean == "regression":
             s["covariates"] = "centred" if self.spec.center_covariates else "as given"
         s |= {
+            "interval": self.interval,
             "parameterisation": self.spec.parameterisation,
             "sampler": getattr(self, "sampler_", self.sampler),
             "draws": str(self.draws),

@@ -1,0 +1,383 @@
+"""The normal-normal hierarchical model, computed exactly (1-D quadrature over tau).
+
+Model (Roever 2020, J Stat Softw 93(6), section 2):
+
+    y_i | theta_i ~ N(theta_i, s_i^2),  theta_i | mu, tau ~ N(mu, tau^2),
+    mu ~ N(m0, s0^2) or flat,  tau ~ p(tau).
+
+With V_i = s_i^2 + tau^2 and, for a normal mu prior, the prior treated as one more
+"observation" (m0, s0^2) (terms j = 1..n, n = k or k + 1):
+
+    P(tau) = sum_j 1/V_j,   M(tau) = sum_j y_j / V_j / P(tau),
+    mu | tau, y ~ N(M, 1/P),
+    log L(tau) = -1/2 [ (n-1) log 2 pi + sum_j log V_j + sum_j (y_j - M)^2 / V_j + log P ],
+
+L(tau) = p(y | tau) with mu integrated out (for a flat mu prior: integrated against
+Lebesgue measure, as in R bayesmeta). Then p(tau | y) ∝ p(tau) L(tau) and, with the
+shrinkage factor B_i = s_i^2 / V_i,
+
+    theta_i | tau, y ~ N(y_i - B_i (y_i - M), B_i tau^2 + B_i^2 / P),
+    theta_new | tau, y ~ N(M, 1/P + tau^2).
+
+Marginals of mu, theta_i, theta_new are tau-mixtures of these normals on the quadrature
+rule of :class:`~bayesmeta.exact.quadrature.TauPosterior`.
+
+Bayes factors follow R bayesmeta: BF(tau = 0) = L(0) / p(y) and
+BF(mu = 0) = p(y | mu = 0) / p(y) with p(y) = integral p(tau) L(tau) dtau (both priors
+proper); the "minimum" versions divide by the maximised likelihood instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from bayesmeta.errors import InputError
+from bayesmeta.exact.marginal import Marginal, check_kind, check_level
+from bayesmeta.exact.mixture import MixtureMarginal, NormalMixture, batch_summary
+from bayesmeta.exact.quadrature import TauPosterior
+from bayesmeta.priors import Prior, parse_prior
+from bayesmeta.results import MetaResult
+
+_LOG_2PI = math.log(2.0 * math.pi)
+COMPUTATION = "exact 1-D quadrature"
+
+
+def validate_data(
+    yi: Any, sei: Any, labels: Sequence[Any] | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Effects and standard errors as float arrays (InputError naming the 1-based row)."""
+    try:
+        y = np.asarray(yi, dtype=float).ravel()
+        s = np.asarray(sei, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise InputError("yi and sei must be numbers") from None
+    if y.size == 0:
+        raise InputError("no studies: at least one estimate is needed")
+    if y.size != s.size:
+        raise InputError(f"yi has {y.size} values but sei has {s.size}")
+    for name, arr in (("yi", y), ("sei", s)):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise InputError(f"not a finite number: {arr[bad[0]]}", row=int(bad[0]) + 1,
+                             column=name)
+    bad = np.flatnonzero(s <= 0)
+    if bad.size:
+        raise InputError(f"standard error must be > 0 (got {s[bad[0]]})", row=int(bad[0]) + 1,
+                         column="sei")
+    if labels is None:
+        lab = [str(i + 1) for i in range(y.size)]
+    else:
+        lab = [str(v) for v in labels]
+        if len(lab) != y.size:
+            raise InputError(f"{len(lab)} labels for {y.size} studies")
+    return y, s, lab
+
+
+def tail_ok(beta: float, log_decay: bool, j: int = 0) -> bool:
+    """Is integral^inf tau^(beta + j) [(log tau)^-6] dtau finite?"""
+    e = beta + j
+    return e < -1.0 or (e == -1.0 and log_decay)
+
+
+def propriety(prior: Prior, like_power: float, k: int, what: str) -> tuple[bool, bool]:
+    """Check that p(tau) L(tau) is integrable (L ~ tau^-like_power); return moment flags.
+
+    Raises InputError naming the smallest k for which the posterior is proper.
+    """
+    a = prior.tail_power
+    beta = a - like_power
+    if not tail_ok(beta, prior.tail_log_decay):
+        deficit = like_power - k  # like_power = k - (number of flat effect parameters)
+        kmin = math.floor(a + 1.0 - deficit) + 1
+        raise InputError(
+            f"improper posterior: the {prior.text} tau prior with {what} needs at least "
+            f"{kmin} studies (k = {k}); use a proper tau prior such as halfnormal or halfcauchy"
+        )
+    return tail_ok(beta, prior.tail_log_decay, 1), tail_ok(beta, prior.tail_log_decay, 2)
+
+
+def tau_scales(s: np.ndarray, y: np.ndarray, prior: Prior) -> list[float]:
+    """Seeds for the mode search: the standard errors, the spread of y, prior quantiles."""
+    scales = [float(s.min()), float(s.max())]
+    if y.size > 1 and np.ptp(y) > 0:
+        scales.append(float(np.ptp(y)))
+    if prior.proper:
+        scales += [float(v) for v in prior.ppf([1e-3, 0.5, 0.999]) if 0 < v < np.inf]
+    lo, hi = prior.support
+    scales += [v for v in (lo, hi) if 0 < v < np.inf]
+    return scales
+
+
+class NormalNormal:
+    """Exact posterior of the normal-normal random-effects model (see module docstring).
+
+    ``tau_prior`` / ``mu_prior`` are prior strings (:func:`bayesmeta.priors.parse_prior`)
+    or :class:`~bayesmeta.priors.Prior` objects; ``order`` is the Gauss-Legendre order
+    per panel of the tau quadrature.
+    """
+
+    def __init__(
+        self,
+        yi: Any,
+        sei: Any,
+        tau_prior: str | Prior = "halfnormal(0.5)",
+        mu_prior: str | Prior = "normal(0, 4)",
+        labels: Sequence[Any] | None = None,
+        *,
+        order: int = 12,
+    ) -> None:
+        y, s, lab = validate_data(yi, sei, labels)
+        self.y, self.s, self.labels = y, s, lab
+        self.k = y.size
+        self.tau_prior = parse_prior(tau_prior, "tau").bind(s)
+        self.mu_prior = parse_prior(mu_prior, "mu")
+        flat_mu = self.mu_prior.family == "flat"
+        what = "a flat mu prior" if flat_mu else f"mu ~ {self.mu_prior.text}"
+        self._tau_m1, self._tau_m2 = propriety(
+            self.tau_prior, self.k - (1 if flat_mu else 0), self.k, what
+        )
+        if flat_mu:
+            self._yt, self._st2 = y, s**2
+        else:
+            m0, s0 = self.mu_prior.params
+            self._yt = np.concatenate([y, [m0]])
+            self._st2 = np.concatenate([s**2, [s0**2]])
+            self._prior_term = True
+        self._flat_mu = flat_mu
+        self.tau = TauPosterior(
+            self._logq,
+            self.tau_prior.support,
+            tau_scales(s, y, self.tau_prior),
+            order=order,
+            moments=(self._tau_m1, self._tau_m2),
+        )
+        self._mix: NormalMixture | None = None
+
+    # ---- conditional quantities ----------------------------------------------------
+    def _terms(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Variances V (…, n) of the n terms (the mu prior's variance does not grow)."""
+        t2 = np.asarray(tau, dtype=float)[..., None] ** 2
+        v = self._st2 + t2
+        if not self._flat_mu:
+            v[..., -1] = self._st2[-1]
+        return v, 1.0 / v
+
+    def conditional_mu(self, tau: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Mean M(tau) and variance 1/P(tau) of mu | tau, y."""
+        _, iv = self._terms(tau)
+        p = iv.sum(axis=-1)
+        return (iv @ self._yt) / p, 1.0 / p
+
+    def log_likelihood(self, tau: Any) -> np.ndarray:
+        """log L(tau) = log p(y | tau), mu integrated out (see module docstring)."""
+        tau = np.asarray(tau, dtype=float)
+        v, iv = self._terms(tau)
+        p = iv.sum(axis=-1)
+        m = (iv @ self._yt) / p
+        rss = ((self._yt - m[..., None]) ** 2 * iv).sum(axis=-1)
+        n = self._yt.size
+        return -0.5 * ((n - 1) * _LOG_2PI + np.log(v).sum(axis=-1) + rss + np.log(p))
+
+    def _logq(self, tau: np.ndarray) -> np.ndarray:
+        return self.tau_prior.logpdf(tau) + self.log_likelihood(tau)
+
+    # ---- marginals -----------------------------------------------------------------
+    @property
+    def mixture(self) -> NormalMixture:
+        """Rows: mu, theta_new, theta_1..theta_k."""
+        if self._mix is None:
+            t = self.tau.nodes
+            m, v = self.conditional_mu(t)
+            t2 = t**2
+            b = self.s[:, None] ** 2 / (self.s[:, None] ** 2 + t2[None, :])  # (k, N)
+            th_m = self.y[:, None] - b * (self.y[:, None] - m[None, :])
+            th_v = b * t2[None, :] + b**2 * v[None, :]
+            means = np.vstack([m, m, th_m])
+            sds = np.sqrt(np.vstack([v, v + t2, th_v]))
+            m1, m2 = self._tau_m1, self._tau_m2
+            flat = self._flat_mu
+            mean_ok = [m1 or not flat, m1] + [True] * self.k
+            var_ok = [m2 or not flat, m2] + [True] * self.k
+            names = ["mu", "theta_new"] + [f"theta[{lab}]" for lab in self.labels]
+            self._mix = NormalMixture(self.tau.weights, means, sds, names, mean_ok, var_ok)
+        return self._mix
+
+    @property
+    def mu(self) -> Marginal:
+        return self._marginal(0)
+
+    @property
+    def theta_new(self) -> Marginal:
+        """The effect in a new study (posterior predictive)."""
+        return self._marginal(1)
+
+    def theta(self, i: int | str) -> Marginal:
+        """The shrunken effect of study i (0-based index or label)."""
+        if isinstance(i, str):
+            if i not in self.labels:
+                raise InputError(f"no study labelled {i!r}")
+            i = self.labels.index(i)
+        if not -self.k <= int(i) < self.k:
+            raise InputError(f"study index {i} out of range (k = {self.k})")
+        return self._marginal(2 + int(i) % self.k)
+
+    def _marginal(self, row: int) -> MixtureMarginal:
+        cache = self.__dict__.setdefault("_marginals", {})
+        if row not in cache:
+            cache[row] = MixtureMarginal(self.mixture, row, self.mixture.names[row])
+        return cache[row]
+
+    # ---- evidence ------------------------------------------------------------------
+    @property
+    def proper(self) -> bool:
+        return self.tau_prior.proper and self.mu_prior.proper
+
+    @property
+    def log_marginal_likelihood(self) -> float:
+        """log p(y) = log integral p(tau) L(tau) dtau; nan if a prior is improper."""
+        return self.tau.log_norm if self.proper else math.nan
+
+    def _ml_tau(self) -> float:
+        """max over tau of log L(tau)."""
+        grid = np.concatenate([[0.0], self.tau.nodes])
+        ll = self.log_likelihood(grid)
+        j = int(np.argmax(ll))
+        if j == 0:
+            return float(ll[0])
+        lo, hi = grid[j - 1], grid[min(j + 1, grid.size - 1)]
+        res = optimize.minimize_scalar(
+            lambda t: -float(self.log_likelihood(np.array([t]))[0]),
+            bounds=(lo, hi),
+            method="bounded",
+            options={"xatol": 1e-10 * hi},
+        )
+        return max(float(ll[j]), -float(res.fun))
+
+    def bayes_factor_tau0(self, kind: str = "actual") -> float:
+        """BF01 for tau = 0: L(0) / p(y) ("actual") or L(0) / max L ("minimum").
+
+        Needs a proper mu prior (and for "actual" a proper tau prior); nan otherwise,
+        as in R bayesmeta.
+        """
+        if kind not in ("actual", "minimum"):
+            raise InputError("Bayes factor kind must be 'actual' or 'minimum'")
+        if not self.mu_prior.proper:
+            return math.nan
+        l0 = float(self.log_likelihood(np.array([0.0]))[0])
+        if kind == "minimum":
+            return math.exp(l0 - self._ml_tau())
+        return math.exp(l0 - self.log_marginal_likelihood) if self.proper else math.nan
+
+    def _log_lik_mu(self, mu: float) -> float:
+        """log integral p(tau) prod_i N(y_i | mu, s_i^2 + tau^2) dtau (proper tau prior)."""
+        y, s2 = self.y, self.s**2
+
+        def logq(tau: np.ndarray) -> np.ndarray:
+            v = s2 + np.asarray(tau)[..., None] ** 2
+            ll = -0.5 * (y.size * _LOG_2PI + np.log(v).sum(-1) + ((y - mu) ** 2 / v).sum(-1))
+            return self.tau_prior.logpdf(tau) + ll
+
+        scales = tau_scales(self.s, np.append(y, mu), self.tau_prior)
+        return TauPosterior(logq, self.tau_prior.support, scales, order=self.tau.order).log_norm
+
+    def bayes_factor_mu0(self, kind: str = "actual") -> float:
+        """BF01 for mu = 0: p(y | mu = 0) / p(y) ("actual", both priors proper) or
+        p(y | mu = 0) / max_mu p(y | mu) ("minimum", proper tau prior); nan otherwise."""
+        if kind not in ("actual", "minimum"):
+            raise InputError("Bayes factor kind must be 'actual' or 'minimum'")
+        if not self.tau_prior.proper:
+            return math.nan
+        l0 = self._log_lik_mu(0.0)
+        if kind == "actual":
+            return math.exp(l0 - self.log_marginal_likelihood) if self.proper else math.nan
+        med, sd = self.mu.median, min(self.mu.sd, float(np.ptp(self.y)) + float(self.s.max()))
+        res = optimize.minimize_scalar(
+            lambda m: -self._log_lik_mu(m),
+            bounds=(med - 3 * sd, med + 3 * sd),
+            method="bounded",
+            options={"xatol": 1e-8 * (sd + abs(med))},
+        )
+        return math.exp(l0 + float(res.fun))
+
+    # ---- results -------------------------------------------------------------------
+    def studies(self, level: float = 0.95, interval: str = "central") -> pd.DataFrame:
+        """Shrunken study effects: study, yi, sei, mean, sd, median, ci_low, ci_high."""
+        level, interval = check_level(level), check_kind(interval)
+        summ = batch_summary(self.mixture, level, interval)
+        sl = slice(2, None)
+        return pd.DataFrame(
+            {
+                "study": self.labels,
+                "yi": self.y,
+                "sei": self.s,
+                **{key: val[sl] for key, val in summ.items()},
+            }
+        )
+
+    def to_result(self, level: float = 0.95, interval: str = "central") -> MetaResult:
+        """The exact posterior as a :class:`~bayesmeta.results.MetaResult`."""
+        level, interval = check_level(level), check_kind(interval)
+        summ = batch_summary(self.mixture, level, interval)
+        tau = self.tau
+        t_lo, t_hi = tau.interval(level, interval)
+        t_med = tau.median
+        post = pd.DataFrame(
+            {
+                "mean": [summ["mean"][0], tau.mean, summ["mean"][1]],
+                "sd": [summ["sd"][0], tau.sd, summ["sd"][1]],
+                "median": [summ["median"][0], t_med, summ["median"][1]],
+                "ci_low": [summ["ci_low"][0], t_lo, summ["ci_low"][1]],
+                "ci_high": [summ["ci_high"][0], t_hi, summ["ci_high"][1]],
+            },
+            index=pd.Index(["mu", "tau", "theta_new"], name="param"),
+        )
+        studies = pd.DataFrame(
+            {
+                "study": self.labels,
+                "yi": self.y,
+                "vi": self.s**2,
+                **{key: val[2:] for key, val in summ.items()},
+            }
+        )
+        warnings = []
+        if not (self._tau_m1 and self._tau_m2):
+            warnings.append(
+                "the posterior of tau has a heavy tail: some posterior means / SDs do not "
+                "exist (reported as nan / inf)"
+            )
+        return MetaResult(
+            engine="exact",
+            method="normal-normal",
+            ci_method=interval,
+            k=self.k,
+            estimate=float(summ["median"][0]),
+            se=float(summ["sd"][0]),
+            ci_low=float(summ["ci_low"][0]),
+            ci_high=float(summ["ci_high"][0]),
+            level=level,
+            tau2=t_med**2,
+            tau2_ci_low=t_lo**2,
+            tau2_ci_high=t_hi**2,
+            pi_low=float(summ["ci_low"][1]),
+            pi_high=float(summ["ci_high"][1]),
+            studies=studies,
+            settings={
+                "mu_prior": self.mu_prior.text,
+                "tau_prior": self.tau_prior.text,
+                "interval": interval,
+                "computation": COMPUTATION,
+            },
+            posterior=post,
+            diagnostics={"tau_nodes": int(tau.nodes.size), "tau_panels": int(tau.edges.size - 1)},
+            warnings=warnings,
+            extra={
+                "log_marginal_likelihood": self.log_marginal_likelihood,
+                "tau_prior_note": self.tau_prior.note,
+            },
+        )

@@ -1,0 +1,134 @@
+"""Diagnostics logic on synthetic DataTrees (no sampler).
+
+Each failure mode is built in: chains with different means (R-hat), a strongly
+autocorrelated AR(1) chain (low ESS), divergences, a random-walk energy (low E-BFMI), tree-depth
+hits. The E-BFMI reported is checked against its definition (Betancourt 2016, eq. in sec. 6.1:
+sum (E_t - E_{t-1})^2 / sum (E_t - mean E)^2) to 1e-12.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pytest
+
+from bayesmeta.hierarchical.diagnostics import (
+    BFMI_MIN,
+    SamplingWarning,
+    diagnose,
+    diagnostic_warnings,
+    warn_all,
+)
+
+CHAINS, DRAWS = 4, 500
+
+
+def tree(post=None, stats=None, seed=0):
+    rng = np.random.default_rng(seed)
+    posterior = {
+        "mu": rng.normal(size=(CHAINS, DRAWS)),
+        "tau": np.abs(rng.normal(size=(CHAINS, DRAWS))),
+        "theta": rng.normal(size=(CHAINS, DRAWS, 3)),
+        "fixed": np.ones((CHAINS, DRAWS)),
+    }
+    sample_stats = {
+        "energy": rng.normal(size=(CHAINS, DRAWS)),
+        "diverging": np.zeros((CHAINS, DRAWS), bool),
+        "maxdepth_reached": np.zeros((CHAINS, DRAWS), bool),
+    }
+    posterior.update(post or {})
+    sample_stats.update(stats or {})
+    return az.from_dict(
+        {"posterior": posterior, "sample_stats": sample_stats},
+        dims={"theta": ["study"]},
+        coords={"study": ["A", "B", "C"]},
+    )
+
+
+def messages(diag, centred=False):
+    return diagnostic_warnings(diag, centred=centred, target_accept=0.9, draws=DRAWS, tune=500)
+
+
+def test_clean_draws_give_no_warning():
+    diag = diagnose(tree())
+    assert diag["max_rhat"] < 1.01
+    assert diag["min_ess_bulk"] > 1000 and diag["min_ess_tail"] > 1000
+    assert diag["divergences"] == 0 and diag["treedepth_hits"] == 0
+    assert diag["chains"] == CHAINS and diag["draws"] == DRAWS
+    assert not np.isnan(diag["max_rhat"])  # the constant 'fixed' is skipped, not NaN
+    assert messages(diag) == []
+
+
+def test_disagreeing_chains_flag_rhat_with_the_parameter():
+    rng = np.random.default_rng(1)
+    theta = rng.normal(size=(CHAINS, DRAWS, 3))
+    theta[0, :, 1] += 3.0  # chain 0 stuck elsewhere for study B
+    diag = diagnose(tree({"theta": theta}))
+    assert diag["max_rhat"] > 1.1
+    assert diag["max_rhat_param"] == "theta[B]"
+    (msg,) = [m for m in messages(diag) if "R-hat" in m]
+    assert "theta[B]" in msg and "draws=1000" in msg and "tune=1000" in msg
+
+
+def test_autocorrelated_chain_flags_low_ess():
+    rng = np.random.default_rng(2)
+    x = np.zeros((CHAINS, DRAWS))
+    for t in range(1, DRAWS):
+        x[:, t] = 0.98 * x[:, t - 1] + rng.normal(size=CHAINS) * np.sqrt(1 - 0.98**2)
+    diag = diagnose(tree({"tau": x}))
+    assert diag["min_ess_bulk"] < 100 * CHAINS
+    assert diag["min_ess_bulk_param"] == "tau"
+    msgs = messages(diag)
+    assert any(m.startswith("bulk ESS") and "increase draws" in m for m in msgs)
+
+
+def test_divergences_name_count_and_remedy():
+    div = np.zeros((CHAINS, DRAWS), bool)
+    div[0, :7] = True
+    div[2, 100:105] = True
+    diag = diagnose(tree(stats={"diverging": div}))
+    assert diag["divergences"] == 12
+    (msg,) = [m for m in messages(diag, centred=True) if "divergent" in m]
+    assert msg.startswith("12 divergent transitions")
+    assert "target_accept" in msg and "non-centred" in msg
+    (msg,) = [m for m in messages(diag, centred=False) if "divergent" in m]
+    assert "centred=True" in msg and "tau prior" in msg
+
+
+def test_random_walk_energy_flags_low_bfmi():
+    rng = np.random.default_rng(3)
+    energy = np.cumsum(rng.normal(size=(CHAINS, DRAWS)), axis=1)
+    diag = diagnose(tree(stats={"energy": energy}))
+    e = energy
+    by_hand = np.sum(np.diff(e, axis=1) ** 2, axis=1) / np.sum(
+        (e - e.mean(axis=1, keepdims=True)) ** 2, axis=1
+    )
+    assert diag["min_bfmi"] == pytest.approx(by_hand.min(), rel=1e-12)
+    assert diag["min_bfmi"] < BFMI_MIN
+    assert any("E-BFMI" in m and "tune" in m for m in messages(diag))
+
+
+def test_tree_depth_hits_are_counted():
+    hits = np.zeros((CHAINS, DRAWS), bool)
+    hits[1, :3] = True
+    diag = diagnose(tree(stats={"maxdepth_reached": hits}))
+    assert diag["treedepth_hits"] == 3
+    assert any("maximum tree depth" in m for m in messages(diag))
+
+
+def test_pymc_sample_stats_names_are_understood():
+    hits = np.zeros((CHAINS, DRAWS), bool)
+    hits[0, 0] = True
+    idata = tree(stats={"reached_max_treedepth": hits})
+    del idata["sample_stats"]["maxdepth_reached"]
+    assert diagnose(idata)["treedepth_hits"] == 1
+
+
+def test_warnings_are_emitted_as_sampling_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_all(["a problem; a remedy"])
+    assert [w.category for w in caught] == [SamplingWarning]
+    assert str(caught[0].message) == "a problem; a remedy"

@@ -1,0 +1,156 @@
+"""End to end: reproduce() into tmp_path (fast: exact and conjugate only; slow: with PyMC)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayesmeta.review.reproduce import reproduce
+
+
+@pytest.fixture(scope="module")
+def fast_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fast")
+    r = reproduce(out, seed=11, progress=False, mcmc=False, figures=True)
+    return out, r
+
+
+def test_outputs_exist(fast_run):
+    out, r = fast_run
+    for name in ("comparison.csv", "arviz_summary.csv", "findings.csv", "report.md", "report.html"):
+        assert (out / name).stat().st_size > 1000, name
+    assert len(list((out / "figures").glob("*.png"))) == 13
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 13
+
+
+def test_comparison_csv_contents(fast_run):
+    out, _ = fast_run
+    c = pd.read_csv(out / "comparison.csv").set_index("analysis")
+    assert len(c) == 18
+    ins = c.loc["T2DM/insulin_dose/all"]
+    assert ins["classical_status"] == "reproduced"
+    assert ins["classical_md"] == pytest.approx(-35.76, abs=0.01)
+    assert ins["classical_ci_low"] == pytest.approx(-40.47, abs=0.01)
+    assert ins["classical_ci_high"] == pytest.approx(-31.04, abs=0.01)
+    assert (c["classical_status"] == "reproduced").sum() == 3
+    assert (c["classical_status"] == "not reproducible").sum() == 5
+    assert np.isnan(c.loc["T1DM/hba1c/all", "classical_md"])  # no number that looks reproduced
+    # the vague prior returns the published estimate and CI (to the rounding of the SE)
+    assert np.allclose(c["bayes_vague_median"], c["md"], atol=2e-3 * c["se_implied"].max())
+    assert np.allclose(c["bayes_vague_ci_low"], c["ci_low"], atol=0.011)
+    assert c["bayes_vague_p_beyond_mcid"].isna().all()  # no MCID declared
+    assert c["celltype_pymc_median"].isna().all()  # mcmc=False
+    assert c.loc["T1DM/hba1c/all", "celltype_exact_ci_high"] == pytest.approx(3.6129, abs=1e-3)
+    assert c.loc["T2DM/insulin_dose/BM-MNC", "n_table1"] == 38
+
+
+def test_arviz_summary_behind_every_posterior(fast_run):
+    out, r = fast_run
+    a = pd.read_csv(out / "arviz_summary.csv")
+    assert {"theta_vague[T1DM/c_peptide/all]", "mu", "tau", "theta[MSC]"} <= set(a["param"])
+    conj = a[a["source"] == "published estimate x effect prior"]
+    assert len(conj) == 18 * 3
+    # i.i.d. draws: means within 5 Monte Carlo SEs of the exact posterior means
+    c = r.comparison.set_index("analysis")
+    for _, row in conj.iterrows():
+        name, key = row["param"].split("[", 1)
+        prior = name.removeprefix("theta_")
+        exact = c.loc[key.rstrip("]"), f"bayes_{prior}_median"]
+        assert abs(row["mean"] - exact) < 5 * row["sd"] / np.sqrt(4000)
+
+
+def test_report_states_what_cannot_be_reproduced(fast_run):
+    out, _ = fast_run
+    text = (out / "report.md").read_text()
+    assert "cannot be rebuilt from its subgroup" in text
+    assert "consistent only with 6 arms as units (df = 5)" in text
+    assert "Mantel-Haenszel" in text and "PyMC cross-check not run" in text
+
+
+def test_same_seed_gives_byte_identical_csv(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    reproduce(a, seed=3, progress=False, mcmc=False, figures=False)
+    reproduce(b, seed=3, progress=False, mcmc=False, figures=False)
+    for name in ("comparison.csv", "arviz_summary.csv", "findings.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    c = tmp_path / "c"
+    reproduce(c, seed=4, progress=False, mcmc=False, figures=False)
+    assert (a / "comparison.csv").read_bytes() == (c / "comparison.csv").read_bytes()  # exact
+    assert (a / "arviz_summary.csv").read_bytes() != (c / "arviz_summary.csv").read_bytes()
+
+
+def test_progress_goes_to_stderr(tmp_path, capsys):
+    reproduce(tmp_path, progress=True, mcmc=False, figures=False)
+    cap = capsys.readouterr()
+    assert cap.out == ""
+    assert "[reproduce" in cap.err and "wrote report.md" in cap.err
+
+
+def test_study_level_path_on_simulated_data(tmp_path):
+    """SIMULATED per-arm values (see test_review_studylevel.simulate_arms)."""
+    from test_review_studylevel import simulate_arms
+
+    from bayesmeta.review.spec import load_spec
+
+    path = tmp_path / "simulated_arms.csv"
+    simulate_arms(load_spec()).to_csv(path, index=False)
+    r = reproduce(tmp_path / "out", studies=path, progress=False, mcmc=False, figures=True)
+    c = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    assert (c["study_status"] == "analysed").all()
+    assert (tmp_path / "out" / "study_level.csv").exists()
+    assert "RevMan method" in (tmp_path / "out" / "report.md").read_text()
+    assert r.studylevel is not None
+
+
+def test_bad_studies_file_is_an_input_error(tmp_path):
+    from bayesmeta.errors import InputError
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("study,ref\nx,16\n")
+    with pytest.raises(InputError, match="missing required column"):
+        reproduce(tmp_path / "out", studies=bad, progress=False, mcmc=False)
+
+
+@pytest.mark.slow
+def test_full_run_with_pymc(tmp_path):
+    r = reproduce(tmp_path, seed=20201, progress=False, draws=500, tune=500, chains=2)
+    c = pd.read_csv(tmp_path / "comparison.csv").set_index("analysis")
+    assert c["celltype_pymc_median"].notna().sum() == 18
+    text = (tmp_path / "report.md").read_text()
+    assert "Sampler diagnostics" in text and "max R-hat" in text
+    for f in r.celltype.values():
+        assert f.pymc_diagnostics["chains"] == 2
+
+
+@pytest.mark.slow
+def test_cli_reproduce(tmp_path):
+    from bayesmeta.cli import main
+
+    assert main(["reproduce", "--out", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / "report.html").exists()
+
+
+def test_probability_beyond_a_declared_mcid():
+    """With an MCID in the spec (a test value, not a claim), P(benefit beyond it) is reported."""
+    import tomllib
+
+    from scipy import stats
+
+    from bayesmeta._paths import models_dir
+    from bayesmeta.review.published import analysis_stats
+    from bayesmeta.review.reproduce import bayes_rows
+    from bayesmeta.review.spec import parse_spec
+
+    raw = tomllib.loads((models_dir() / "zhang2020.toml").read_text())
+    raw["outcomes"]["hba1c"]["mcid"] = {"value": 0.5, "unit": "test", "source": "test only"}
+    spec = parse_spec(raw)
+    stats_ = {a.key: analysis_stats(a) for a in spec.analyses}
+    rows, _ = bayes_rows(spec, stats_, np.random.default_rng(0))
+    b = next(x for x in rows["T2DM/hba1c/all"] if x.prior == "vague")
+    assert b.p_beyond_mcid == pytest.approx(
+        stats.norm.cdf(-0.5, b.posterior.mean, b.posterior.sd), rel=1e-12
+    )
+    assert b.p_beyond_mcid < b.p_benefit
+    assert np.isnan(next(x for x in rows["T2DM/fpg/all"] if x.prior == "vague").p_beyond_mcid)
