@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="output folder (default results/)")
     p.add_argument("--studies", default=None, help="per-arm forest-plot values (template: docs)")
     p.add_argument("--seed", type=int, default=20201, help="random seed")
+    p.add_argument(
+        "--no-mcmc", action="store_true", help="skip the PyMC cross-checks (exact engine only)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
@@ -141,7 +144,13 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from bayesmeta.review.reproduce import reproduce
 
-    reproduce(out=args.out, studies=args.studies, seed=args.seed, progress=not args.quiet)
+    reproduce(
+        out=args.out,
+        studies=args.studies,
+        seed=args.seed,
+        progress=not args.quiet,
+        mcmc=not args.no_mcmc,
+    )
     return 0
 
 

@@ -168,7 +168,10 @@ class MetaResult:
         out["interval"] = self.ci_method
         out["level"] = self.level
         if self.diagnostics:
-            out["diagnostics"] = {key: _num(val) for key, val in self.diagnostics.items()}
+            out["diagnostics"] = {
+                key: val if isinstance(val, str) else _num(val)
+                for key, val in self.diagnostics.items()
+            }
         if self.warnings:
             out["warnings"] = list(self.warnings)
         return out
