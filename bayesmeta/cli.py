@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("datasets", help="list the shipped data sets, or show one")
     p.add_argument("name", nargs="?", help="a data set to print with its provenance")
 
+    p = sub.add_parser("simulate", help="simulation study of meta-analysis methods (dask)")
+    from bayesmeta.simulate.run import add_arguments
+
+    add_arguments(p)
+
     p = sub.add_parser("reproduce", help="re-analyse the reference review (Zhang 2020)")
     p.add_argument("--out", default="results", help="output folder (default results/)")
     p.add_argument("--studies", default=None, help="per-arm forest-plot values (template: docs)")
@@ -154,7 +159,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from bayesmeta.simulate import run_cli
+
+    return run_cli(args)
+
+
 COMMANDS = {
+    "simulate": _cmd_simulate,
     "pool": _cmd_pool,
     "posterior": _cmd_posterior,
     "datasets": _cmd_datasets,

@@ -271,9 +271,7 @@ class MixtureMarginal(Marginal):
         return self._cache[key]
 
 
-def batch_summary(
-    mixture: NormalMixture, level: float, kind: str
-) -> dict[str, np.ndarray]:
+def batch_summary(mixture: NormalMixture, level: float, kind: str) -> dict[str, np.ndarray]:
     """mean, sd, median, ci_low, ci_high of every row, in vectorised calls."""
     rows = np.arange(mixture.nrows)
     pr = [0.5, (1.0 - level) / 2.0, (1.0 + level) / 2.0]

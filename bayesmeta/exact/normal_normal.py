@@ -64,12 +64,14 @@ def validate_data(
     for name, arr in (("yi", y), ("sei", s)):
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
-            raise InputError(f"not a finite number: {arr[bad[0]]}", row=int(bad[0]) + 1,
-                             column=name)
+            raise InputError(
+                f"not a finite number: {arr[bad[0]]}", row=int(bad[0]) + 1, column=name
+            )
     bad = np.flatnonzero(s <= 0)
     if bad.size:
-        raise InputError(f"standard error must be > 0 (got {s[bad[0]]})", row=int(bad[0]) + 1,
-                         column="sei")
+        raise InputError(
+            f"standard error must be > 0 (got {s[bad[0]]})", row=int(bad[0]) + 1, column="sei"
+        )
     if labels is None:
         lab = [str(i + 1) for i in range(y.size)]
     else:

@@ -264,7 +264,12 @@ class TauPosterior(Marginal):
                 if not keep.any():
                     break
                 todo, u, lo, hi, pa, upper = (
-                    todo[keep], u[keep], lo[keep], hi[keep], pa[keep], upper[keep]
+                    todo[keep],
+                    u[keep],
+                    lo[keep],
+                    hi[keep],
+                    pa[keep],
+                    upper[keep],
                 )
             else:
                 res[todo] = u

@@ -342,8 +342,11 @@ def subgroup_analysis(
             tau2_ci_high=t_hi**2,
             pi_low=p_lo,
             pi_high=p_hi,
-            settings={"mu_prior": reg.beta_prior_text, "tau_prior": reg.tau_prior.text,
-                      "tau": "common to all subgroups"},
+            settings={
+                "mu_prior": reg.beta_prior_text,
+                "tau_prior": reg.tau_prior.text,
+                "tau": "common to all subgroups",
+            },
         )
     rows = []
     for a in range(len(levels)):
@@ -352,8 +355,17 @@ def subgroup_analysis(
             c[a], c[b] = 1.0, -1.0
             m = reg.linear(c, f"{levels[a]} - {levels[b]}")
             lo, hi = m.interval(level, interval)
-            rows.append({"contrast": m.name, "mean": m.mean, "sd": m.sd, "median": m.median,
-                         "ci_low": lo, "ci_high": hi, "p_gt_0": m.prob_above(0.0)})
+            rows.append(
+                {
+                    "contrast": m.name,
+                    "mean": m.mean,
+                    "sd": m.sd,
+                    "median": m.median,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "p_gt_0": m.prob_above(0.0),
+                }
+            )
     overall.subgroups = subs
     overall.extra["contrasts"] = pd.DataFrame(rows)
     overall.extra["subgroup_tau"] = reg.tau.summary(level, interval)

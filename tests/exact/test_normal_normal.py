@@ -181,14 +181,16 @@ def test_huge_variances_return_the_prior():
     assert fit.mu.sd == pytest.approx(4.0, rel=1e-6)
     assert fit.mu.median == pytest.approx(0.0, abs=1e-5)
     hn = parse_prior("halfnormal(0.5)", "tau")
-    np.testing.assert_allclose(fit.tau.quantile([0.1, 0.5, 0.9]), hn.ppf([0.1, 0.5, 0.9]),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        fit.tau.quantile([0.1, 0.5, 0.9]), hn.ppf([0.1, 0.5, 0.9]), rtol=1e-6
+    )
 
 
 def test_one_huge_variance_study_is_ignored():
     base = NormalNormal(Y[:5], S[:5], "halfnormal(0.5)", "normal(0, 4)")
-    more = NormalNormal(np.append(Y[:5], 40.0), np.append(S[:5], 1e8), "halfnormal(0.5)",
-                        "normal(0, 4)")
+    more = NormalNormal(
+        np.append(Y[:5], 40.0), np.append(S[:5], 1e8), "halfnormal(0.5)", "normal(0, 4)"
+    )
     assert more.mu.median == pytest.approx(base.mu.median, rel=1e-10)
     assert more.tau.median == pytest.approx(base.tau.median, rel=1e-10)
     assert more.theta(5).median == pytest.approx(base.theta_new.median, rel=1e-8)
@@ -211,7 +213,12 @@ def test_to_result_contract(crins):
     res = crins.to_result(level=0.9, interval="shortest")
     assert isinstance(res, MetaResult)
     assert (res.engine, res.method, res.ci_method, res.k, res.level) == (
-        "exact", "normal-normal", "shortest", 6, 0.9)
+        "exact",
+        "normal-normal",
+        "shortest",
+        6,
+        0.9,
+    )
     assert res.estimate == pytest.approx(crins.mu.median, rel=1e-14)
     assert res.se == pytest.approx(crins.mu.sd, rel=1e-14)
     assert (res.ci_low, res.ci_high) == pytest.approx(crins.mu.interval(0.9, "shortest"))
@@ -223,8 +230,12 @@ def test_to_result_contract(crins):
     assert list(res.posterior.columns) == ["mean", "sd", "median", "ci_low", "ci_high"]
     assert list(res.studies["study"]) == LABELS
     assert res.studies.loc[5, "median"] == pytest.approx(crins.theta("Gras").median, rel=1e-12)
-    assert res.settings == {"mu_prior": "normal(0, 4)", "tau_prior": "halfnormal(0.5)",
-                            "interval": "shortest", "computation": "exact 1-D quadrature"}
+    assert res.settings == {
+        "mu_prior": "normal(0, 4)",
+        "tau_prior": "halfnormal(0.5)",
+        "interval": "shortest",
+        "computation": "exact 1-D quadrature",
+    }
     assert "tau_prior=halfnormal(0.5)" in res.describe()
     assert res.to_dict()["estimate"] == pytest.approx(crins.mu.median)
     assert res.extra["log_marginal_likelihood"] == pytest.approx(crins.log_marginal_likelihood)

@@ -36,9 +36,7 @@ def _crins() -> tuple[np.ndarray, np.ndarray, list[str]]:
     b, dd = n1 - a, n2 - c
     zero = (a == 0) | (b == 0) | (c == 0) | (dd == 0)
     a, b, c, dd = (x + 0.5 * zero for x in (a, b, c, dd))
-    return np.log(a * dd / (b * c)), np.sqrt(1 / a + 1 / b + 1 / c + 1 / dd), list(
-        d["publication"]
-    )
+    return np.log(a * dd / (b * c)), np.sqrt(1 / a + 1 / b + 1 / c + 1 / dd), list(d["publication"])
 
 
 pytestmark = pytest.mark.skipif(

@@ -4,9 +4,10 @@ R reference (tests/fixtures/bayesmeta_fits.json, "regressions", written by
 tests/fixtures/make_bayesmeta_fixtures.R), e.g.
 ``bmr(y, sigma, X=cbind(daclizumab, basiliximab), tau.prior=function(t)
 dhalfnormal(t, scale=0.5), beta.prior.mean=c(0,0), beta.prior.sd=c(4,4), delta=1e-5,
-epsilon=1e-9)``; tau quantities come from R's direct integration (tolerance 1e-7),
-coefficient / contrast / prediction quantiles from its DIRECT mixture at delta = 1e-5
-(tolerance 2e-6 of the posterior SD).
+epsilon=1e-9)``; tau quantities come from R's direct integration (tolerance 1e-8 relative,
+1e-7 for the SD), coefficient / contrast / prediction quantiles from its DIRECT mixture at
+delta = 1e-5, which carries errors up to ~1e-5 in probability (see test_bayesmeta_r.py):
+|F_ours(q_R(p)) - p| <= 1e-5 and quantiles within 3e-5 x posterior SD; SDs 1e-5 relative.
 """
 
 from __future__ import annotations
@@ -27,16 +28,16 @@ G = ["d", "b", "d", "b", "b", "b"]
 X2 = np.array([[1.0 if g == lv else 0.0 for lv in ("d", "b")] for g in G])
 
 
-@pytest.mark.parametrize(("tau_prior", "prior"), [("halfnormal(0.5)", "normal(0, 4)"),
-                                                   ("halfcauchy(1)", None)])
+@pytest.mark.parametrize(
+    ("tau_prior", "prior"), [("halfnormal(0.5)", "normal(0, 4)"), ("halfcauchy(1)", None)]
+)
 def test_intercept_only_equals_normal_normal(tau_prior, prior):
     reg = NormalNormalRegression(Y, S, np.ones(6), tau_prior, prior)
     nn = NormalNormal(Y, S, tau_prior, prior or "flat")
     assert reg.tau.median == pytest.approx(nn.tau.median, rel=1e-12)
     assert reg.beta(0).median == pytest.approx(nn.mu.median, rel=1e-12)
     assert reg.beta(0).sd == pytest.approx(nn.mu.sd, rel=1e-12)
-    assert reg.predict([1.0]).interval(0.9) == pytest.approx(nn.theta_new.interval(0.9),
-                                                             rel=1e-11)
+    assert reg.predict([1.0]).interval(0.9) == pytest.approx(nn.theta_new.interval(0.9), rel=1e-11)
     lml, lml_nn = reg.log_marginal_likelihood, nn.log_marginal_likelihood
     assert lml == pytest.approx(lml_nn, rel=1e-12, nan_ok=True)
 
@@ -108,22 +109,22 @@ FIX = load_fixture("bayesmeta_fits.json")["regressions"]
 def test_matches_r_bmr(rec):
     x = np.asarray(rec["X"], dtype=float)
     prior = None if rec["beta_prior"] == "flat" else rec["beta_prior"]
-    reg = NormalNormalRegression(rec["y"], rec["sigma"], x, rec["tau_prior"], prior,
-                                 names=rec["names"])
+    reg = NormalNormalRegression(
+        rec["y"], rec["sigma"], x, rec["tau_prior"], prior, names=rec["names"]
+    )
     p = np.asarray(rec["p"])
-    np.testing.assert_allclose(reg.tau.quantile(p), rec["tau"]["quantile"], rtol=1e-7)
-    assert reg.tau.mean == pytest.approx(rec["tau"]["mean"], rel=1e-7)
-    assert reg.tau.sd == pytest.approx(rec["tau"]["sd"], rel=1e-6)
+    np.testing.assert_allclose(reg.tau.quantile(p), rec["tau"]["quantile"], rtol=1e-8)
+    assert reg.tau.mean == pytest.approx(rec["tau"]["mean"], rel=1e-8)
+    assert reg.tau.sd == pytest.approx(rec["tau"]["sd"], rel=1e-7)
+    margs = [(reg.beta(j), b["quantile"]) for j, b in enumerate(rec["beta"])]
+    margs += [(reg.linear(rec["contrast"]["c"]), rec["contrast"]["quantile"])]
+    margs += [(reg.predict(rec["prediction"]["x"]), rec["prediction"]["quantile"])]
+    for m, q in margs:
+        np.testing.assert_allclose(m.cdf(q), p, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(m.quantile(p), q, rtol=0, atol=3e-5 * m.sd)
     for j, b in enumerate(rec["beta"]):
-        m = reg.beta(j)
-        np.testing.assert_allclose(m.quantile(p), b["quantile"], rtol=0, atol=2e-6 * m.sd)
-        assert m.mean == pytest.approx(b["mean"], abs=2e-6 * m.sd)
-        assert m.sd == pytest.approx(b["sd"], rel=2e-6)
-    c = reg.linear(rec["contrast"]["c"])
-    np.testing.assert_allclose(c.quantile(p), rec["contrast"]["quantile"], atol=2e-6 * c.sd)
-    new = reg.predict(rec["prediction"]["x"])
-    np.testing.assert_allclose(new.quantile(p), rec["prediction"]["quantile"],
-                               atol=2e-6 * new.sd)
+        assert reg.beta(j).mean == pytest.approx(b["mean"], abs=3e-5 * reg.beta(j).sd)
+        assert reg.beta(j).sd == pytest.approx(b["sd"], rel=1e-5)
     bf = rec["bayesfactor_tau0"]
     if bf is None:
         assert math.isnan(reg.bayes_factor_tau0())

@@ -1,0 +1,73 @@
+"""Figures of a study's metrics table: coverage against k, width against coverage.
+
+``coverage_vs_k``: one panel per declared tau (e.g. ``0``, ``0.5se``, ``prior``), coverage
+pooled over the scenarios sharing (tau, k, method) (covered counts summed), a line per method
+with a band of +/- 2 binomial MCSE and the nominal level as a dashed line.
+``width_vs_coverage``: one point per scenario x method, mean width (log scale) against
+coverage, coloured by method, with the nominal level.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+MAX_PANELS = 8
+
+
+def pooled_coverage(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Coverage pooled over scenarios with the same tau label, k and method, with MCSE."""
+    m = metrics.dropna(subset=["coverage"]).assign(hits=lambda d: d["coverage"] * d["n"])
+    g = m.groupby(["tau_label", "k", "method"], sort=False)[["hits", "n"]].sum().reset_index()
+    g["coverage"] = g["hits"] / g["n"]
+    g["coverage_mcse"] = np.sqrt(g["coverage"] * (1 - g["coverage"]) / g["n"])
+    return g
+
+
+def coverage_vs_k(metrics: pd.DataFrame, level: float = 0.95) -> Figure:
+    g = pooled_coverage(metrics)
+    labels = list(dict.fromkeys(metrics["tau_label"]))[:MAX_PANELS]
+    methods = list(dict.fromkeys(metrics["method"]))
+    ncol = min(len(labels), 4)
+    nrow = math.ceil(len(labels) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.8 * nrow), squeeze=False,
+                             sharey=True)  # fmt: skip
+    for ax, lab in zip(axes.flat, labels, strict=False):
+        for j, meth in enumerate(methods):
+            d = g[(g["tau_label"] == lab) & (g["method"] == meth)].sort_values("k")
+            if d.empty:
+                continue
+            col = f"C{j % 10}"
+            ax.plot(d["k"], d["coverage"], "o-", ms=3, color=col, label=meth)
+            band = 2 * d["coverage_mcse"]
+            ax.fill_between(d["k"], d["coverage"] - band, d["coverage"] + band, color=col,
+                            alpha=0.15, lw=0)  # fmt: skip
+        ax.axhline(level, ls="--", color="k", lw=1)
+        ax.set_title(f"tau = {lab}", fontsize=9)
+        ax.set_xlabel("k")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("coverage")
+    for ax in list(axes.flat)[len(labels) :]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"Coverage of the {100 * level:g}% interval (band: +/- 2 MCSE)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def width_vs_coverage(metrics: pd.DataFrame, level: float = 0.95) -> Figure:
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for j, (meth, d) in enumerate(metrics.groupby("method", sort=False)):
+        ax.scatter(d["width_mean"], d["coverage"], s=12, color=f"C{j % 10}", label=meth, alpha=0.8)
+    ax.axhline(level, ls="--", color="k", lw=1)
+    if (metrics["width_mean"] > 0).all():
+        ax.set_xscale("log")
+    ax.set_xlabel("mean interval width")
+    ax.set_ylabel("coverage")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,354 @@
+"""The simulation-study spec (TOML), validated on load.
+
+Layout (every key is checked; an unknown or mistyped key raises
+:class:`~bayesmeta.errors.InputError` with one line naming the file and the key)::
+
+    [study]
+    name = "demo"
+    seed = 20261125            # root entropy of every replicate's SeedSequence
+    level = 0.95               # interval level (default 0.95)
+    replicates = 400           # per scenario (classical methods)
+    bayes_replicates = 100     # per scenario for the exact Bayesian methods (<= replicates)
+    chunk_size = 100           # replicates per task
+    methods = ["FE", "DL-Wald", "REML-HKSJ", "PM-HKSJ", "review-rule"]
+
+    [[bayes]]                  # optional, any number: exact normal-normal posteriors
+    name = "bayes-HN1"
+    tau_prior = "halfnormal(1)"
+    mu_prior = "normal(0, 10)"
+
+    [truth_prior]              # optional: where a scenario says mu/tau = "prior"
+    mu = "normal(0, 1)"
+    tau = "halfnormal(0.5)"
+
+    [[scenarios]]              # a grid: one scenario per (k, mu, tau)
+    name = "general"
+    k = [2, 3, 5]
+    mu = [0.0]                 # or "prior"
+    tau = [0.0, 0.5]           # or "prior"
+    tau_unit = "abs"           # "abs" or "se": tau in multiples of the typical SE
+    se = { dist = "uniform", low = 0.1, high = 0.5 }   # or "loguniform", or a fixed list of k
+    replicates = 400           # optional overrides of [study] replicates / bayes_replicates
+    bayes_replicates = 100
+
+The typical SE (for ``tau_unit = "se"``) is the median of a fixed list, the midpoint of a
+uniform and the geometric midpoint of a log-uniform range.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+import zlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bayesmeta.errors import InputError
+from bayesmeta.priors import parse_prior
+
+#: Classical methods by spec name: (tau^2 estimator, test); "review-rule" is the Q rule.
+CLASSICAL = {
+    "FE": ("FE", "z"),
+    "DL-Wald": ("DL", "z"),
+    "REML-HKSJ": ("REML", "knha"),
+    "PM-HKSJ": ("PM", "knha"),
+    "review-rule": ("rule", "z"),
+}
+#: The review's model rule: fixed effect if the Q test's p >= RULE_ALPHA, else DL (Wald).
+RULE_ALPHA = 0.10
+SE_DISTS = ("uniform", "loguniform")
+TAU_UNITS = ("abs", "se")
+PRIOR = "prior"
+
+
+@dataclass(frozen=True)
+class BayesMethod:
+    name: str
+    tau_prior: str  # canonical prior text
+    mu_prior: str
+
+
+@dataclass(frozen=True)
+class SEDist:
+    """Within-study standard errors: ``dist`` in SE_DISTS with (low, high), or fixed values."""
+
+    dist: str  # "uniform" | "loguniform" | "fixed"
+    low: float = math.nan
+    high: float = math.nan
+    values: tuple[float, ...] = ()
+
+    @property
+    def typical(self) -> float:
+        if self.dist == "fixed":
+            v = sorted(self.values)
+            n = len(v)
+            return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+        if self.dist == "uniform":
+            return 0.5 * (self.low + self.high)
+        return math.sqrt(self.low * self.high)
+
+    def label(self) -> str:
+        if self.dist == "fixed":
+            return "[" + ",".join(f"{v:g}" for v in self.values) + "]"
+        return f"{self.dist}({self.low:g},{self.high:g})"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One cell of the grid. ``mu``/``tau`` are None when drawn from the truth prior."""
+
+    group: str
+    k: int
+    mu: float | None
+    tau: float | None  # absolute tau (already multiplied out for tau_unit="se")
+    tau_label: str  # as declared, e.g. "0.5", "0.5se" or "prior"
+    se: SEDist
+    replicates: int
+    bayes_replicates: int
+
+    @property
+    def id(self) -> str:
+        mu = PRIOR if self.mu is None else f"{self.mu:g}"
+        return f"{self.group}|k={self.k}|mu={mu}|tau={self.tau_label}|se={self.se.label()}"
+
+    @property
+    def key(self) -> int:
+        """A stable 32-bit key for the SeedSequence spawn key (CRC-32 of the id)."""
+        return zlib.crc32(self.id.encode())
+
+    @property
+    def from_prior(self) -> bool:
+        return self.mu is None and self.tau is None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    scenario: int  # index into StudySpec.scenarios
+    index: int
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    name: str
+    seed: int
+    level: float
+    chunk_size: int
+    methods: tuple[str, ...]
+    bayes: tuple[BayesMethod, ...]
+    truth_mu_prior: str | None
+    truth_tau_prior: str | None
+    scenarios: tuple[Scenario, ...]
+    source: str = field(default="<spec>", compare=False)
+
+    @property
+    def all_methods(self) -> tuple[str, ...]:
+        return self.methods + tuple(b.name for b in self.bayes)
+
+    def chunks(self) -> list[Chunk]:
+        """Tasks: consecutive replicate ranges of ``chunk_size`` within each scenario."""
+        out = []
+        for i, sc in enumerate(self.scenarios):
+            for j, start in enumerate(range(0, sc.replicates, self.chunk_size)):
+                out.append(Chunk(i, j, start, min(start + self.chunk_size, sc.replicates)))
+        return out
+
+    def fingerprint(self) -> str:
+        """SHA-256 of everything that determines the replicate results (not chunk_size)."""
+        d = asdict(self)
+        d.pop("source")
+        d.pop("chunk_size")
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class _Reader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, key: str, message: str) -> InputError:
+        return InputError(f"key '{key}': {message}", file=self.path)
+
+    def table(self, obj: Any, key: str, required: tuple[str, ...], optional: tuple[str, ...] = ()):
+        if not isinstance(obj, Mapping):
+            raise self.fail(key, f"must be a table, got {type(obj).__name__}")
+        allowed = required + optional
+        for k in obj:
+            if k not in allowed:
+                raise self.fail(
+                    f"{key}.{k}" if key else k, f"unknown key (allowed: {', '.join(allowed)})"
+                )
+        for k in required:
+            if k not in obj:
+                raise self.fail(f"{key}.{k}" if key else k, "missing required key")
+        return obj
+
+    def integer(self, v: Any, key: str, minimum: int) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise self.fail(key, f"must be an integer >= {minimum}, got {v!r}")
+        return int(v)
+
+    def number(self, v: Any, key: str, positive: bool = False) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise self.fail(key, f"must be a finite number, got {v!r}")
+        if positive and v <= 0:
+            raise self.fail(key, f"must be > 0, got {v!r}")
+        return float(v)
+
+    def string(self, v: Any, key: str) -> str:
+        if not isinstance(v, str) or not v.strip():
+            raise self.fail(key, f"must be a non-empty string, got {v!r}")
+        return v
+
+    def numbers(self, v: Any, key: str, minimum: float | None = None) -> list[float]:
+        vals = v if isinstance(v, list) else [v]
+        if not vals:
+            raise self.fail(key, "must not be empty")
+        out = [self.number(x, key) for x in vals]
+        if minimum is not None and min(out) < minimum:
+            raise self.fail(key, f"values must be >= {minimum:g}, got {min(out):g}")
+        return out
+
+    def prior(self, v: Any, key: str, kind: str, proper: bool = False) -> str:
+        text = self.string(v, key)
+        try:
+            p = parse_prior(text, kind)  # type: ignore[arg-type]
+        except InputError as e:
+            raise self.fail(key, e.message) from None
+        if proper and not p.proper:
+            raise self.fail(key, f"truth prior must be proper (got {p.text})")
+        return p.text
+
+
+def _se(r: _Reader, v: Any, key: str) -> SEDist:
+    if isinstance(v, list):
+        vals = tuple(r.number(x, key, positive=True) for x in v)
+        if not vals:
+            raise r.fail(key, "must not be empty")
+        return SEDist("fixed", values=vals)
+    t = r.table(v, key, ("dist", "low", "high"))
+    dist = r.string(t["dist"], f"{key}.dist")
+    if dist not in SE_DISTS:
+        raise r.fail(f"{key}.dist", f"unknown distribution {dist!r} (valid: {', '.join(SE_DISTS)})")
+    lo = r.number(t["low"], f"{key}.low", positive=True)
+    hi = r.number(t["high"], f"{key}.high", positive=True)
+    if hi < lo:
+        raise r.fail(f"{key}.high", f"must be >= low ({lo:g}), got {hi:g}")
+    return SEDist(dist, lo, hi)
+
+
+def _grid(r: _Reader, v: Any, key: str, minimum: float) -> list[float | None]:
+    if v == PRIOR:
+        return [None]
+    return list(r.numbers(v, key, minimum))
+
+
+def parse_spec(doc: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
+    """Validate a spec already read from TOML (see module docstring)."""
+    r = _Reader(source)
+    r.table(doc, "", ("study", "scenarios"), ("bayes", "truth_prior"))
+    st = r.table(
+        doc["study"],
+        "study",
+        ("name", "seed", "replicates", "methods"),
+        ("level", "bayes_replicates", "chunk_size"),
+    )
+    name = r.string(st["name"], "study.name")
+    seed = r.integer(st["seed"], "study.seed", 0)
+    reps = r.integer(st["replicates"], "study.replicates", 1)
+    breps = r.integer(st.get("bayes_replicates", reps), "study.bayes_replicates", 0)
+    chunk = r.integer(st.get("chunk_size", 100), "study.chunk_size", 1)
+    level = r.number(st.get("level", 0.95), "study.level")
+    if not 0 < level < 1:
+        raise r.fail("study.level", f"must be between 0 and 1, got {level:g}")
+    if not isinstance(st["methods"], list):
+        raise r.fail("study.methods", "must be a list of method names")
+    methods = []
+    for i, m in enumerate(st["methods"]):
+        if m not in CLASSICAL:
+            raise r.fail(
+                f"study.methods[{i}]", f"unknown method {m!r} (valid: {', '.join(CLASSICAL)})"
+            )
+        methods.append(m)
+    bayes = []
+    raw_bayes = doc.get("bayes", [])
+    if not isinstance(raw_bayes, list):
+        raise r.fail("bayes", "must be an array of tables ([[bayes]])")
+    for i, b in enumerate(raw_bayes):
+        key = f"bayes[{i}]"
+        t = r.table(b, key, ("name", "tau_prior", "mu_prior"))
+        bname = r.string(t["name"], f"{key}.name")
+        if bname in CLASSICAL or bname in [x.name for x in bayes]:
+            raise r.fail(f"{key}.name", f"duplicate method name {bname!r}")
+        bayes.append(
+            BayesMethod(
+                bname,
+                r.prior(t["tau_prior"], f"{key}.tau_prior", "tau"),
+                r.prior(t["mu_prior"], f"{key}.mu_prior", "mu"),
+            )
+        )
+    if not methods and not bayes:
+        raise r.fail("study.methods", "no methods: list classical methods or add [[bayes]]")
+    tmu = ttau = None
+    if "truth_prior" in doc:
+        tp = r.table(doc["truth_prior"], "truth_prior", ("mu", "tau"))
+        tmu = r.prior(tp["mu"], "truth_prior.mu", "mu", proper=True)
+        ttau = r.prior(tp["tau"], "truth_prior.tau", "tau", proper=True)
+    if not isinstance(doc["scenarios"], list) or not doc["scenarios"]:
+        raise r.fail("scenarios", "must be a non-empty array of tables ([[scenarios]])")
+    scenarios: list[Scenario] = []
+    for i, s in enumerate(doc["scenarios"]):
+        key = f"scenarios[{i}]"
+        t = r.table(
+            s, key, ("name", "k", "mu", "tau", "se"), ("tau_unit", "replicates", "bayes_replicates")
+        )
+        group = r.string(t["name"], f"{key}.name")
+        ks = t["k"] if isinstance(t["k"], list) else [t["k"]]
+        if not ks:
+            raise r.fail(f"{key}.k", "must not be empty")
+        ks = [r.integer(k, f"{key}.k", 2) for k in ks]
+        mus = _grid(r, t["mu"], f"{key}.mu", -math.inf)
+        taus = _grid(r, t["tau"], f"{key}.tau", 0.0)
+        if (mus == [None]) != (taus == [None]):
+            raise r.fail(f"{key}.tau", 'mu and tau must both be "prior" or both be numbers')
+        if mus == [None] and tmu is None:
+            raise r.fail(f"{key}.mu", "truth drawn from the prior needs a [truth_prior] table")
+        unit = t.get("tau_unit", "abs")
+        if unit not in TAU_UNITS:
+            raise r.fail(f"{key}.tau_unit", f"must be one of {', '.join(TAU_UNITS)}, got {unit!r}")
+        se = _se(r, t["se"], f"{key}.se")
+        if se.dist == "fixed" and any(k != len(se.values) for k in ks):
+            raise r.fail(f"{key}.se", f"a fixed SE list has {len(se.values)} values but k = {ks}")
+        n = r.integer(t.get("replicates", reps), f"{key}.replicates", 1)
+        nb = r.integer(t.get("bayes_replicates", breps), f"{key}.bayes_replicates", 0)
+        for k in ks:
+            for mu in mus:
+                for tau in taus:
+                    if tau is None:
+                        abs_tau, label = None, PRIOR
+                    elif unit == "se":
+                        abs_tau, label = tau * se.typical, f"{tau:g}se"
+                    else:
+                        abs_tau, label = tau, f"{tau:g}"
+                    sc = Scenario(group, k, mu, abs_tau, label, se, n, min(nb, n))
+                    if sc.id in [x.id for x in scenarios]:
+                        raise r.fail(key, f"duplicate scenario {sc.id}")
+                    scenarios.append(sc)
+    return StudySpec(name, seed, level, chunk, tuple(methods), tuple(bayes), tmu, ttau,
+                     tuple(scenarios), source)  # fmt: skip
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate a simulation spec file (InputError naming the file and key)."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise InputError("spec file not found", file=str(p)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"not valid TOML: {e}", file=str(p)) from None
+    return parse_spec(doc, str(p))
