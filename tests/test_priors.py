@@ -288,3 +288,16 @@ def test_importing_priors_does_not_import_pymc():
     code = "import sys, bayesmeta.priors; print('pymc' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("text", ["jeffreys", "rhodes", "halfnormal(0.5)"])
+def test_to_pymc_vector_variables(text):
+    """dims / shape reach the variable; the Potential sums the log density over elements."""
+    import pymc as pm
+
+    prior = parse_prior(text, "tau").bind([0.3, 0.5])
+    with pm.Model(coords={"g": ["a", "b", "c"]}) as model:
+        prior.to_pymc("tau", dims="g", default_transform=None)
+    x = np.array([0.2, 0.5, 1.0])
+    got = float(model.compile_logp()({"tau": x}))
+    close(got, prior.logpdf(x).sum(), rtol=0, atol=3e-7)

@@ -150,7 +150,6 @@ class NormalNormal:
             m0, s0 = self.mu_prior.params
             self._yt = np.concatenate([y, [m0]])
             self._st2 = np.concatenate([s**2, [s0**2]])
-            self._prior_term = True
         self._flat_mu = flat_mu
         self.tau = TauPosterior(
             self._logq,

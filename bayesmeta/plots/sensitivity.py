@@ -26,8 +26,10 @@ def overlay(path: str | Path, curves: Sequence, *, title: str = "", xlabel: str 
     n = len(curves)
     for i, c in enumerate(curves):
         colour = cmap(i / max(n - 1, 1))
-        label = c.tau_prior if len({x.mu_prior for x in curves}) == 1 else (
-            f"{c.tau_prior}, {c.mu_prior}"
+        label = (
+            c.tau_prior
+            if len({x.mu_prior for x in curves}) == 1
+            else (f"{c.tau_prior}, {c.mu_prior}")
         )
         axes[0].plot(*c.mu, color=colour, lw=1.2, label=label)
         axes[1].plot(*c.tau, color=colour, lw=1.2)
@@ -103,12 +105,18 @@ def tornado(
     y = np.arange(len(agg))
     if has_ci:
         ax.hlines(y, agg["lo"], agg["hi"], color="0.6", lw=1.0)
-    ax.barh(y, agg["width"].where(agg["width"] > 0, 1e-12), left=agg["min"], height=0.5,
-            color="tab:blue")
+    ax.barh(
+        y,
+        agg["width"].where(agg["width"] > 0, 1e-12),
+        left=agg["min"],
+        height=0.5,
+        color="tab:blue",
+    )
     ax.plot(agg["min"], y, "|", color="tab:blue", ms=12)  # visible also for one prior
-    labels = [t if m == agg["mu_sweep"].iloc[0] and agg["mu_sweep"].nunique() == 1
-              else f"{t} | mu ~ {m}" for t, m in zip(agg["tau_sweep"], agg["mu_sweep"],
-                                                     strict=True)]
+    labels = [
+        t if m == agg["mu_sweep"].iloc[0] and agg["mu_sweep"].nunique() == 1 else f"{t} | mu ~ {m}"
+        for t, m in zip(agg["tau_sweep"], agg["mu_sweep"], strict=True)
+    ]
     ax.set_yticks(y, labels, fontsize=8)
     if baseline is not None:
         ax.axvline(baseline, color="black", lw=0.9, ls="--")

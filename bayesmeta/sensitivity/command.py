@@ -22,18 +22,34 @@ DEFAULT_MU = ("normal(0, 4)",)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The sub-command's arguments."""
     p.add_argument("data", help="CSV with study, yi and vi or sei")
-    p.add_argument("--tau-prior", action="append", default=None, metavar="SWEEP",
-                   help='tau prior or sweep, repeatable, e.g. "halfnormal(0.1..2, n=20)", '
-                        '"turner" (default: halfnormal and halfcauchy scales 0.1..2, n=20)')
-    p.add_argument("--mu-prior", action="append", default=None, metavar="SWEEP",
-                   help='mu prior or sweep, repeatable, e.g. "normal(0, 1..10, n=5)" '
-                        "(default normal(0, 4))")
-    p.add_argument("--subgroup", default=None, metavar="COL",
-                   help="subgroup column: common-tau subgroup model, one row per subgroup")
+    p.add_argument(
+        "--tau-prior",
+        action="append",
+        default=None,
+        metavar="SWEEP",
+        help='tau prior or sweep, repeatable, e.g. "halfnormal(0.1..2, n=20)", '
+        '"turner" (default: halfnormal and halfcauchy scales 0.1..2, n=20)',
+    )
+    p.add_argument(
+        "--mu-prior",
+        action="append",
+        default=None,
+        metavar="SWEEP",
+        help='mu prior or sweep, repeatable, e.g. "normal(0, 1..10, n=5)" (default normal(0, 4))',
+    )
+    p.add_argument(
+        "--subgroup",
+        default=None,
+        metavar="COL",
+        help="subgroup column: common-tau subgroup model, one row per subgroup",
+    )
     p.add_argument("--threshold", type=float, default=0.0, help="report P(mu < threshold)")
     p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
-    p.add_argument("--prior-predictive", action="store_true",
-                   help="add each tau prior's implied theta_i - mu half-width and I^2")
+    p.add_argument(
+        "--prior-predictive",
+        action="store_true",
+        help="add each tau prior's implied theta_i - mu half-width and I^2",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--csv", default=None, metavar="FILE", help="also write the table as CSV")
     p.add_argument("--plots", default=None, metavar="DIR",
@@ -87,7 +103,5 @@ def run_cli(args: argparse.Namespace) -> int:
             cols.insert(2, "subgroup")
         pd.set_option("display.width", 160)
         sys.stdout.write(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-        sys.stdout.write(
-            f"\n(level {args.level:g}; p_mu_below = P(mu < {args.threshold:g}))\n"
-        )
+        sys.stdout.write(f"\n(level {args.level:g}; p_mu_below = P(mu < {args.threshold:g}))\n")
     return 0

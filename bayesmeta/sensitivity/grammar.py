@@ -110,8 +110,9 @@ def parse_sweep(text: str | Prior, kind: Kind) -> PriorGrid:
     return PriorGrid(text.strip(), priors[0].family, tuple(priors), tuple(grid), j)
 
 
-def expand(texts: str | Prior | list[str | Prior] | tuple[str | Prior, ...], kind: Kind
-           ) -> list[PriorGrid]:
+def expand(
+    texts: str | Prior | list[str | Prior] | tuple[str | Prior, ...], kind: Kind
+) -> list[PriorGrid]:
     """Parse one sweep or a list of sweeps."""
     if isinstance(texts, (str, Prior)):
         texts = [texts]

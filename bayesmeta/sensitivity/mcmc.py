@@ -9,12 +9,14 @@
   cumulative Jensen-Shannon distance; > 0.05 flags a prior that shapes the posterior.
 * :func:`reweight`: importance sampling of the draws to another tau (and mu) prior,
   log w_s = log p_new(tau_s) - log p_old(tau_s) (+ the same for mu), Pareto-smoothed
-  (Vehtari et al. 2024, JMLR 25:72; ``psislw``). Pareto k >= 0.7 means the reweighted
-  summaries are unreliable: refit with the new prior.
+  (Vehtari et al. 2024, JMLR 25:72; ``psislw``). Pareto k >= 0.7, or fewer than 100
+  effective draws, means the reweighted summaries are unreliable: refit with the new prior.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +31,7 @@ from bayesmeta.priors import Prior, parse_prior
 from bayesmeta.sensitivity.grammar import expand
 
 K_REFIT = 0.7
+MIN_ESS = 100.0
 
 
 def _fitted(fit: Any) -> tuple[xr.DataTree, Prior, Prior]:
@@ -66,7 +69,8 @@ def power_sensitivity(fit: Any, threshold: float = 0.05) -> pd.DataFrame:
     from arviz_stats import psense_summary
 
     tree = with_log_prior(fit)
-    out = psense_summary(tree, var_names=["mu", "tau"], threshold=threshold, round_to="none")
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints a how-to-read note
+        out = psense_summary(tree, var_names=["mu", "tau"], threshold=threshold, round_to=15)
     return pd.DataFrame(out)
 
 
@@ -94,9 +98,12 @@ def reweight(
     *,
     level: float = 0.95,
     k_threshold: float = K_REFIT,
+    min_ess: float = MIN_ESS,
 ) -> pd.DataFrame:
     """One row per new tau prior: Pareto k, IS ESS, reweighted mu and tau summaries and
-    ``refit`` (k >= ``k_threshold``). ``mu_prior`` None keeps the fit's mu prior."""
+    ``refit``: k >= ``k_threshold`` (the weights' tail is too heavy) or an importance-sampling
+    ESS 1 / sum w^2 below ``min_ess`` (too few draws carry the new posterior).
+    ``mu_prior`` None keeps the fit's mu prior."""
     from arviz_stats import ess
 
     level = check_level(level)
@@ -115,15 +122,23 @@ def reweight(
             lw = np.asarray(p.logpdf(tau) + new_mu.logpdf(mu) - base, float)
             if not np.all(np.isfinite(lw)):
                 raise InputError(f"{p.text}: the new prior is zero where the fit has draws")
-            da = xr.DataArray(lw.reshape(post["mu"].shape), dims=post["mu"].dims)
-            slw, k = da.azstats.psislw(dim=list(da.dims))
-            w = np.exp(slw.values.ravel() - np.logaddexp.reduce(slw.values.ravel()))
+            if np.ptp(lw) <= 1e-12 * (1.0 + np.abs(lw).max()):  # same prior: no reweighting
+                k, w = -math.inf, np.full(n, 1.0 / n)
+            else:
+                # arviz_stats' psislw takes minus the log ratios (LOO convention: -log_lik)
+                da = xr.DataArray(-lw.reshape(post["mu"].shape), dims=post["mu"].dims)
+                with np.errstate(over="ignore"):  # k >> 1: overflow in the GPD quantiles
+                    slw, kk = da.azstats.psislw(dim=list(da.dims))
+                k = float(kk)
+                w = np.exp(slw.values.ravel() - np.logaddexp.reduce(slw.values.ravel()))
+            ess_is = float(1.0 / (w**2).sum())
             row: dict[str, Any] = {"tau_prior": p.text, "mu_prior": new_mu.text,
-                                   "pareto_k": float(k), "ess_is": float(1.0 / (w**2).sum()),
-                                   "refit": bool(float(k) >= k_threshold)}  # fmt: skip
+                                   "pareto_k": float(k), "ess_is": ess_is,
+                                   "refit": bool(k >= k_threshold or ess_is < min_ess)}  # fmt: skip
             for name, x in (("mu", mu), ("tau", tau)):
-                row |= {f"{name}_{key}": v
-                        for key, v in _summaries(x, w, r_eff[name], level).items()}
+                row |= {
+                    f"{name}_{key}": v for key, v in _summaries(x, w, r_eff[name], level).items()
+                }
             rows.append(row)
     out = pd.DataFrame(rows)
     out.attrs |= {"level": level, "fitted_tau_prior": old_tau.text,

@@ -72,8 +72,11 @@ def delta_half_width(prior: Prior, level: float = 0.95) -> float:
     hi = float(prior.ppf(1.0 - (1.0 - level) / 20.0)) * 3.0
     while abs_delta_cdf(prior, hi) < level:
         hi *= 2.0
-    return float(optimize.brentq(lambda h: abs_delta_cdf(prior, h) - level, 0.0, hi,
-                                 xtol=1e-14 * hi, rtol=1e-13))
+    return float(
+        optimize.brentq(
+            lambda h: abs_delta_cdf(prior, h) - level, 0.0, hi, xtol=1e-14 * hi, rtol=1e-13
+        )
+    )
 
 
 def prior_predictive(tau_priors: Any, vi: Any, level: float = 0.95) -> pd.DataFrame:
@@ -85,19 +88,30 @@ def prior_predictive(tau_priors: Any, vi: Any, level: float = 0.95) -> pd.DataFr
     rows = []
     for grid in expand(tau_priors, "tau"):
         for p, value in zip(grid.priors, grid.values, strict=True):
-            row: dict[str, Any] = {"tau_sweep": grid.text, "tau_value": value,
-                                   "tau_prior": p.text}
+            row: dict[str, Any] = {"tau_sweep": grid.text, "tau_value": value, "tau_prior": p.text}
             if p.proper:
                 q = np.asarray(p.ppf([0.5, lo, hi]), dtype=float)
                 i2 = q**2 / (q**2 + s2)
-                row |= {"prior_tau_median": q[0], "prior_tau_low": q[1],
-                        "prior_tau_high": q[2], "prior_delta_half_width":
-                        delta_half_width(p, level), "prior_i2_median": i2[0],
-                        "prior_i2_low": i2[1], "prior_i2_high": i2[2]}
+                row |= {
+                    "prior_tau_median": q[0],
+                    "prior_tau_low": q[1],
+                    "prior_tau_high": q[2],
+                    "prior_delta_half_width": delta_half_width(p, level),
+                    "prior_i2_median": i2[0],
+                    "prior_i2_low": i2[1],
+                    "prior_i2_high": i2[2],
+                }
             rows.append(row)
     out = pd.DataFrame(rows)
-    cols = ["prior_tau_median", "prior_tau_low", "prior_tau_high", "prior_delta_half_width",
-            "prior_i2_median", "prior_i2_low", "prior_i2_high"]
+    cols = [
+        "prior_tau_median",
+        "prior_tau_low",
+        "prior_tau_high",
+        "prior_delta_half_width",
+        "prior_i2_median",
+        "prior_i2_low",
+        "prior_i2_high",
+    ]
     for c in cols:
         if c not in out.columns:
             out[c] = np.nan

@@ -68,9 +68,7 @@ def summarise(mu: Marginal, tau: Marginal, level: float, threshold: float) -> di
     }
 
 
-def _fits(
-    t: StudyTable, tau: Prior, mu: Prior
-) -> list[tuple[str, int, Marginal, Marginal]]:
+def _fits(t: StudyTable, tau: Prior, mu: Prior) -> list[tuple[str, int, Marginal, Marginal]]:
     """(subgroup, k, mu marginal, tau marginal) for one prior pair."""
     sei = t.sei
     if t.subgroup is None:
@@ -111,8 +109,9 @@ def sweep(
                 for mp, mv in zip(mg.priors, mg.values, strict=True):
                     try:
                         fits = _fits(t, tp, mp)
-                        summaries = [(sg, k, summarise(m, ta, level, threshold))
-                                     for sg, k, m, ta in fits]
+                        summaries = [
+                            (sg, k, summarise(m, ta, level, threshold)) for sg, k, m, ta in fits
+                        ]
                     except InputError as err:
                         raise InputError(
                             f"tau prior {tp.text}, mu prior {mp.text}: {err.message}"

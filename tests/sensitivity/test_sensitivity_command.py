@@ -32,9 +32,26 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_json_csv_plots(write_csv, tmp_path, capsys):
     path = write_csv(SCHOOLS)
     out = tmp_path / "out.csv"
-    assert run_cli(_args(str(path), "--tau-prior", "halfnormal(2..20, n=3)", "--tau-prior",
-                         "turner", "--mu-prior", "normal(0, 100)", "--prior-predictive",
-                         "--json", "--csv", str(out), "--plots", str(tmp_path / "fig"))) == 0
+    assert (
+        run_cli(
+            _args(
+                str(path),
+                "--tau-prior",
+                "halfnormal(2..20, n=3)",
+                "--tau-prior",
+                "turner",
+                "--mu-prior",
+                "normal(0, 100)",
+                "--prior-predictive",
+                "--json",
+                "--csv",
+                str(out),
+                "--plots",
+                str(tmp_path / "fig"),
+            )
+        )
+        == 0
+    )
     obj = json.loads(capsys.readouterr().out)
     assert len(obj["rows"]) == 4 and obj["rows"][0]["tau_prior"] == "halfnormal(2)"
     assert obj["rows"][0]["prior_delta_half_width"] > 0
@@ -47,11 +64,27 @@ def test_json_csv_plots(write_csv, tmp_path, capsys):
 def test_text_output_and_subgroup(write_csv, capsys):
     text = SCHOOLS.replace("study,yi,sei", "study,yi,sei,g")
     lines = text.strip().split("\n")
-    text = "\n".join([lines[0]] + [ln + (",x" if i % 2 else ",y")
-                                    for i, ln in enumerate(lines[1:])]) + "\n"
+    text = (
+        "\n".join([lines[0]] + [ln + (",x" if i % 2 else ",y") for i, ln in enumerate(lines[1:])])
+        + "\n"
+    )
     path = write_csv(text)
-    assert run_cli(_args(str(path), "--subgroup", "g", "--tau-prior", "halfnormal(5)",
-                         "--mu-prior", "normal(0, 100)", "--threshold", "1")) == 0
+    assert (
+        run_cli(
+            _args(
+                str(path),
+                "--subgroup",
+                "g",
+                "--tau-prior",
+                "halfnormal(5)",
+                "--mu-prior",
+                "normal(0, 100)",
+                "--threshold",
+                "1",
+            )
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "subgroup" in out and "P(mu < 1)" in out and out.count("halfnormal(5)") == 2
 

@@ -18,9 +18,17 @@ def _morris() -> pd.DataFrame:
 
 def _sweep(r, **kw):
     d = _morris()
-    return correlation_sweep(d["m_pre_t"], d["sd_pre_t"], d["m_post_t"], d["sd_post_t"],
-                             d["n_t"], r, tau_prior="halfnormal(5)", mu_prior="normal(0, 100)",
-                             **kw)
+    return correlation_sweep(
+        d["m_pre_t"],
+        d["sd_pre_t"],
+        d["m_post_t"],
+        d["sd_post_t"],
+        d["n_t"],
+        r,
+        tau_prior="halfnormal(5)",
+        mu_prior="normal(0, 100)",
+        **kw,
+    )
 
 
 def test_against_metafor_and_r_bayesmeta():
@@ -45,8 +53,9 @@ def test_r0_is_the_independent_groups_convention():
     from bayesmeta.studies import StudyTable
 
     d = _morris()
-    es = before_after(d["m_pre_t"], d["sd_pre_t"], d["n_t"], d["m_post_t"], d["sd_post_t"],
-                      d["n_t"])
+    es = before_after(
+        d["m_pre_t"], d["sd_pre_t"], d["n_t"], d["m_post_t"], d["sd_post_t"], d["n_t"]
+    )
     ref = pool(StudyTable.from_arrays(es.yi, es.vi), method="REML")
     row = _sweep([0.0]).iloc[0]
     assert row["classical_estimate"] == pytest.approx(ref.estimate, rel=1e-12)

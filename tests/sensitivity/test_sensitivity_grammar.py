@@ -25,7 +25,11 @@ def test_halfcauchy_default_n_and_mu_sd_sweep():
     assert len(g.priors) == 10 and g.priors[-1].text == "halfcauchy(5)"
     m = parse_sweep("normal(0, 1..10, n=5)", "mu")
     assert [p.text for p in m.priors] == [
-        "normal(0, 1)", "normal(0, 3.25)", "normal(0, 5.5)", "normal(0, 7.75)", "normal(0, 10)"
+        "normal(0, 1)",
+        "normal(0, 3.25)",
+        "normal(0, 5.5)",
+        "normal(0, 7.75)",
+        "normal(0, 10)",
     ]
     assert m.parameter == 1 and m.values == (1.0, 3.25, 5.5, 7.75, 10.0)
 

@@ -33,8 +33,11 @@ def test_overlay(tmp_path):
 
 
 def test_interval_and_tornado(tmp_path):
-    res = sweep(_rubin(), ["halfnormal(2..40, n=6)", "halfcauchy(2..40, n=6)", "turner"],
-                ["normal(0, 100)", "normal(0, 10)"])
+    res = sweep(
+        _rubin(),
+        ["halfnormal(2..40, n=6)", "halfcauchy(2..40, n=6)", "turner"],
+        ["normal(0, 100)", "normal(0, 10)"],
+    )
     _png(interval_vs_scale(tmp_path / "i.png", res))
     _png(tornado(tmp_path / "t.png", res, baseline=8.0))
     _png(tornado(tmp_path / "t2.png", res, quantity="tau_median"))

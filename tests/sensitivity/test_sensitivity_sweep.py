@@ -27,8 +27,13 @@ def _rubin() -> pd.DataFrame:
 def test_rows_equal_individual_fits(rows):
     """Every column equals NormalNormal(...) with that row's priors (rel. 1e-12)."""
     df = _rubin().iloc[rows]
-    res = sweep(df, ["halfnormal(1..30, n=4)", "halfcauchy(5)", "turner"],
-                "normal(0, 10..100, n=3)", threshold=2.0, level=0.9)
+    res = sweep(
+        df,
+        ["halfnormal(1..30, n=4)", "halfcauchy(5)", "turner"],
+        "normal(0, 10..100, n=3)",
+        threshold=2.0,
+        level=0.9,
+    )
     assert len(res) == 6 * 3 and list(res.columns) == list(COLUMNS)
     for _, r in res.iterrows():
         fit = NormalNormal(df["yi"], df["sei"], r["tau_prior"], r["mu_prior"])
@@ -57,9 +62,12 @@ def test_subgroup_rows_equal_subgroup_analysis():
         for _, r in res[res["tau_prior"] == tp].iterrows():
             sub = ref.subgroups[r["subgroup"]]
             assert r["k"] == sub.k
-            for key, val in (("mu_median", sub.estimate), ("mu_ci_low", sub.ci_low),
-                             ("mu_ci_high", sub.ci_high),
-                             ("tau_median", ref.extra["subgroup_tau"]["median"])):
+            for key, val in (
+                ("mu_median", sub.estimate),
+                ("mu_ci_low", sub.ci_low),
+                ("mu_ci_high", sub.ci_high),
+                ("tau_median", ref.extra["subgroup_tau"]["median"]),
+            ):
                 assert r[key] == pytest.approx(val, rel=1e-12), key
 
 
@@ -71,8 +79,9 @@ def test_agrees_with_r_bayesmeta():
     Tolerance: rel. 2e-5 for mu figures (R's discretised mu mixture), 1e-6 for tau.
     """
     fx = load_fixture("sensitivity_r.json")["rubin"]
-    df = pd.DataFrame({"study": [str(i) for i in range(len(fx["yi"]))], "yi": fx["yi"],
-                       "sei": fx["sei"]})
+    df = pd.DataFrame(
+        {"study": [str(i) for i in range(len(fx["yi"]))], "yi": fx["yi"], "sei": fx["sei"]}
+    )
     res = sweep(df, [f["tau_prior"] for f in fx["fits"]], fx["mu_prior"]).set_index("tau_prior")
     assert len(res) == len(fx["fits"]) == 6
     for f in fx["fits"]:
@@ -107,8 +116,7 @@ def test_json_and_csv_round_trip():
     assert obj["rows"][3]["tau_value"] is None  # nan -> null (valid JSON)
     back = pd.DataFrame(obj["rows"])
     np.testing.assert_allclose(back["mu_median"], res["mu_median"], rtol=1e-14)
-    csv = pd.read_csv(io.StringIO(res.to_csv(index=False)), keep_default_na=False,
-                      na_values=[""])
+    csv = pd.read_csv(io.StringIO(res.to_csv(index=False)), keep_default_na=False, na_values=[""])
     assert list(csv.columns) == list(COLUMNS)
     np.testing.assert_allclose(csv["tau_median"], res["tau_median"], rtol=1e-14)
     assert list(csv["tau_prior"]) == list(res["tau_prior"])
