@@ -63,3 +63,11 @@ def review_sweep(n: int = 20, spec_path: str | Path | None = None) -> pd.DataFra
     out = pd.concat(frames, ignore_index=True)
     out.attrs["level"] = 0.95
     return out
+
+
+def write_review_sensitivity(out: str | Path, n: int = 20) -> Path:
+    """``reproduce`` hook: write ``out/sensitivity.csv`` (:func:`review_sweep`)."""
+    path = Path(out) / "sensitivity.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    review_sweep(n).to_csv(path, index=False)
+    return path

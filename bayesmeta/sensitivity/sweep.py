@@ -11,6 +11,7 @@ individual fits (same code path), so a sweep row equals ``NormalNormal(...)`` to
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,12 +46,70 @@ def as_table(table: StudyTable | pd.DataFrame) -> StudyTable:
     raise InputError("sweep needs a StudyTable or a DataFrame with study, yi and vi/sei")
 
 
+def tau_quantiles(tau: Any, p: Sequence[float]) -> np.ndarray:
+    """Quantiles of an exact p(tau | y) (:class:`~bayesmeta.exact.quadrature.TauPosterior`).
+
+    Solves the same equation as ``tau.quantile`` (its panel cdf F(e^u) = p, Newton in
+    u = log tau, upper tail through the survival function) but starts from the cumulated
+    quadrature weights, which saves about a third of the cdf evaluations; falls back to
+    ``tau.quantile`` if Newton has not converged in 12 steps. Agreement ~1e-15.
+    """
+    pr = np.asarray(p, dtype=float)
+    if not (np.all((pr > 0) & (pr < 1)) and hasattr(tau, "nodes_u")):
+        return np.asarray(tau.quantile(pr), dtype=float)
+    w = tau.weights
+    u = np.interp(pr, np.cumsum(w) - 0.5 * w, tau.nodes_u)
+    upper = pr > 0.5
+    for _ in range(12):
+        cdf, sf = tau._cdf_sf(np.exp(u))
+        g = np.where(upper, (1.0 - pr) - sf, cdf - pr)
+        dens = np.exp(tau.ell(u) - tau.log_norm)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            un = u - g / dens
+        if not np.all(np.isfinite(un)):
+            break
+        done = np.abs(un - u) <= 1e-14 * (1.0 + np.abs(u))
+        u = un
+        if np.all(done | (g == 0)):
+            return np.exp(u)
+    return np.asarray(tau.quantile(pr), dtype=float)
+
+
+def _hdi(mu: Any, level: float, a: float, b: float) -> tuple[float, float]:
+    """Shortest interval of a normal-mixture marginal from its central interval (a, b).
+
+    Same 2-D Newton as ``NormalMixture.shortest`` (F(b) - F(a) = level, log f(a) =
+    log f(b)) started from the central quantiles already computed (the engine recomputes
+    them); falls back to ``mu.interval(level, "shortest")`` when it does not converge.
+    """
+    mix = getattr(mu, "mixture", None)
+    if mix is None or not hasattr(mix, "_dist"):
+        return mu.interval(level, "shortest")
+    rows = np.array([mu.row, mu.row])
+    for _ in range(60):
+        cdf, sf, f, d = mix._dist(rows, np.array([a, b]))
+        e1 = (1.0 - sf[1]) - cdf[0] - level
+        e2 = math.log(f[0]) - math.log(f[1])
+        if abs(e1) < 1e-14 and abs(e2) < 1e-11:
+            return float(a), float(b)
+        j11, j12, j21, j22 = -f[0], f[1], d[0] / f[0], -d[1] / f[1]
+        det = j11 * j22 - j12 * j21
+        if not (math.isfinite(det) and det != 0.0):
+            break
+        sa, sb = (e1 * j22 - j12 * e2) / det, (j11 * e2 - j21 * e1) / det
+        t = 1.0
+        while t > 1e-12 and not (a - t * sa < b - t * sb):
+            t *= 0.5
+        a, b = a - t * sa, b - t * sb
+    return mu.interval(level, "shortest")
+
+
 def summarise(mu: Marginal, tau: Marginal, level: float, threshold: float) -> dict[str, float]:
     """The sweep columns of one posterior (mu and tau marginals)."""
     lo, hi = (1.0 - level) / 2.0, (1.0 + level) / 2.0
     mq = mu.quantile([0.5, lo, hi])
-    tq = tau.quantile([0.5, lo, hi])
-    a, b = mu.interval(level, "shortest")
+    tq = tau_quantiles(tau, [0.5, lo, hi])
+    a, b = _hdi(mu, level, float(mq[1]), float(mq[2]))
     return {
         "mu_mean": mu.mean,
         "mu_sd": mu.sd,
