@@ -1,7 +1,8 @@
 """The ``bayesmeta`` command line.
 
 Sub-commands: ``pool`` (classical), ``posterior`` (exact or PyMC), ``datasets``,
-``reproduce`` (the reference review's re-analysis). Bad input prints one line
+``reproduce`` (the reference review's re-analysis), ``sensitivity`` (prior sweeps),
+``simulate`` (simulation studies on Dask). Bad input prints one line
 naming file, row and column to stderr and exits with code 2; heavy modules
 (PyMC) are imported only by the sub-commands that need them.
 """
@@ -63,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("datasets", help="list the shipped data sets, or show one")
     p.add_argument("name", nargs="?", help="a data set to print with its provenance")
+
+    p = sub.add_parser("sensitivity", help="prior sensitivity sweep (exact engine)")
+    from bayesmeta.sensitivity.command import add_arguments as add_sensitivity_arguments
+
+    add_sensitivity_arguments(p)
 
     p = sub.add_parser("simulate", help="simulation study of meta-analysis methods (dask)")
     from bayesmeta.simulate.run import add_arguments
@@ -159,6 +165,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from bayesmeta.sensitivity.command import run_cli
+
+    return run_cli(args)
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from bayesmeta.simulate import run_cli
 
@@ -166,6 +178,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "sensitivity": _cmd_sensitivity,
     "simulate": _cmd_simulate,
     "pool": _cmd_pool,
     "posterior": _cmd_posterior,

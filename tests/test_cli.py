@@ -183,3 +183,34 @@ def test_posterior_pymc_json_has_diagnostics(write_csv, capsys):
     d = obj["diagnostics"]
     assert d["divergences"] == 0 and d["max_rhat"] < 1.01 and d["min_ess_bulk"] > 400
     assert obj["mu"]["median"] == pytest.approx(exact["mu"]["median"], abs=0.5)
+
+
+def test_sensitivity_json_rows_match_exact_fits(write_csv, capsys):
+    """Each sweep row equals a direct exact fit under that prior (1e-10)."""
+    from bayesmeta.exact import NormalNormal
+
+    path = write_csv(RUBIN)
+    code, out, _ = run(
+        capsys,
+        "sensitivity",
+        str(path),
+        "--tau-prior",
+        "halfnormal(1..20, n=3)",
+        "--mu-prior",
+        "normal(0, 50)",
+        "--json",
+    )
+    assert code == 0
+    rows = json.loads(out)
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    assert len(rows) == 3
+    t = [float(x) for x in RUBIN.split()[1:] for x in [x.split(",")[1]]]
+    s = [float(x.split(",")[2]) for x in RUBIN.split()[1:]]
+    fit = NormalNormal(t, s, rows[1]["tau_prior"], "normal(0, 50)")
+    assert rows[1]["mu_median"] == pytest.approx(fit.mu.median, rel=1e-10)
+
+
+def test_simulate_bad_spec_exit_2(write_csv, capsys):
+    path = write_csv("[study]\nbogus = 1\n", name="spec.toml")
+    code, out, err = run(capsys, "simulate", str(path), "--workers", "1")
+    assert code == 2 and err.count("\n") == 1

@@ -114,6 +114,28 @@ def make_figures(r: Reanalysis, folder: Path) -> list[tuple[str, str]]:
                 f"{folder.name}/{path.name}",
             )
         )
+    if r.sensitivity is not None and not r.sensitivity.empty:
+        from bayesmeta.plots.sensitivity import interval_vs_scale
+
+        for d, o in spec.groups():
+            key = f"{d}/{o}/cell-type model"
+            rows = r.sensitivity[r.sensitivity["analysis"] == key]
+            if rows.empty:
+                continue
+            label = spec.outcomes[o].label
+            path = interval_vs_scale(
+                folder / f"sensitivity_{d}_{o}.png",
+                rows,
+                title=f"{d} {label}, cell-type model: posterior against the tau-prior scale",
+            )
+            out.append(
+                (
+                    f"Prior sensitivity, {d} {label} (cell-type model, exact engine): posterior "
+                    "median and 95% interval of mu and tau against the scale of half-normal and "
+                    "half-Cauchy tau priors.",
+                    f"{folder.name}/{path.name}",
+                )
+            )
     for d, o in spec.groups():
         a = spec.overall(d, o)
         st = r.stats[a.key]

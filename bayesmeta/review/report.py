@@ -708,6 +708,50 @@ def _findings_section(r: Reanalysis) -> list[str]:
     return lines
 
 
+def _sensitivity_section(r: Reanalysis) -> list[str]:
+    """How much each row's Bayesian answer moves with the between-study (tau) prior."""
+    df = r.sensitivity
+    if df is None or df.empty:
+        return []
+    n_priors = int(df.groupby("analysis", sort=False).size().iloc[0])
+    lines = [
+        "## Prior sensitivity (exact engine)",
+        "",
+        f"Every row re-fitted under {n_priors} tau priors: half-normal and half-Cauchy with "
+        "scales from 0.1 to 2 times the cell-type model's tau-prior scale, with that model's "
+        "mu prior (`sensitivity.csv` has every fit). Cell-type rows use the published subgroup "
+        "summaries as units (k = 2); subgroup rows are the single published summary (k = 1), "
+        "where tau is not identified by the data and the prior on tau widens the interval for "
+        "mu directly. *P(benefit)* is the posterior probability that mu lies on the side of 0 "
+        "the outcome calls a benefit. Verdict: whether the 95 % central interval of mu "
+        "excludes 0 under all, some or none of the priors.",
+        "",
+        "| analysis | k | mu median (range) | lowest 2.5 % | highest 97.5 % | P(benefit) range "
+        "| interval excludes 0 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, g in df.groupby("analysis", sort=False):
+        outcome = str(key).split("/")[1]
+        sign = r.spec.outcomes[outcome].sign
+        p_benefit = g["p_mu_below"] if sign < 0 else 1.0 - g["p_mu_below"]
+        excludes = ((g["mu_ci_low"] > 0) | (g["mu_ci_high"] < 0)).sum()
+        total = len(g)
+        verdict = (
+            f"all {total}"
+            if excludes == total
+            else "none"
+            if excludes == 0
+            else f"{excludes} of {total}: depends on the tau prior"
+        )
+        lines.append(
+            f"| {key} | {int(g['k'].iloc[0])} | {g['mu_median'].min():.3g} to "
+            f"{g['mu_median'].max():.3g} | {g['mu_ci_low'].min():.3g} | "
+            f"{g['mu_ci_high'].max():.3g} | {p_benefit.min():.3f} to {p_benefit.max():.3f} "
+            f"| {verdict} |"
+        )
+    return lines + [""]
+
+
 def _figures_section(r: Reanalysis) -> list[str]:
     if not r.figures:
         return []
@@ -782,6 +826,7 @@ def build_markdown(r: Reanalysis) -> str:
         _q_section,
         _bayes_section,
         _celltype_section,
+        _sensitivity_section,
         _study_section,
         _findings_section,
         _figures_section,

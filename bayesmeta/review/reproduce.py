@@ -60,6 +60,10 @@ class BayesRow:
     p_beyond_mcid: float  # NaN if the outcome has no declared MCID
 
 
+#: Prior-sensitivity grid per row: halfnormal and halfcauchy tau priors, n scales each.
+SENSITIVITY_N = 20
+
+
 @dataclass
 class Reanalysis:
     """Everything :func:`reproduce` computed (what the report and the CSV files show)."""
@@ -75,6 +79,7 @@ class Reanalysis:
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     arviz_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     studylevel: Any = None
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
     figures: list[tuple[str, str]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -365,10 +370,18 @@ def reproduce(
     )
     timings["cell-type models"] = time.perf_counter() - t1
 
+    t_s = time.perf_counter()
+    from bayesmeta.sensitivity.review import review_sweep
+
+    sensitivity = review_sweep(SENSITIVITY_N, spec.path)
+    timings["prior sensitivity"] = time.perf_counter() - t_s
+    say(f"prior sensitivity: {len(sensitivity)} exact fits (18 rows x {2 * SENSITIVITY_N} priors)")
+
     findings = run_checks(spec, table1)
     say(f"consistency checks: {len(findings)} findings")
     r = Reanalysis(spec, table1, stats, classical, bayes, bayes_summary, celltype, findings)
     r.out = out
+    r.sensitivity = sensitivity
     r.settings = {
         "seed": seed,
         "mcmc": mcmc,
@@ -400,10 +413,11 @@ def reproduce(
     _write_csv(r.comparison, out / "comparison.csv")
     _write_csv(r.arviz_summary, out / "arviz_summary.csv")
     _write_csv(findings_frame(findings), out / "findings.csv")
+    _write_csv(sensitivity, out / "sensitivity.csv")
     if r.studylevel is not None:
         _write_csv(r.studylevel.table, out / "study_level.csv")
         _write_csv(r.studylevel.sensitivity, out / "study_level_r_sensitivity.csv")
-    say("wrote comparison.csv, arviz_summary.csv, findings.csv")
+    say("wrote comparison.csv, arviz_summary.csv, findings.csv, sensitivity.csv")
     if figures:
         from bayesmeta.review.figures import make_figures
 

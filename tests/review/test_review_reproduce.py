@@ -20,9 +20,10 @@ def test_outputs_exist(fast_run):
     out, r = fast_run
     for name in ("comparison.csv", "arviz_summary.csv", "findings.csv", "report.md", "report.html"):
         assert (out / name).stat().st_size > 1000, name
-    assert len(list((out / "figures").glob("*.png"))) == 13
+    # 6 forest + 1 shrinkage + 6 densities + 6 prior-sensitivity figures
+    assert len(list((out / "figures").glob("*.png"))) == 19
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 13
+    assert html.count("data:image/png;base64,") == 19
 
 
 def test_comparison_csv_contents(fast_run):
@@ -73,7 +74,7 @@ def test_same_seed_gives_byte_identical_csv(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     reproduce(a, seed=3, progress=False, mcmc=False, figures=False)
     reproduce(b, seed=3, progress=False, mcmc=False, figures=False)
-    for name in ("comparison.csv", "arviz_summary.csv", "findings.csv"):
+    for name in ("comparison.csv", "arviz_summary.csv", "findings.csv", "sensitivity.csv"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     c = tmp_path / "c"
     reproduce(c, seed=4, progress=False, mcmc=False, figures=False)
@@ -154,3 +155,29 @@ def test_probability_beyond_a_declared_mcid():
     )
     assert b.p_beyond_mcid < b.p_benefit
     assert np.isnan(next(x for x in rows["T2DM/fpg/all"] if x.prior == "vague").p_beyond_mcid)
+
+
+def test_prior_sensitivity_section(fast_run):
+    """Every published row is swept over 40 tau priors; each swept fit equals a direct exact
+    fit of the same row (checked here for one cell-type row and one k = 1 row, 1e-10)."""
+    from bayesmeta.exact import NormalNormal
+    from bayesmeta.review.reproduce import SENSITIVITY_N
+
+    out, r = fast_run
+    sens = pd.read_csv(out / "sensitivity.csv")
+    assert sens["analysis"].nunique() == 18
+    assert (sens.groupby("analysis").size() == 2 * SENSITIVITY_N).all()
+    report = (out / "report.md").read_text()
+    assert "## Prior sensitivity (exact engine)" in report
+    assert (out / "figures" / "sensitivity_T2DM_hba1c.png").stat().st_size > 10_000
+    for key in ("T2DM/hba1c/cell-type model", "T2DM/hba1c/MSC"):
+        row = r.sensitivity[r.sensitivity["analysis"] == key].iloc[7]
+        if key.endswith("model"):
+            subs = r.spec.subgroups("T2DM", "hba1c")
+            y = [r.stats[a.key].md for a in subs]
+            s = [r.stats[a.key].se for a in subs]
+        else:
+            y, s = [r.stats[key].md], [r.stats[key].se]
+        fit = NormalNormal(y, s, row["tau_prior"], row["mu_prior"])
+        assert fit.mu.median == pytest.approx(row["mu_median"], rel=1e-10)
+        assert fit.tau.median == pytest.approx(row["tau_median"], rel=1e-10)
