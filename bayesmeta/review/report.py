@@ -752,6 +752,12 @@ def _sensitivity_section(r: Reanalysis) -> list[str]:
     return lines + [""]
 
 
+def _trust_section(r: Reanalysis) -> list[str]:
+    from bayesmeta.review.trust import trust_section
+
+    return trust_section(r.trust, r.spec.level)
+
+
 def _figures_section(r: Reanalysis) -> list[str]:
     if not r.figures:
         return []
@@ -827,6 +833,7 @@ def build_markdown(r: Reanalysis) -> str:
         _bayes_section,
         _celltype_section,
         _sensitivity_section,
+        _trust_section,
         _study_section,
         _findings_section,
         _figures_section,

@@ -80,6 +80,7 @@ class Reanalysis:
     arviz_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     studylevel: Any = None
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trust: pd.DataFrame = field(default_factory=pd.DataFrame)
     figures: list[tuple[str, str]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -308,6 +309,7 @@ def reproduce(
     *,
     mcmc: bool = True,
     figures: bool = True,
+    simulation: bool = True,
     spec: str | Path | ReviewSpec | None = None,
     draws: int = 2000,
     tune: int = 1000,
@@ -323,8 +325,13 @@ def reproduce(
         progress: print progress lines to stderr.
         mcmc: run the PyMC cross-checks (False: exact and conjugate only; fast).
         figures: write the PNG figures.
+        simulation: run the small coverage study of the review's interval method (cached
+            under ``out/simulation``; see :mod:`bayesmeta.review.trust`).
         spec: the review spec (default: the shipped models/zhang2020.toml).
-        draws, tune, chains, cores: MCMC settings per PyMC fit.
+        draws: MCMC draws per chain of each PyMC fit.
+        tune: MCMC tuning steps per chain.
+        chains: MCMC chains.
+        cores: processes for the chains (None: PyMC's default).
     """
     say = _Progress(progress)
     timings: dict[str, float] = {}
@@ -377,11 +384,21 @@ def reproduce(
     timings["prior sensitivity"] = time.perf_counter() - t_s
     say(f"prior sensitivity: {len(sensitivity)} exact fits (18 rows x {2 * SENSITIVITY_N} priors)")
 
+    trust = pd.DataFrame()
+    if simulation:
+        from bayesmeta.review.trust import TRUST_REPLICATES, interval_trust
+
+        t_t = time.perf_counter()
+        trust = interval_trust(out, TRUST_REPLICATES)
+        timings["interval coverage simulation"] = time.perf_counter() - t_t
+        say(f"coverage simulation of the review's interval method: {len(trust)} cells")
+
     findings = run_checks(spec, table1)
     say(f"consistency checks: {len(findings)} findings")
     r = Reanalysis(spec, table1, stats, classical, bayes, bayes_summary, celltype, findings)
     r.out = out
     r.sensitivity = sensitivity
+    r.trust = trust
     r.settings = {
         "seed": seed,
         "mcmc": mcmc,
@@ -414,6 +431,8 @@ def reproduce(
     _write_csv(r.arviz_summary, out / "arviz_summary.csv")
     _write_csv(findings_frame(findings), out / "findings.csv")
     _write_csv(sensitivity, out / "sensitivity.csv")
+    if not trust.empty:
+        _write_csv(trust, out / "interval_trust.csv")
     if r.studylevel is not None:
         _write_csv(r.studylevel.table, out / "study_level.csv")
         _write_csv(r.studylevel.sensitivity, out / "study_level_r_sensitivity.csv")

@@ -72,18 +72,18 @@ def test_report_states_what_cannot_be_reproduced(fast_run):
 
 def test_same_seed_gives_byte_identical_csv(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    reproduce(a, seed=3, progress=False, mcmc=False, figures=False)
-    reproduce(b, seed=3, progress=False, mcmc=False, figures=False)
+    reproduce(a, seed=3, progress=False, mcmc=False, figures=False, simulation=False)
+    reproduce(b, seed=3, progress=False, mcmc=False, figures=False, simulation=False)
     for name in ("comparison.csv", "arviz_summary.csv", "findings.csv", "sensitivity.csv"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     c = tmp_path / "c"
-    reproduce(c, seed=4, progress=False, mcmc=False, figures=False)
+    reproduce(c, seed=4, progress=False, mcmc=False, figures=False, simulation=False)
     assert (a / "comparison.csv").read_bytes() == (c / "comparison.csv").read_bytes()  # exact
     assert (a / "arviz_summary.csv").read_bytes() != (c / "arviz_summary.csv").read_bytes()
 
 
 def test_progress_goes_to_stderr(tmp_path, capsys):
-    reproduce(tmp_path, progress=True, mcmc=False, figures=False)
+    reproduce(tmp_path, progress=True, mcmc=False, figures=False, simulation=False)
     cap = capsys.readouterr()
     assert cap.out == ""
     assert "[reproduce" in cap.err and "wrote report.md" in cap.err
@@ -181,3 +181,20 @@ def test_prior_sensitivity_section(fast_run):
         fit = NormalNormal(y, s, row["tau_prior"], row["mu_prior"])
         assert fit.mu.median == pytest.approx(row["mu_median"], rel=1e-10)
         assert fit.tau.median == pytest.approx(row["tau_median"], rel=1e-10)
+
+
+def test_interval_trust_section(fast_run):
+    """The review-shaped coverage study: 16 rows x 4 tau x 4 methods; at tau = 0 the
+    fixed-effect interval is exact, so its coverage pooled over the 16 rows (1600 replicates)
+    must be within 3 MCSE (3 x 0.0054) of 0.95."""
+    from bayesmeta.review.trust import TRUST_REPLICATES
+
+    out, r = fast_run
+    trust = pd.read_csv(out / "interval_trust.csv")
+    assert len(trust) == 16 * 4 * 4
+    fe0 = trust[(trust["method"] == "FE") & (trust["tau"] == "0se")]
+    n = TRUST_REPLICATES * len(fe0)
+    mcse = (0.95 * 0.05 / n) ** 0.5
+    assert abs(fe0["coverage"].mean() - 0.95) < 3 * mcse
+    assert "How trustworthy is the review's interval method" in (out / "report.md").read_text()
+    assert len(list((out / "simulation" / "chunks").glob("*.parquet"))) == 64
