@@ -489,7 +489,23 @@ class Prior:
         return self.ppf(rng.uniform(0.0, 1.0, size))
 
     # ---- PyMC ------------------------------------------------------------------------
-    def to_pymc(self, name: str, **kw: Any) -> Any:
+    def pymc_params(self) -> dict[str, float]:
+        """The parameters of the PyMC distribution :meth:`to_pymc` creates, by keyword
+        (``{"sigma": s}`` for ``halfnormal(s)``; ``{}`` for ``flat``, ``jeffreys``)."""
+        f, p = self.family, self.params
+        if self.kind == "mu":
+            return {"mu": p[0], "sigma": p[1]} if f == "normal" else {}
+        if f in ("lognormal", "turner"):
+            m, s = self.lognormal_tau  # type: ignore[misc]
+            return {"mu": m, "sigma": s}
+        if f == "rhodes":
+            df, m, s = self.logt_tau  # type: ignore[misc]
+            return {"nu": df, "mu": m, "sigma": s}
+        names = {"halfnormal": ("sigma",), "halfcauchy": ("beta",), "halft": ("nu", "sigma"),
+                 "exponential": ("lam",), "uniform": ("lower", "upper")}.get(f, ())  # fmt: skip
+        return {k: float(v) for k, v in zip(names, p, strict=True)}
+
+    def to_pymc(self, name: str, *, params_as_data: str | None = None, **kw: Any) -> Any:
         """Create the PyMC variable ``name`` in the current model context.
 
         Standard families map to pm.HalfNormal(sigma), pm.HalfCauchy(beta),
@@ -497,29 +513,33 @@ class Prior:
         pm.Uniform(lower, upper), pm.Normal(mu, sigma), pm.Flat / pm.HalfFlat; ``turner``
         is pm.LogNormal on tau; ``jeffreys`` and ``rhodes`` are pm.HalfFlat plus a
         pm.Potential named ``f"{name}_prior"`` holding the log density. ``kw`` (dims,
-        shape, initval, ...) is passed to the variable. PyMC is imported here only.
+        shape, initval, ...) is passed to the variable. With ``params_as_data="tau_prior"``
+        each parameter of :meth:`pymc_params` enters as ``pm.Data("tau_prior_<keyword>")``
+        (a compiled model then serves every prior of the family). PyMC is imported here only.
         """
         import pymc as pm
         import pytensor.tensor as pt
 
-        f, p = self.family, self.params
+        f = self.family
+        p: dict[str, Any] = self.pymc_params()
+        if params_as_data is not None:
+            p = {k: pm.Data(f"{params_as_data}_{k}", float(v)) for k, v in p.items()}
         if self.kind == "mu":
             if f == "normal":
-                return pm.Normal(name, mu=p[0], sigma=p[1], **kw)
+                return pm.Normal(name, mu=p["mu"], sigma=p["sigma"], **kw)
             return pm.Flat(name, **kw)
         if f == "halfnormal":
-            return pm.HalfNormal(name, sigma=p[0], **kw)
+            return pm.HalfNormal(name, sigma=p["sigma"], **kw)
         if f == "halfcauchy":
-            return pm.HalfCauchy(name, beta=p[0], **kw)
+            return pm.HalfCauchy(name, beta=p["beta"], **kw)
         if f == "halft":
-            return pm.HalfStudentT(name, nu=p[0], sigma=p[1], **kw)
+            return pm.HalfStudentT(name, nu=p["nu"], sigma=p["sigma"], **kw)
         if f == "exponential":
-            return pm.Exponential(name, lam=p[0], **kw)
+            return pm.Exponential(name, lam=p["lam"], **kw)
         if f in ("lognormal", "turner"):
-            m, s = self.lognormal_tau  # type: ignore[misc]
-            return pm.LogNormal(name, mu=m, sigma=s, **kw)
+            return pm.LogNormal(name, mu=p["mu"], sigma=p["sigma"], **kw)
         if f == "uniform":
-            return pm.Uniform(name, lower=p[0], upper=p[1], **kw)
+            return pm.Uniform(name, lower=p["lower"], upper=p["upper"], **kw)
         if f == "flat":
             return pm.HalfFlat(name, **kw)
         if f == "jeffreys":
@@ -530,10 +550,10 @@ class Prior:
             pm.Potential(f"{name}_prior", pt.sum(logp))
             return tau
         if f == "rhodes":
-            df, m, s = self.logt_tau  # type: ignore[misc]
             tau = pm.HalfFlat(name, **kw)
             logtau = pt.log(tau)
-            logp = pm.logp(pm.StudentT.dist(nu=df, mu=m, sigma=s), logtau) - logtau
+            dist = pm.StudentT.dist(nu=p["nu"], mu=p["mu"], sigma=p["sigma"])
+            logp = pm.logp(dist, logtau) - logtau
             pm.Potential(f"{name}_prior", pt.sum(logp))
             return tau
         raise AssertionError(f)  # pragma: no cover

@@ -86,6 +86,8 @@ class BayesianMeta:
     step costs little in models this small),
     ``sampler="nutpie"`` (compiled once per model and data shape) or ``"pymc"``. ``level``
     and ``interval`` (``central`` or ``shortest``) set the reported intervals.
+    ``prior_data=True`` puts the mu and tau prior parameters into the model as ``pm.Data``:
+    fits that differ only in those values (same prior families) share one compiled model.
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class BayesianMeta:
         r: float | str | ShapePrior = "beta(2, 2)",
         r_scale: RScale = "r",
         r_by_study: bool = False,
+        prior_data: bool = False,
         draws: int = 1000,
         tune: int = 1000,
         chains: int = 4,
@@ -135,6 +138,7 @@ class BayesianMeta:
             r=r,
             r_scale=r_scale,
             r_by_study=r_by_study,
+            prior_data=prior_data,
         )
         if sampler not in SAMPLERS:
             raise InputError(f"sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}")

@@ -14,13 +14,16 @@ Non-centred by default (``theta = mean + tau * z``); ``centred=True`` samples th
 (``theta ~ N(mean, tau)``), which shows the funnel (divergences) when tau is weakly identified.
 Named dims: ``study`` (one row of the table: a study, or an arm in the nested model),
 ``subgroup``, ``contrast``, ``cluster``, ``covariate``. Data enter as ``pm.Data`` so one
-compiled model is reused for new data of the same shape.
+compiled model is reused for new data of the same shape. With ``prior_data=True`` the
+parameters of the mu and tau priors are ``pm.Data`` too (``mu_prior_mu``, ``mu_prior_sigma``,
+``tau_prior_sigma``, ...; see :meth:`bayesmeta.priors.Prior.pymc_params`), so one compiled
+model serves every prior of the same family (a refit sweep over scales).
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -32,6 +35,10 @@ from bayesmeta.priors import Prior, parse_prior
 
 #: The named models (``MetaResult.method``).
 MODELS = ("normal", "subgroup", "nested", "student_t", "regression", "prepost")
+
+
+def _family_only(prior: Prior) -> Prior:
+    return replace(prior, params=(), text=prior.family, note="")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,16 @@ class ModelSpec:
     r: float | ShapePrior | None = None
     r_by_study: bool = False
     centred: bool = False
+    prior_data: bool = False
+
+    def graph_key(self) -> ModelSpec:
+        """The spec without what enters as data: with ``prior_data`` the mu and tau priors
+        are reduced to their family (and bound standard errors), their values are data."""
+        if not self.prior_data:
+            return self
+        return replace(
+            self, mu_prior=_family_only(self.mu_prior), tau_prior=_family_only(self.tau_prior)
+        )
 
     @property
     def parameterisation(self) -> str:
@@ -101,12 +118,15 @@ def model_spec(
     r: float | str | ShapePrior = "beta(2, 2)",
     r_scale: RScale = "r",
     r_by_study: bool = False,
+    prior_data: bool = False,
 ) -> ModelSpec:
     """Validated :class:`ModelSpec` for a named model (see :data:`MODELS`).
 
     ``subgroups`` adds subgroup terms to any model but ``regression`` (default: only for
     ``subgroup``). ``sigma_prior`` (SD of pooled subgroup means) and ``tau_arm_prior``
     default to ``tau_prior``; ``beta_prior`` (regression slopes) defaults to flat.
+    ``prior_data`` makes the mu and tau prior parameters ``pm.Data`` (one compiled model
+    per prior family; the other priors stay constants of the graph).
     """
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -152,6 +172,7 @@ def model_spec(
         r=parse_r(r, r_scale) if model == "prepost" else None,
         r_by_study=r_by_study,
         centred=centred,
+        prior_data=bool(prior_data),
     )
 
 
@@ -214,6 +235,9 @@ def data_values(spec: ModelSpec, data: MetaData) -> dict[str, np.ndarray]:
     if spec.mean == "regression":
         out["X"] = data.X
         out["x_mean"] = data.X.mean(axis=0)
+    if spec.prior_data:
+        for prefix, prior in (("mu_prior", spec.mu_prior), ("tau_prior", spec.tau_prior)):
+            out |= {f"{prefix}_{k}": np.float64(v) for k, v in prior.pymc_params().items()}
     return {k: np.asarray(v) for k, v in out.items()}
 
 
@@ -240,6 +264,8 @@ def build_model(spec: ModelSpec, data: MetaData) -> Any:
     check_data(spec, data)
     values = data_values(spec, data)
     coords = coords_of(spec, data)
+    mu_data = {"params_as_data": "mu_prior"} if spec.prior_data else {}
+    tau_data = {"params_as_data": "tau_prior"} if spec.prior_data else {}
     with pm.Model(coords=coords) as model:
         y = pm.Data("y", values["y"], dims="study")
         # ---- sampling standard errors
@@ -258,11 +284,11 @@ def build_model(spec: ModelSpec, data: MetaData) -> Any:
         if spec.mean == "subgroup":
             g = pm.Data("subgroup_idx", values["subgroup_idx"], dims="study")
             if spec.subgroup_means == "fixed":
-                mu_g = spec.mu_prior.to_pymc("mu_subgroup", dims="subgroup")
+                mu_g = spec.mu_prior.to_pymc("mu_subgroup", dims="subgroup", **mu_data)
                 w = pm.Data("subgroup_weight", values["subgroup_weight"], dims="subgroup")
                 mu = pm.Deterministic("mu", pt.sum(w * mu_g))
             else:
-                mu = spec.mu_prior.to_pymc("mu")
+                mu = spec.mu_prior.to_pymc("mu", **mu_data)
                 sigma = spec.sigma_prior.to_pymc("sigma_subgroup")  # type: ignore[union-attr]
                 if spec.centred:
                     mu_g = pm.Normal("mu_subgroup", mu, sigma, dims="subgroup")
@@ -279,21 +305,22 @@ def build_model(spec: ModelSpec, data: MetaData) -> Any:
             beta_prior = spec.beta_prior or parse_prior("flat", "mu")
             beta = beta_prior.to_pymc("beta", dims="covariate")
             if spec.center_covariates:
-                mu = spec.mu_prior.to_pymc("mu")
+                mu = spec.mu_prior.to_pymc("mu", **mu_data)
                 mean = mu + pt.dot(X - xbar, beta)
             else:
-                intercept = spec.mu_prior.to_pymc("intercept")
+                intercept = spec.mu_prior.to_pymc("intercept", **mu_data)
                 mean = intercept + pt.dot(X, beta)
                 mu = pm.Deterministic("mu", intercept + pt.dot(xbar, beta))
         else:
-            mu = spec.mu_prior.to_pymc("mu")
+            mu = spec.mu_prior.to_pymc("mu", **mu_data)
             mean = mu
 
         # ---- heterogeneity and random effects
         tau_prior = (
             spec.tau_prior.bind(values["sei"]) if spec.tau_prior.needs_data else spec.tau_prior
         )
-        tau = tau_prior.to_pymc("tau", dims="subgroup" if spec.tau_by_subgroup else None)
+        tau_dims = "subgroup" if spec.tau_by_subgroup else None
+        tau = tau_prior.to_pymc("tau", dims=tau_dims, **tau_data)
         tau_i = tau[g] if spec.tau_by_subgroup else tau
         nu = None
         if spec.effects == "t":

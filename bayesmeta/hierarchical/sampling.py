@@ -1,9 +1,10 @@
 """Compile once, sample many times: a model cache keyed by model spec and data shape.
 
-A refit with new data of the same shape (same k, subgroups, clusters, covariates) reuses
-the built ``pm.Model``, the compiled nutpie model (new values enter through
-``CompiledPyMCModel.with_data``) and the compiled prior sampler; labels are reattached to
-the output. :func:`cache_info` counts hits, misses and compilations.
+A refit with new data of the same shape (same k, subgroups, clusters, covariates), or with
+``prior_data`` another mu / tau prior of the same families, reuses the built ``pm.Model``,
+the compiled nutpie model (new values enter through ``CompiledPyMCModel.with_data``) and
+the compiled prior sampler; labels are reattached to the output. :func:`cache_info` counts
+hits, misses and compilations.
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ _STATS = {"hits": 0, "misses": 0, "compilations": 0}
 
 
 def cache_key(spec: ModelSpec, data: MetaData) -> tuple[Any, ...]:
-    """Model spec + the length of every dim (+ the standard errors a jeffreys prior binds)."""
+    """Model spec + the length of every dim (+ the standard errors a jeffreys prior binds).
+
+    With ``spec.prior_data`` the key holds the mu and tau prior families, not their
+    parameters (:meth:`ModelSpec.graph_key`): those are swapped in like the data."""
     shape = tuple((dim, len(labels)) for dim, labels in coords_of(spec, data).items())
     bound = tuple(np.asarray(data.sei, float).tolist()) if spec.tau_prior.needs_data else ()
-    return (spec, shape, bound)
+    return (spec.graph_key(), shape, bound)
 
 
 def get_entry(spec: ModelSpec, data: MetaData) -> tuple[CacheEntry, bool]:
