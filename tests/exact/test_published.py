@@ -17,16 +17,15 @@ R at delta = 1e-5 in test_bayesmeta_r.py.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED, load_fixture
+from conftest import load_fixture
 
+from bayesmeta._paths import data_dir
 from bayesmeta.exact import NormalNormal
 
-DATA = SHARED / "datasets"
+DATA = data_dir()  # the shipped copies (identical to shared/datasets, tested in test_datasets)
 
 
 def _crins() -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -37,11 +36,6 @@ def _crins() -> tuple[np.ndarray, np.ndarray, list[str]]:
     zero = (a == 0) | (b == 0) | (c == 0) | (dd == 0)
     a, b, c, dd = (x + 0.5 * zero for x in (a, b, c, dd))
     return np.log(a * dd / (b * c)), np.sqrt(1 / a + 1 / b + 1 / c + 1 / dd), list(d["publication"])
-
-
-pytestmark = pytest.mark.skipif(
-    not Path(DATA / "crins2014.csv").exists(), reason="shared data sets not available"
-)
 
 
 @pytest.fixture(scope="module")
