@@ -126,6 +126,19 @@ def _draws_from_marginal(marginal: Any, n: int, rng: np.random.Generator) -> np.
     return np.interp(rng.uniform(size=n), _P_GRID, q)
 
 
+def subgroup_summaries(
+    spec: ReviewSpec, disease: str, outcome: str
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """The cell types of one outcome with their published MDs and implied SEs (the units)."""
+    subs = spec.subgroups(disease, outcome)
+    stats = [analysis_stats(s, spec.level) for s in subs]
+    return (
+        tuple(s.subgroup for s in subs),
+        np.array([s.md for s in stats]),
+        np.array([s.se for s in stats]),
+    )
+
+
 def fit_exact(
     spec: ReviewSpec,
     disease: str,
@@ -138,11 +151,7 @@ def fit_exact(
     """The exact cell-type posterior for one outcome (see the module docstring)."""
     from bayesmeta.exact import NormalNormal
 
-    subs = spec.subgroups(disease, outcome)
-    labels = tuple(s.subgroup for s in subs)
-    stats = [analysis_stats(s, spec.level) for s in subs]
-    y = np.array([s.md for s in stats])
-    se = np.array([s.se for s in stats])
+    labels, y, se = subgroup_summaries(spec, disease, outcome)
     d = spec.reference_difference(disease, outcome)
     mu_prior, tau_prior = (
         spec.mu_prior_text(disease, outcome),

@@ -20,27 +20,21 @@ def review_analyses(
     spec_path: str | Path | None = None,
 ) -> list[tuple[str, pd.DataFrame, float, str]]:
     """(row key, study table, review tau-prior scale, review mu prior) for the 18 rows."""
-    from bayesmeta.review.published import analysis_stats
+    from bayesmeta.priors import parse_prior
+    from bayesmeta.review.celltype import subgroup_summaries
     from bayesmeta.review.spec import load_spec
 
     spec = load_spec(spec_path)
     out = []
     for disease, outcome in spec.groups():
         tau_text = spec.tau_prior_text(disease, outcome)
-        scale = float(tau_text.split("(")[1].rstrip(")"))
+        scale = float(parse_prior(tau_text, "tau").params[-1])
         mu = spec.mu_prior_text(disease, outcome)
-        subs = spec.subgroups(disease, outcome)
-        stats = [analysis_stats(a, spec.level) for a in subs]
-        cells = pd.DataFrame(
-            {
-                "study": [a.subgroup for a in subs],
-                "yi": [s.md for s in stats],
-                "sei": [s.se for s in stats],
-            }
-        )
+        labels, y, se = subgroup_summaries(spec, disease, outcome)
+        cells = pd.DataFrame({"study": list(labels), "yi": y, "sei": se})
         out.append((f"{disease}/{outcome}/cell-type model", cells, scale, mu))
-        for a, s in zip(subs, stats, strict=True):
-            one = pd.DataFrame({"study": [a.subgroup], "yi": [s.md], "sei": [s.se]})
+        for a, yi, si in zip(spec.subgroups(disease, outcome), y, se, strict=True):
+            one = pd.DataFrame({"study": [a.subgroup], "yi": [yi], "sei": [si]})
             out.append((a.key, one, scale, mu))
     return out
 
