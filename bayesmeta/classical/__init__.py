@@ -1,7 +1,18 @@
 """Classical (frequentist) meta-analysis, numerically identical to R metafor 3.8 (NumPy/SciPy).
 
-``pool(table, ...)`` returns a :class:`~bayesmeta.results.MetaResult`; the array-level pieces
-(tau^2 estimators, :func:`rma`, Q-profile CI, leave-one-out) are exported for direct use.
+`pool(table, ...)` returns a `bayesmeta.results.MetaResult`; the array-level pieces
+(tau^2 estimators, `rma()`, Q-profile CI, leave-one-out) are exported for direct use.
+
+Examples:
+    Same as metafor `rma(yi, vi, method = "DL")` on the eight schools (Rubin 1981):
+    7.8705 [-0.2938, 16.0349], tau^2 = 0.
+
+    >>> from bayesmeta.classical import rma
+    >>> from bayesmeta.datasets import load
+    >>> d = load("rubin1981")
+    >>> fit = rma(d.effect, d.stderr**2, method="DL")
+    >>> print(f"{fit.beta[0]:.4f} [{fit.ci_low[0]:.4f}, {fit.ci_high[0]:.4f}] {fit.tau2:.1f}")
+    7.8705 [-0.2938, 16.0349] 0.0
 """
 
 from bayesmeta.classical.api import pool

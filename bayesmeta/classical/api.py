@@ -39,7 +39,7 @@ def pool(
     """Classical (frequentist) meta-analysis of ``table``, identical to R metafor 3.8.
 
     Args:
-        table: a :class:`~bayesmeta.studies.StudyTable` (or a DataFrame with study, yi, vi|sei).
+        table: a `bayesmeta.studies.StudyTable` (or a DataFrame with study, yi, vi|sei).
         method: tau^2 estimator, case-insensitive: FE, DL, REML (default), ML, PM, EB (same
             estimate as PM), SJ, HE.
         ci: ``"wald"`` (z, default) or ``"knha"`` (Knapp-Hartung / HKSJ, t_{k-1}; k >= 2).
@@ -48,7 +48,7 @@ def pool(
         tau2_common: one tau^2 shared by the subgroups (metafor mixed model) instead of a
             separate tau^2 per subgroup (RevMan; default).
         preset: ``"revman5"``, ``"revman5-rule"`` (= revman5 with ``rule="review"``) or
-            ``"cochrane2025"`` (see :mod:`bayesmeta.classical.presets`); arguments given
+            ``"cochrane2025"`` (see `bayesmeta.classical.presets`); arguments given
             explicitly override the preset's.
         prediction: compute the prediction interval (default True; never for FE).
         rule: ``"review"``: FE if Cochran's Q p >= 0.10 on all studies, else DL.
@@ -58,8 +58,8 @@ def pool(
             ``"riley"`` (t_{k-2}).
         tau2_ci: compute the Q-profile CI for tau^2 (default True).
         loo: add a leave-one-out table (metafor leave1out) as ``extra["leave_one_out"]``.
-        control: metafor-style iteration settings (:class:`~bayesmeta.classical.linalg.Control`
-            or a dict: threshold, maxiter, stepadj, tol, tau2_max, tau2_init, ll0check).
+        control: metafor-style iteration settings (`bayesmeta.classical.Control` or a dict:
+            threshold, maxiter, stepadj, tol, tau2_max, tau2_init, ll0check).
 
     Returns:
         MetaResult (engine "classical"); with subgroups the top-level numbers are the overall
@@ -69,6 +69,19 @@ def pool(
     Raises:
         InputError: bad arguments (unknown method, HKSJ with k = 1, missing subgroups...).
         ConvergenceError: REML/ML/EB Fisher scoring or the PM search failed (says why).
+
+    Examples:
+        Same as metafor `rma(yi, vi)` on Normand (1999): -15.1060 [-32.6409, 2.4289],
+        tau^2 = 684.6462.
+
+        >>> from bayesmeta.classical import pool
+        >>> from bayesmeta.datasets import load
+        >>> from bayesmeta.effects import md
+        >>> d = load("normand1999")
+        >>> es = md(d.m1i, d.sd1i, d.n1i, d.m2i, d.sd2i, d.n2i)
+        >>> res = pool(d.assign(yi=es.yi, vi=es.vi))
+        >>> print(f"{res.estimate:.4f} [{res.ci_low:.4f}, {res.ci_high:.4f}] {res.tau2:.4f}")
+        -15.1060 [-32.6409, 2.4289] 684.6462
     """
     if isinstance(table, pd.DataFrame):
         table = StudyTable.from_frame(table)

@@ -65,6 +65,7 @@ class Spec:
     settings: dict[str, str] = field(default_factory=dict)
 
     def describe(self, variance: str) -> dict[str, str]:
+        """The MetaResult ``settings``: method texts plus ``variance`` and ``self.settings``."""
         fe = self.method == "FE"
         out = {
             "estimator": ESTIMATORS[self.method],
@@ -78,7 +79,9 @@ class Spec:
         return out
 
 
-def _studies(table: StudyTable, weight: np.ndarray, shrunk: dict[str, np.ndarray] | None):
+def _studies(
+    table: StudyTable, weight: np.ndarray, shrunk: dict[str, np.ndarray] | None
+) -> pd.DataFrame:
     df = pd.DataFrame({"study": table.study, "yi": table.yi, "vi": table.vi, "weight": weight})
     if table.subgroup is not None:
         df["subgroup"] = table.subgroup
@@ -116,7 +119,7 @@ def single_study(table: StudyTable, spec: Spec, note: str | None = None) -> Meta
 
 
 def fit_table(table: StudyTable, spec: Spec) -> MetaResult:
-    """Pool one table (no subgroups) by ``spec``; see :func:`bayesmeta.classical.pool`."""
+    """Pool one table (no subgroups) by ``spec``; see `bayesmeta.classical.pool`."""
     if table.k == 1:
         return single_study(table, spec)
     fit = rma(table.yi, table.vi, spec.method, spec.test, spec.level, control=spec.control)

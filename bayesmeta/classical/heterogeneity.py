@@ -30,7 +30,31 @@ from bayesmeta.classical.zeroin import R_TOL, zeroin
 def heterogeneity(
     yi: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float, fe: bool
 ) -> tuple[float, float, float, float, float]:
-    """(Q, p, s_v^2, I^2 in %, H^2) as metafor; k = p gives (0, 1, 0, 0, 1)."""
+    """Cochran's Q, its p, s_v^2, I^2 (%) and H^2 as metafor (formulas: module docstring).
+
+    Args:
+        yi: effect sizes (float array).
+        vi: sampling variances (float array).
+        X: k x p design matrix (``np.ones((k, 1))`` for intercept only).
+        tau2: the fitted tau^2 (used for the random-effects I^2/H^2).
+        fe: True for the Q-based (fixed-effect) I^2/H^2.
+
+    Returns:
+        ``(Q, p, s_v^2, I^2, H^2)``; k = p gives ``(0, 1, 0, 0, 1)``.
+
+    Examples:
+        Same as metafor `rma(yi, vi)` on Normand (1999): Q = 238.9158, I^2 = 98.97%.
+
+        >>> from bayesmeta.datasets import load
+        >>> from bayesmeta.effects import md
+        >>> d = load("normand1999")
+        >>> es = md(d.m1i, d.sd1i, d.n1i, d.m2i, d.sd2i, d.n2i)
+        >>> import numpy as np
+        >>> from bayesmeta.classical import heterogeneity
+        >>> q, p, vt, i2, h2 = heterogeneity(es.yi, es.vi, np.ones((9, 1)), 684.6462, fe=False)
+        >>> print(f"{q:.4f} {i2:.2f} {h2:.2f}")
+        238.9158 98.97 97.21
+    """
     k, p = X.shape
     if k <= p:
         return 0.0, 1.0, 0.0, 0.0, 1.0
@@ -50,7 +74,26 @@ def heterogeneity(
 
 @dataclass(frozen=True)
 class Tau2CI:
-    """Q-profile CI; ``lb_sign``/``ub_sign`` are metafor's '<' / '>' boundary flags."""
+    """Q-profile CI for tau^2 (from `tau2_ci_qprofile()`).
+
+    ``lb``/``ub`` are None when the root search failed; ``lb_sign``/``ub_sign`` are
+    metafor's '<' / '>' boundary flags ('>' : the bound is the search limit, the true one is
+    beyond it); ``ci_null`` marks metafor's [0, 0] interval. ``notes(tau2_max)`` turns the
+    flags into warning sentences.
+
+    Examples:
+        Same as metafor `confint(rma(yi, vi, method = "DL"), type = "QP")` on Normand (1999):
+        [292.9181, >2054.0938].
+
+        >>> from bayesmeta.datasets import load
+        >>> from bayesmeta.effects import md
+        >>> d = load("normand1999")
+        >>> es = md(d.m1i, d.sd1i, d.n1i, d.m2i, d.sd2i, d.n2i)
+        >>> from bayesmeta.classical import tau2_ci_qprofile, tau2_dl
+        >>> ci, t_max = tau2_ci_qprofile(es.yi, es.vi, tau2_dl(es.yi, es.vi))
+        >>> print(f"{ci.lb:.4f} {ci.ub_sign}{ci.ub:.4f} {ci.ci_null}")
+        292.9181 >2054.0938 False
+    """
 
     lb: float | None
     ub: float | None
@@ -59,6 +102,7 @@ class Tau2CI:
     ci_null: bool = False
 
     def notes(self, tau2_max: float) -> list[str]:
+        """Warning sentences for a null CI, a bound at the search limit or a failed search."""
         out = []
         if self.ci_null:
             out.append("Q-profile CI for tau^2 is [0, 0]: Q(0) is below the lower chi^2 quantile")
@@ -88,8 +132,31 @@ def tau2_ci_qprofile(
 ) -> tuple[Tau2CI, float]:
     """Q-profile CI for tau^2 exactly as metafor ``confint(rma(...), type = "QP")``.
 
-    ``tau2`` is the fitted estimate (it sets the search limit ``max(100, 10 tau2)``).
-    Returns the interval and the search limit used.
+    Args:
+        yi: effect sizes.
+        vi: sampling variances (> 0).
+        tau2: the fitted estimate; it sets the search limit ``max(100, 10 tau2)``.
+        level: confidence level (default 0.95).
+        X: k x p design matrix (default None: intercept only).
+        tau2_max: search limit instead of the default above (default None).
+        tol: uniroot's tolerance (default ``.Machine$double.eps^0.25``).
+        maxiter: uniroot's iteration limit (default 1000).
+
+    Returns:
+        The interval (a `Tau2CI`) and the search limit used.
+
+    Examples:
+        Same as metafor `confint(rma(yi, vi), type = "QP")` on Normand (1999):
+        [292.9181, 2889.4513].
+
+        >>> from bayesmeta.datasets import load
+        >>> from bayesmeta.effects import md
+        >>> d = load("normand1999")
+        >>> es = md(d.m1i, d.sd1i, d.n1i, d.m2i, d.sd2i, d.n2i)
+        >>> from bayesmeta.classical import tau2_ci_qprofile, tau2_reml
+        >>> ci, t_max = tau2_ci_qprofile(es.yi, es.vi, tau2_reml(es.yi, es.vi))
+        >>> print(f"{ci.lb:.4f} {ci.ub:.4f} {t_max:.1f}")
+        292.9181 2889.4513 6846.5
     """
     y, v, Xm = check_arrays(yi, vi, X)
     k, p = Xm.shape

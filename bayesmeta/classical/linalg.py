@@ -32,6 +32,12 @@ class Control:
     ``maxiter`` its iteration limit (also uniroot()'s for PM), ``tol`` uniroot()'s tolerance
     (``.Machine$double.eps^0.25``) and the log-likelihood check tolerance, ``tau2_max`` the upper
     end of the PM search (None: ``max(100, 10 * mad(yi)^2)``).
+
+    Examples:
+        >>> from bayesmeta.classical import Control
+        >>> con = Control.make({"maxiter": 500, "stepadj": 0.5})
+        >>> con.maxiter, con.stepadj, con.threshold
+        (500, 0.5, 1e-05)
     """
 
     threshold: float = 1e-5
@@ -45,6 +51,7 @@ class Control:
 
     @classmethod
     def make(cls, control: Control | dict[str, Any] | None) -> Control:
+        """A Control from None (defaults), a Control or a dict (InputError on unknown keys)."""
         if control is None:
             return cls()
         if isinstance(control, Control):

@@ -33,7 +33,33 @@ def leave_one_out(
     study: Any = None,
     control: Control | dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """One row per omitted study (index: its label), see module docstring."""
+    """Refit without each study in turn, as metafor ``leave1out(rma(...))``.
+
+    Args:
+        yi: effect sizes (k >= 2).
+        vi: sampling variances (> 0).
+        method: tau^2 estimator (default REML), as `rma()`.
+        test: ``"z"`` (default), ``"knha"`` or ``"adhoc"``, as `rma()`.
+        level: confidence level (default 0.95).
+        study: study labels for the index (default None: "1", "2", ...).
+        control: metafor-style settings (`Control` or dict; default None).
+
+    Returns:
+        One row per omitted study (index ``omitted``: its label), columns as the module
+        docstring; ``attrs["warnings"]`` lists refits that failed.
+
+    Examples:
+        Same as metafor `leave1out(rma(yi, vi))` on Normand (1999): -14.6014, tau^2 793.5962.
+
+        >>> from bayesmeta.datasets import load
+        >>> from bayesmeta.effects import md
+        >>> d = load("normand1999")
+        >>> es = md(d.m1i, d.sd1i, d.n1i, d.m2i, d.sd2i, d.n2i)
+        >>> from bayesmeta.classical import leave_one_out
+        >>> loo = leave_one_out(es.yi, es.vi, study=d.source)
+        >>> print(loo.loc["Edinburgh", ["estimate", "tau2"]].round(4).tolist())
+        [-14.6014, 793.5962]
+    """
     y, v, _ = check_arrays(yi, vi)
     k = y.size
     if k < 2:

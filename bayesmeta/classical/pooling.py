@@ -35,7 +35,23 @@ _EPS = np.finfo(float).eps
 
 @dataclass
 class RmaFit:
-    """Everything metafor's ``rma.uni()`` object holds that bayesmeta uses."""
+    """Everything metafor's ``rma.uni()`` object holds that bayesmeta uses (made by `rma()`).
+
+    Arrays ``beta``/``se``/``ci_low``/``ci_high``/``zval``/``pval`` have one entry per column
+    of ``X``; ``vb`` is ``Var(beta)`` (times ``s2w`` under Knapp-Hartung), ``crit`` the CI's
+    quantile, ``ddf`` the t df (None under z), ``qe``/``qe_p`` Cochran's Q and its p,
+    ``vt`` the typical within-study variance, ``i2`` in percent, ``qm`` the moderator test.
+
+    Examples:
+        Same as metafor `rma(c(.1, .5, .9), c(.02, .03, .04))`: tau^2 0.1304, estimate 0.4834.
+
+        >>> from bayesmeta.classical import rma
+        >>> fit = rma([0.1, 0.5, 0.9], [0.02, 0.03, 0.04])
+        >>> print(fit.k, fit.p, round(fit.tau2, 4), round(float(fit.beta[0]), 4))
+        3 1 0.1304 0.4834
+        >>> print([round(float(w), 2) for w in fit.weights])
+        [35.46, 33.25, 31.3]
+    """
 
     method: str
     test: str
@@ -106,7 +122,16 @@ class RmaFit:
 
 
 def canonical_test(ci: str, knha_truncate: bool = False) -> str:
-    """'wald'/'z' -> 'z'; 'knha'/'hksj'/'hk' -> 'knha' ('adhoc' if truncated)."""
+    """User CI name -> metafor's ``test``: 'wald'/'z' -> 'z'; 'knha'/'hksj'/'hk' -> 'knha'.
+
+    With ``knha_truncate=True`` (default False) the Knapp-Hartung names give ``"adhoc"``
+    (variance factor truncated at 1); 'adhoc'/'mkh' always do. Unknown names raise InputError.
+
+    Examples:
+        >>> from bayesmeta.classical.pooling import canonical_test
+        >>> canonical_test("HKSJ"), canonical_test("wald"), canonical_test("hksj", True)
+        ('knha', 'z', 'adhoc')
+    """
     c = str(ci).strip().lower()
     if c in ("z", "wald", "normal"):
         return "z"
@@ -125,7 +150,17 @@ def _crit(test: str, level: float, ddf: int | None) -> float:
 
 
 def default_btt(X: np.ndarray) -> np.ndarray:
-    """Coefficients tested by QM: all but the intercept when there is one (metafor)."""
+    """Coefficients tested by QM: all but the intercept when there is one (metafor ``btt``).
+
+    The first column counts as an intercept when it is all ones and ``X`` has >= 2 columns.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.classical.pooling import default_btt
+        >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 1.0, 1.0]])
+        >>> default_btt(X).tolist(), default_btt(np.ones((4, 1))).tolist()
+        ([1, 2], [0])
+    """
     has_int = X.shape[1] > 1 and np.all(X[:, 0] == 1.0)
     return np.arange(1, X.shape[1]) if has_int else np.arange(X.shape[1])
 
@@ -142,8 +177,37 @@ def rma(
 ) -> RmaFit:
     """Fit metafor's ``rma(yi, vi, mods = X, method = method, test = test, level = level)``.
 
-    ``tau2`` fixes tau^2 instead of estimating it. Raises InputError on bad input and
-    ConvergenceError when the tau^2 estimator fails.
+    Formulas: module docstring. A warning is recorded when ``max(vi)/min(vi) >= 1e7``.
+
+    Args:
+        yi: effect sizes.
+        vi: sampling variances (> 0).
+        method: tau^2 estimator (FE, DL, REML (default), ML, PM, EB, SJ, HE).
+        test: ``"z"`` (Wald, default), ``"knha"`` (Knapp-Hartung) or ``"adhoc"`` (truncated);
+            the names accepted by `canonical_test()` work too.
+        level: confidence level (default 0.95).
+        X: k x p design matrix (default None: intercept only).
+        control: metafor-style settings (`Control` or dict; default None: metafor's defaults).
+        tau2: fix tau^2 at this value instead of estimating it (default None).
+
+    Returns:
+        An `RmaFit`.
+
+    Raises:
+        InputError: bad input (unknown method/test, level outside (0, 1), k < p, ...).
+        ConvergenceError: the tau^2 estimator failed.
+
+    Examples:
+        Same as metafor `rma(yi, vi)` on Normand (1999): -15.1060 [-32.6409, 2.4289].
+
+        >>> from bayesmeta.datasets import load
+        >>> from bayesmeta.effects import md
+        >>> d = load("normand1999")
+        >>> es = md(d.m1i, d.sd1i, d.n1i, d.m2i, d.sd2i, d.n2i)
+        >>> from bayesmeta.classical import rma
+        >>> fit = rma(es.yi, es.vi)
+        >>> print(f"{fit.beta[0]:.4f} [{fit.ci_low[0]:.4f}, {fit.ci_high[0]:.4f}] {fit.i2:.2f}")
+        -15.1060 [-32.6409, 2.4289] 98.97
     """
     method = canonical_method(method)
     if test not in TESTS:
@@ -202,7 +266,22 @@ def rma(
 
 
 def fixed_effect(yi: Any, vi: Any) -> tuple[float, float]:
-    """Inverse-variance fixed-effect estimate and SE: ``(sum w y / sum w, 1/sqrt(sum w))``."""
+    """Inverse-variance fixed-effect estimate and SE: ``(sum w y / sum w, 1/sqrt(sum w))``.
+
+    ``w = 1/vi``; the same as ``rma(yi, vi, method="FE")`` without the rest of the fit.
+
+    Examples:
+        Same as metafor `rma(yi, vi, method = "FE")` on Normand (1999): -3.4636 (SE 0.7648).
+
+        >>> from bayesmeta.datasets import load
+        >>> from bayesmeta.effects import md
+        >>> d = load("normand1999")
+        >>> es = md(d.m1i, d.sd1i, d.n1i, d.m2i, d.sd2i, d.n2i)
+        >>> from bayesmeta.classical import fixed_effect
+        >>> est, se = fixed_effect(es.yi, es.vi)
+        >>> print(f"{est:.4f} {se:.4f}")
+        -3.4636 0.7648
+    """
     y, v, _ = check_arrays(yi, vi)
     w = 1.0 / v
     return float(np.sum(w * y) / w.sum()), float(1 / math.sqrt(w.sum()))
@@ -216,6 +295,26 @@ def prediction_interval(
     ``pi_type="default"`` uses the CI's quantile (z under test="z", t_{k-p} under knha);
     ``"t"`` always t_{k-p}; ``"riley"`` t_{k-p-1} (Riley et al. 2011; Higgins et al. 2009),
     df at least 1. None for fixed-effect fits (metafor prints no PI there).
+
+    Args:
+        fit: a random-effects `RmaFit`.
+        x: covariate vector ``x`` (default None: intercept, i.e. the pooled mean).
+        pi_type: ``"default"``, ``"t"`` or ``"riley"``.
+
+    Returns:
+        ``(low, high)`` at ``fit.level``, or None for FE.
+
+    Examples:
+        Same as metafor `predict(rma(yi, vi))` on Normand (1999): [-69.3049, 39.0928].
+
+        >>> from bayesmeta.datasets import load
+        >>> from bayesmeta.effects import md
+        >>> d = load("normand1999")
+        >>> es = md(d.m1i, d.sd1i, d.n1i, d.m2i, d.sd2i, d.n2i)
+        >>> from bayesmeta.classical import prediction_interval, rma
+        >>> low, high = prediction_interval(rma(es.yi, es.vi))
+        >>> print(f"{low:.4f} {high:.4f}")
+        -69.3049 39.0928
     """
     if fit.is_fe:
         return None
@@ -235,7 +334,25 @@ def prediction_interval(
 
 
 def blup(fit: RmaFit) -> dict[str, np.ndarray]:
-    """Shrunken study effects, metafor ``blup()``: ``l y_i + (1-l) x_i'beta``, ``l = t/(t+v_i)``."""
+    """Shrunken study effects, metafor ``blup()``: ``l y_i + (1-l) x_i'beta``, ``l = t/(t+v_i)``.
+
+    ``se = sqrt(l v_i + (1-l)^2 x_i'Vx_i)`` and the interval ``pred +/- crit se``.
+
+    Returns:
+        Arrays ``"pred"``, ``"se"``, ``"pi_low"``, ``"pi_high"`` (one entry per study).
+
+    Examples:
+        Same as metafor `blup(rma(yi, vi))` on Normand (1999): -19.7266, -2.0397, -54.1058.
+
+        >>> from bayesmeta.datasets import load
+        >>> from bayesmeta.effects import md
+        >>> d = load("normand1999")
+        >>> es = md(d.m1i, d.sd1i, d.n1i, d.m2i, d.sd2i, d.n2i)
+        >>> from bayesmeta.classical import blup, rma
+        >>> b = blup(rma(es.yi, es.vi))
+        >>> print([round(float(p), 4) for p in b["pred"][:3]])
+        [-19.7266, -2.0397, -54.1058]
+    """
     li = fit.tau2 / (fit.tau2 + fit.vi)
     xb = fit.X @ fit.beta
     pred = li * fit.yi + (1 - li) * xb

@@ -23,6 +23,19 @@ from bayesmeta.errors import InputError
 
 @dataclass(frozen=True)
 class Preset:
+    """A named set of `pool()` defaults: estimator, CI, prediction, tau^2 CI, subgroup tau^2.
+
+    ``method`` is the tau^2 estimator, ``ci`` the mean's CI (``"z"`` or ``"knha"``),
+    ``prediction``/``tau2_ci`` whether those intervals are computed, ``tau2_common`` one
+    tau^2 shared by the subgroups; the instances are in ``PRESETS``.
+
+    Examples:
+        >>> from bayesmeta.classical import PRESETS
+        >>> p = PRESETS["cochrane2025"]
+        >>> p.method, p.ci, p.prediction
+        ('REML', 'knha', True)
+    """
+
     name: str
     method: str
     ci: str
@@ -58,7 +71,17 @@ REVIEW_ALPHA = 0.10
 
 
 def get_preset(name: str | None) -> tuple[Preset | None, str | None]:
-    """(preset, rule) for a preset name; ``"revman5-rule"`` is revman5 with ``rule="review"``."""
+    """(preset, rule) for a preset name; ``"revman5-rule"`` is revman5 with ``rule="review"``.
+
+    Case, ``-``, ``_`` and spaces are ignored; None gives ``(None, None)``; an unknown name
+    raises InputError listing the valid ones.
+
+    Examples:
+        >>> from bayesmeta.classical.presets import get_preset
+        >>> preset, rule = get_preset("RevMan5-rule")
+        >>> preset.name, preset.method, rule
+        ('revman5', 'DL', 'review')
+    """
     if name is None:
         return None, None
     key = str(name).strip().lower().replace("-", "").replace("_", "").replace(" ", "")
@@ -71,6 +94,13 @@ def get_preset(name: str | None) -> tuple[Preset | None, str | None]:
 
 
 def check_rule(rule: str | None) -> str | None:
+    """Validate a model-choice rule: None or ``"review"`` (any case); else InputError.
+
+    Examples:
+        >>> from bayesmeta.classical.presets import check_rule
+        >>> check_rule(" Review "), check_rule(None)
+        ('review', None)
+    """
     if rule is None:
         return None
     if str(rule).strip().lower() != "review":
@@ -81,5 +111,14 @@ def check_rule(rule: str | None) -> str | None:
 
 
 def review_rule_method(q_p: float | None) -> str:
-    """FE when Cochran's Q p >= 0.10 (or Q undefined, k = 1), DL otherwise."""
+    """The reference review's rule: FE when Cochran's Q p >= 0.10 (or Q undefined), else DL.
+
+    Args:
+        q_p: Cochran's Q p-value on all studies; None when undefined (k = 1).
+
+    Examples:
+        >>> from bayesmeta.classical.presets import review_rule_method
+        >>> review_rule_method(0.25), review_rule_method(0.03), review_rule_method(None)
+        ('FE', 'DL', 'FE')
+    """
     return "FE" if q_p is None or q_p >= REVIEW_ALPHA else "DL"

@@ -25,13 +25,30 @@ from scipy import stats
 from bayesmeta.classical.fit import CI_NAME, K2_WARNING, Spec, _studies, fit_table, single_study
 from bayesmeta.classical.heterogeneity import heterogeneity
 from bayesmeta.classical.pooling import blup, prediction_interval, rma
-from bayesmeta.errors import ConvergenceError
+from bayesmeta.errors import ConvergenceError, InputError
 from bayesmeta.results import MetaResult
 from bayesmeta.studies import StudyTable
 
 
 @dataclass
 class SubgroupResult:
+    """Per-subgroup results and the test for subgroup differences (None when untestable).
+
+    ``subgroups`` maps each label (order of first appearance) to its `MetaResult`;
+    ``q_between``/``_df``/``_p`` is the test; ``extra`` says which test (and, for a common
+    tau^2, holds the residual heterogeneity); ``warnings`` are prefixed by the subgroup.
+
+    Examples:
+        >>> from bayesmeta.studies import StudyTable
+        >>> t = StudyTable.from_arrays([-0.3, 0.1, -0.5, 0.4, 0.9, 0.2],
+        ...     [0.04, 0.06, 0.05, 0.03, 0.08, 0.05], subgroup=list("aaabbb"))
+        >>> from bayesmeta.classical.fit import Spec
+        >>> from bayesmeta.classical.subgroups import separate
+        >>> res = separate(t, Spec(method="DL"))
+        >>> list(res.subgroups), res.q_between_df, round(res.q_between, 4)
+        (['a', 'b'], 1, 8.4751)
+    """
+
     subgroups: dict[str, MetaResult]
     q_between: float | None
     q_between_df: int | None
@@ -41,12 +58,29 @@ class SubgroupResult:
 
 
 def levels(labels: np.ndarray) -> list[str]:
-    """Subgroup labels in order of first appearance."""
+    """Subgroup labels (as strings) in order of first appearance.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.classical.subgroups import levels
+        >>> levels(np.array(["b", "a", "b", "c"]))
+        ['b', 'a', 'c']
+    """
     return list(dict.fromkeys(str(x) for x in labels))
 
 
 def q_between_fe(est: np.ndarray, se: np.ndarray) -> tuple[float, int, float]:
-    """Fixed-effect Q of subgroup estimates: (Q, G - 1, chi^2 p)."""
+    """Fixed-effect Q of subgroup estimates: (Q, G - 1, chi^2 p); see the module docstring.
+
+    Examples:
+        Same as metafor `rma(c(-0.25, 0.46), sei = c(0.17, 0.18), method = "FE")$QE`: 8.2235.
+
+        >>> import numpy as np
+        >>> from bayesmeta.classical.subgroups import q_between_fe
+        >>> q, df, p = q_between_fe(np.array([-0.25, 0.46]), np.array([0.17, 0.18]))
+        >>> print(f"{q:.4f} {df} {p:.5f}")
+        8.2235 1 0.00414
+    """
     w = 1.0 / se**2
     mu = np.sum(w * est) / w.sum()
     q = float(np.sum(w * (est - mu) ** 2))
@@ -54,10 +88,35 @@ def q_between_fe(est: np.ndarray, se: np.ndarray) -> tuple[float, int, float]:
     return q, df, float(stats.chi2.sf(q, df))
 
 
+def _labels(table: StudyTable) -> np.ndarray:
+    """The subgroup labels as strings; InputError when the table has none."""
+    if table.subgroup is None:
+        raise InputError("the study table has no subgroup column")
+    return np.array([str(x) for x in table.subgroup], dtype=object)
+
+
 def separate(table: StudyTable, spec: Spec) -> SubgroupResult:
+    """Separate tau^2 per subgroup (RevMan 5), tested by `q_between_fe()` of the estimates.
+
+    Each subgroup is pooled by `spec` on its own; a one-study subgroup under Knapp-Hartung
+    uses the Wald CI (with a warning). Fewer than 2 subgroups (or an SE of 0): no test.
+
+    Examples:
+        Same as metafor (separate `rma(yi, vi, method = "DL")` per subgroup, then
+        `rma(est, sei = se, method = "FE")$QE`) on this table: Q = 8.4751, p = 0.0036.
+
+        >>> from bayesmeta.studies import StudyTable
+        >>> t = StudyTable.from_arrays([-0.3, 0.1, -0.5, 0.4, 0.9, 0.2],
+        ...     [0.04, 0.06, 0.05, 0.03, 0.08, 0.05], subgroup=list("aaabbb"))
+        >>> from bayesmeta.classical.fit import Spec
+        >>> from bayesmeta.classical.subgroups import separate
+        >>> res = separate(t, Spec(method="DL"))
+        >>> print(f"{res.subgroups['a'].estimate:.4f} {res.q_between:.4f} {res.q_between_p:.4f}")
+        -0.2481 8.4751 0.0036
+    """
     subs: dict[str, MetaResult] = {}
     warns: list[str] = []
-    labels = np.asarray([str(x) for x in table.subgroup], dtype=object)
+    labels = _labels(table)
     for g in levels(labels):
         part = table.subset(labels == g)
         if part.k == 1 and spec.test != "z":
@@ -82,7 +141,24 @@ def separate(table: StudyTable, spec: Spec) -> SubgroupResult:
 
 
 def common(table: StudyTable, spec: Spec) -> SubgroupResult:
-    labels = np.asarray([str(x) for x in table.subgroup], dtype=object)
+    """One tau^2 shared by the subgroups (metafor ``mods = ~ factor(subgroup)``), tested by QM.
+
+    Examples:
+        Same as metafor `rma(yi, vi, mods = ~ factor(g))` (QM 8.7238, tau^2 0.0362) and
+        `rma(yi, vi, mods = ~ factor(g) - 1)` (subgroup a: -0.2477) on this table.
+
+        >>> from bayesmeta.studies import StudyTable
+        >>> t = StudyTable.from_arrays([-0.3, 0.1, -0.5, 0.4, 0.9, 0.2],
+        ...     [0.04, 0.06, 0.05, 0.03, 0.08, 0.05], subgroup=list("aaabbb"))
+        >>> from bayesmeta.classical.fit import Spec
+        >>> from bayesmeta.classical.subgroups import common
+        >>> res = common(t, Spec(method="REML"))
+        >>> print(f"{res.q_between:.4f} {res.extra['residual']['tau2']:.4f}")
+        8.7238 0.0362
+        >>> print(f"{res.subgroups['a'].estimate:.4f}")
+        -0.2477
+    """
+    labels = _labels(table)
     levs = levels(labels)
     G = len(levs)
     D = np.column_stack([(labels == g).astype(float) for g in levs])
@@ -155,6 +231,23 @@ def common(table: StudyTable, spec: Spec) -> SubgroupResult:
 
 
 def subgroup_analysis(table: StudyTable, spec: Spec, tau2_common: bool) -> SubgroupResult:
-    """Pool each subgroup (separate or common tau^2) and test for subgroup differences."""
+    """Pool each subgroup (separate or common tau^2) and test for subgroup differences.
+
+    `separate()` when ``tau2_common`` is False (RevMan), `common()` otherwise; leave-one-out
+    is never done per subgroup. `pool(table, subgroup=True)` is the user-facing entry point.
+
+    Examples:
+        Same as metafor (separate `rma(yi, vi, method = "DL")` per subgroup, then
+        `rma(est, sei = se, method = "FE")$QE`) on this table: Q = 8.4751, p = 0.0036.
+
+        >>> from bayesmeta.studies import StudyTable
+        >>> t = StudyTable.from_arrays([-0.3, 0.1, -0.5, 0.4, 0.9, 0.2],
+        ...     [0.04, 0.06, 0.05, 0.03, 0.08, 0.05], subgroup=list("aaabbb"))
+        >>> from bayesmeta.classical.fit import Spec
+        >>> from bayesmeta.classical.subgroups import subgroup_analysis
+        >>> res = subgroup_analysis(t, Spec(method="DL"), tau2_common=False)
+        >>> print(f"{res.q_between:.4f} {res.q_between_p:.4f}")
+        8.4751 0.0036
+    """
     spec = replace(spec, loo=False)
     return common(table, spec) if tau2_common else separate(table, spec)

@@ -20,7 +20,7 @@ import pytest
 from bayesmeta.classical import Control, pool
 from bayesmeta.classical.fit import Spec
 from bayesmeta.classical.subgroups import subgroup_analysis
-from bayesmeta.errors import ConvergenceError
+from bayesmeta.errors import ConvergenceError, InputError
 from bayesmeta.studies import StudyTable
 
 FIX = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor.json").read_text())
@@ -129,3 +129,10 @@ def test_subgroup_non_convergence_names_the_subgroup():
         subgroup_analysis(table("bcg"), spec, tau2_common=False)
     with pytest.raises(ConvergenceError, match="common-tau"):
         subgroup_analysis(table("bcg"), spec, tau2_common=True)
+
+
+@pytest.mark.parametrize("tau2_common", [False, True])
+def test_subgroup_analysis_without_subgroups_is_an_input_error(tau2_common):
+    t = StudyTable.from_arrays([0.1, 0.3, 0.2], [0.01, 0.02, 0.015])
+    with pytest.raises(InputError, match="no subgroup column"):
+        subgroup_analysis(t, Spec(), tau2_common=tau2_common)
