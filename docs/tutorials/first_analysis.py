@@ -162,7 +162,8 @@ priors = {"tau_prior": "halfcauchy(25)", "mu_prior": "normal(0, 100)"}
 mcmc = BayesianMeta(draws=1000, tune=1000, chains=2, seed=1, **priors).fit(table)
 exact = NormalNormal(table.yi, table.sei, labels=table.study, **priors)
 print(mcmc.diagnostics_)
-print(compare({"exact": exact.to_result(), "PyMC": mcmc.to_result()})[["estimate", "ci_low", "ci_high", "tau"]].round(2))
+both = compare({"exact": exact.to_result(), "PyMC": mcmc.to_result()})
+print(both[["estimate", "ci_low", "ci_high", "tau"]].round(2))
 
 # %% [markdown]
 # The exact engine is the oracle the sampler must agree with: the difference of the posterior
@@ -174,8 +175,10 @@ import arviz as az
 post = mcmc.idata_["posterior"]
 mcse_mu = float(az.mcse(post["mu"], method="mean"))
 z = (float(post["mu"].mean()) - exact.mu.mean) / mcse_mu
-print(f"posterior mean of mu: PyMC {float(post['mu'].mean()):.3f}, exact {exact.mu.mean:.3f}, "
-      f"difference = {z:.2f} MCSE")
+print(
+    f"posterior mean of mu: PyMC {float(post['mu'].mean()):.3f}, exact {exact.mu.mean:.3f}, "
+    f"difference = {z:.2f} MCSE"
+)
 assert abs(z) < 4
 
 # %% [markdown]
@@ -207,7 +210,9 @@ plt.show()
 th = exact.studies()
 ypos = np.arange(table.k)[::-1]
 fig, ax = plt.subplots(figsize=(8, 4))
-ax.errorbar(table.yi, ypos + 0.15, xerr=1.96 * table.sei, fmt="s", color="black", label="estimate, 95% CI")
+ax.errorbar(
+    table.yi, ypos + 0.15, xerr=1.96 * table.sei, fmt="s", color="black", label="estimate, 95% CI"
+)
 ax.errorbar(
     th["median"], ypos - 0.15,
     xerr=[th["median"] - th["ci_low"], th["ci_high"] - th["median"]],

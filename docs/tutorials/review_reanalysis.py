@@ -113,9 +113,10 @@ subs = spec.subgroups("T2DM", "insulin_dose")
 est, se, lo, hi = pool_fixed_from_summaries(
     [stats[s.key].md for s in subs], [stats[s.key].se for s in subs], spec.level
 )
-print("subgroups:", [f"{s.subgroup}: {s.published.md} [{s.published.ci_low}, {s.published.ci_high}]" for s in subs])
-print(f"recomputed overall: {est:.3f} [{lo:.3f}, {hi:.3f}]")
-print(f"published overall:  {overall.published.md} [{overall.published.ci_low}, {overall.published.ci_high}]")
+for s in [*subs, overall]:
+    pub = s.published
+    print(f"published {s.subgroup:>7}: {pub.md} [{pub.ci_low}, {pub.ci_high}]")
+print(f"recomputed     all: {est:.3f} [{lo:.3f}, {hi:.3f}]")
 assert abs(est - overall.published.md) < 0.01 and abs(lo - overall.published.ci_low) < 0.01
 
 # %% [markdown]
@@ -129,7 +130,10 @@ from bayesmeta.review.reproduce import classical_rows
 
 classical = classical_rows(spec, stats)
 status = pd.DataFrame(
-    {"status": [c.status for c in classical.values()], "note": [c.note for c in classical.values()]},
+    {
+        "status": [c.status for c in classical.values()],
+        "note": [c.note for c in classical.values()],
+    },
     index=list(classical),
 )
 print(status["status"].value_counts().to_string())
@@ -214,7 +218,7 @@ fit = NormalNormal(
     mu_prior=spec.mu_prior_text("T2DM", "hba1c"),
     labels=list(labels),
 )
-print(fit.describe() if hasattr(fit, "describe") else fit.to_result().describe())
+print(fit.to_result().describe())
 fit.studies().round(3)
 
 # %%

@@ -36,7 +36,6 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 pd.set_option("display.width", 120)
@@ -108,14 +107,17 @@ res = sweep(
     threshold=0.0,
 )
 print(f"{len(res)} exact posteriors in {time.perf_counter() - t0:.2f} s")
-res[["tau_prior", "mu_median", "mu_ci_low", "mu_ci_high", "tau_median", "p_mu_below"]].iloc[::5].round(3)
+columns = ["tau_prior", "mu_median", "mu_ci_low", "mu_ci_high", "tau_median", "p_mu_below"]
+res[columns].iloc[::5].round(3)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
 for (family, g), colour in zip(res.groupby("tau_family"), ["tab:blue", "tab:orange"], strict=True):
     for ax, q in zip(axes, ["mu", "tau"], strict=True):
         ax.plot(g["tau_value"], g[f"{q}_median"], color=colour, label=f"{family}")
-        ax.fill_between(g["tau_value"], g[f"{q}_ci_low"], g[f"{q}_ci_high"], color=colour, alpha=0.15)
+        ax.fill_between(
+            g["tau_value"], g[f"{q}_ci_low"], g[f"{q}_ci_high"], color=colour, alpha=0.15
+        )
 axes[0].axhline(0, color="0.5", lw=0.8, ls="--")
 axes[0].set_ylabel("mu (log OR): median and 95% interval")
 axes[1].set_ylabel("tau: median and 95% interval")
@@ -184,7 +186,8 @@ check = pd.DataFrame(
         "mu mean (exact)": exact["mu_mean"].to_numpy(),
     }
 )
-check["difference / MCSE"] = (check["mu mean (reweighted)"] - check["mu mean (exact)"]) / check["MCSE"]
+diff = check["mu mean (reweighted)"] - check["mu mean (exact)"]
+check["difference / MCSE"] = diff / check["MCSE"]
 check.round(3)
 
 # %% [markdown]
@@ -210,7 +213,9 @@ spec = parse_spec(
             "chunk_size": 100,
             "methods": ["DL-Wald", "REML-HKSJ", "review-rule"],
         },
-        "bayes": [{"name": "bayes-HN0.5", "tau_prior": "halfnormal(0.5)", "mu_prior": "normal(0, 4)"}],
+        "bayes": [
+            {"name": "bayes-HN0.5", "tau_prior": "halfnormal(0.5)", "mu_prior": "normal(0, 4)"}
+        ],
         "scenarios": [
             {
                 "name": "crins-like",
