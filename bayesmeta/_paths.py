@@ -1,7 +1,7 @@
 """Where the shipped ``data/`` and ``models/`` folders are.
 
 In a wheel they are force-included as ``bayesmeta/_data`` and ``bayesmeta/_models``
-(found through :mod:`importlib.resources`); in a source checkout or editable
+(found through `importlib.resources`); in a source checkout or editable
 install they are the top-level ``data/`` and ``models/`` folders.
 """
 
@@ -21,10 +21,10 @@ def _find(packaged: str, toplevel: str) -> Path:
 
 
 def data_dir() -> Path:
-    """The shipped data folder."""
+    """The shipped data folder (``<name>.csv`` data sets with ``<name>.toml`` sidecars)."""
     return _find("_data", "data")
 
 
 def models_dir() -> Path:
-    """The shipped analysis-specification folder."""
+    """The shipped analysis-specification folder (the review's model specifications)."""
     return _find("_models", "models")

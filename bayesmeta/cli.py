@@ -141,7 +141,7 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
         listing = datasets.list_datasets()
         for row in listing.itertuples():
             print(f"{row.name:<18} {row.rows:>4} rows  {row.title}")
-            print(f"{'':<18}            {row.citation.split('. ')[0]}; doi:{row.doi}")
+            print(f"{'':<18}            {str(row.citation).split('. ')[0]}; doi:{row.doi}")
         print("\nbayesmeta datasets NAME prints one with its provenance.")
         return 0
     df = datasets.load(args.name)

@@ -3,7 +3,7 @@
 The sidecar is the provenance record: title, citation, DOI, source table, R equivalent, licence,
 how the file was derived, one ``[[columns]]`` entry per CSV column (name, type, unit,
 description), published results under ``[published]`` and consistency notes under
-``[[findings]]``. :func:`load` types every column from the sidecar:
+``[[findings]]``. `load()` types every column from the sidecar:
 
 - ``int``   -> ``int64``, or pandas' nullable ``Int64`` when a cell is missing;
 - ``float`` -> ``float64`` (missing -> NaN);
@@ -46,12 +46,31 @@ def _resolve(name: str) -> str:
 
 
 def path(name: str) -> Path:
-    """Path of the shipped CSV of data set ``name`` (InputError if unknown)."""
+    """Path of the shipped CSV of data set ``name`` (`InputError` if unknown).
+
+    Names are case-insensitive and may end in ``.csv``.
+
+    Examples:
+        >>> from bayesmeta.datasets import path
+        >>> path("Rubin1981.csv").name
+        'rubin1981.csv'
+    """
     return data_dir() / f"{_resolve(name)}.csv"
 
 
 def provenance(name: str) -> dict[str, Any]:
-    """The parsed TOML sidecar of data set ``name``, checked for the required keys."""
+    """The parsed TOML sidecar of data set ``name``, checked for the required keys.
+
+    Required: ``title``, ``citation``, ``license``, ``derivation`` and ``columns`` (each
+    with a ``name`` and a ``type`` of int, float or str); a missing or invalid sidecar
+    raises `InputError`.
+
+    Examples:
+        >>> from bayesmeta.datasets import provenance
+        >>> meta = provenance("crins2014")
+        >>> meta["published"]["tau_prior"], meta["published"]["tau"]["median"]
+        ('halfnormal(0.5)', 0.3445023)
+    """
     key = _resolve(name)
     side = data_dir() / f"{key}.toml"
     if not side.exists():
@@ -93,7 +112,17 @@ def _convert(raw: pd.Series, kind: str, file: str, column: str) -> pd.Series:
 def load(name: str) -> pd.DataFrame:
     """Data set ``name`` as a typed DataFrame; ``df.attrs["provenance"]`` is its sidecar dict.
 
-    The CSV header must match the sidecar's ``[[columns]]`` names in order (InputError if not).
+    Column types follow the sidecar (see the module docstring). The CSV header must match
+    the sidecar's ``[[columns]]`` names in order (`InputError` if not), as must every cell
+    its declared type.
+
+    Examples:
+        >>> from bayesmeta.datasets import load
+        >>> df = load("rubin1981")
+        >>> df.shape, str(df["n"].dtype), df["effect"].tolist()[:3]
+        ((8, 4), 'int64', [28.39, 7.94, -2.75])
+        >>> df.attrs["provenance"]["title"]
+        'Eight schools: SAT-V coaching effects with standard errors'
     """
     meta = provenance(name)
     csv = path(name)
@@ -115,7 +144,16 @@ def load(name: str) -> pd.DataFrame:
 
 
 def list_datasets() -> pd.DataFrame:
-    """One row per shipped data set: name, title, rows, citation, doi, license."""
+    """One row per shipped data set: name, title, rows, citation, doi, license.
+
+    Sorted by name; ``doi`` is ``""`` where the sidecar has none.
+
+    Examples:
+        >>> from bayesmeta.datasets import list_datasets
+        >>> ds = list_datasets().set_index("name")
+        >>> int(ds.loc["rubin1981", "rows"]), int(ds.loc["crins2014", "rows"])
+        (8, 6)
+    """
     rows = []
     for name in _names():
         meta = provenance(name)

@@ -1,31 +1,29 @@
 """Effect sizes ``yi`` and sampling variances ``vi`` from raw study columns.
 
-Each function returns :class:`EffectSizes` whose ``formula`` states, in words, the estimate and the
+Each function returns `EffectSizes` whose ``formula`` states, in words, the estimate and the
 variance used, so every pooled result can say which convention it rests on. The formulas are those
 of R metafor 3.8.1 ``escalc()`` with its defaults unless a docstring says otherwise; see
 ``docs/effects.md`` for the references.
 
-=========  ==================================================  ===============================
-measure    meaning                                             function
-=========  ==================================================  ===============================
-MD         mean difference of two groups                       :func:`md`
-SMD        standardised mean difference, Hedges' g             :func:`smd`
-BA         before/after MD, arms as independent groups         :func:`before_after`
-MC         paired mean change with pre/post correlation r      :func:`mean_change`
-SMCR       standardised mean change, pre-test SD               :func:`smcr`
-PPC        pre-post-control: SMCR(treated) - SMCR(control)     :func:`ppc`
-OR         log odds ratio of a 2x2 table                       :func:`log_or`
-RR         log risk ratio                                      :func:`log_rr`
-RD         risk difference                                     :func:`rd`
-=========  ==================================================  ===============================
+| measure | meaning                                         | function         |
+|---------|-------------------------------------------------|------------------|
+| MD      | mean difference of two groups                   | `md()`           |
+| SMD     | standardised mean difference, Hedges' g         | `smd()`          |
+| BA      | before/after MD, arms as independent groups     | `before_after()` |
+| MC      | paired mean change with pre/post correlation r  | `mean_change()`  |
+| SMCR    | standardised mean change, pre-test SD           | `smcr()`         |
+| PPC     | pre-post-control: SMCR(treated) - SMCR(control) | `ppc()`          |
+| OR      | log odds ratio of a 2x2 table                   | `log_or()`       |
+| RR      | log risk ratio                                  | `log_rr()`       |
+| RD      | risk difference                                 | `rd()`           |
 
-:func:`compute` applies one of them to the columns of a DataFrame (names in :data:`COLUMNS`).
-Bad input raises :class:`~bayesmeta.errors.InputError` at the first bad cell (1-based row).
+`compute()` applies one of them to the columns of a DataFrame (names in `COLUMNS`).
+Bad input raises `bayesmeta.errors.InputError` at the first bad cell (1-based row).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -81,8 +79,18 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 class EffectSizes:
     """Effect sizes with their sampling variances and the formula that produced them.
 
-    ``corrected`` (2x2 measures only) marks the tables that received the continuity
-    correction; rows dropped as double-zero tables have ``yi = vi = NaN``.
+    ``yi`` and ``vi`` are read-only float arrays, ``measure`` the code (``"MD"``, ...),
+    ``formula`` the estimate and variance in words. ``corrected`` (2x2 measures only,
+    else None) marks the tables that received the continuity correction; rows dropped as
+    double-zero tables have ``yi = vi = NaN``.
+
+    Examples:
+        >>> from bayesmeta.effects import md
+        >>> es = md([55, 27], [47, 7], [155, 31], [75, 29], [64, 4], [156, 32])
+        >>> es.measure, es.k, es.sei.round(4).tolist()
+        ('MD', 2, [6.3646, 1.4424])
+        >>> es.to_frame().attrs["formula"][:30]
+        'MD = m1 - m2; vi = sd1^2/n1 + '
     """
 
     yi: np.ndarray
@@ -102,10 +110,12 @@ class EffectSizes:
 
     @property
     def k(self) -> int:
+        """Number of effect sizes (dropped rows included)."""
         return int(self.yi.size)
 
     @property
     def sei(self) -> np.ndarray:
+        """Standard errors ``sqrt(vi)``."""
         return np.sqrt(self.vi)
 
     def to_frame(self) -> pd.DataFrame:
@@ -182,6 +192,14 @@ def hedges_correction(m: ArrayLike) -> np.ndarray:
     ratio is used for m < 60 and, above, the asymptotic series of log Gamma(x + 1/2) -
     log Gamma(x) (x = (m-1)/2, terms to x^-7, truncation < 1e-15): accurate to ~1e-15 for
     every m, where the lgamma difference loses digits as m grows. c(m) ~ 1 - 3/(4m - 1).
+    Raises `InputError` unless every m > 1.
+
+    c(2) is 1/sqrt(pi) = 0.564190; c(10) = 0.922746 against the approximation 0.923077:
+
+    Examples:
+        >>> from bayesmeta.effects import hedges_correction
+        >>> hedges_correction([2, 10, 100]).round(6).tolist()
+        [0.56419, 0.922746, 0.992478]
     """
     m = np.asarray(m, dtype=float)
     if np.any(~(m > 1)):
@@ -212,6 +230,19 @@ def md(
     ``variance="unpooled"`` (RevMan; metafor ``MD`` default ``vtype="LS"``):
     ``vi = sd1^2/n1 + sd2^2/n2``. ``variance="pooled"`` (Normand 1999; metafor ``vtype="HO"``):
     ``vi = sdp^2 (1/n1 + 1/n2)``, ``sdp^2 = ((n1-1) sd1^2 + (n2-1) sd2^2) / (n1+n2-2)``.
+    Arguments are scalars or equal-length arrays (length 1 broadcasts); SDs >= 0, n >= 2.
+
+    Same as metafor `escalc("MD", ...)` on the first two studies of Normand (1999), which
+    gives vi 40.5080, 2.0806 (``vtype="LS"``) and 40.5863, 2.0468 (``vtype="HO"``):
+
+    Examples:
+        >>> from bayesmeta.effects import md
+        >>> args = ([55, 27], [47, 7], [155, 31], [75, 29], [64, 4], [156, 32])
+        >>> es = md(*args)
+        >>> es.yi.tolist(), es.vi.round(4).tolist()
+        ([-20.0, -2.0], [40.508, 2.0806])
+        >>> md(*args, variance="pooled").vi.round(4).tolist()
+        [40.5863, 2.0468]
     """
     a = _prep(m1=m1, sd1=sd1, n1=n1, m2=m2, sd2=sd2, n2=n2)
     _check_sd(a, "sd1", "sd2")
@@ -250,6 +281,16 @@ def smd(
     """Hedges' g: ``g = c(m) (m1 - m2) / sdp`` with ``m = n1 + n2 - 2`` and the exact c(m).
 
     ``vi = 1/n1 + 1/n2 + g^2 / (2 (n1 + n2))`` (Hedges 1981; metafor ``SMD``, ``vtype="LS"``).
+    ``sdp`` is the pooled SD ``sqrt(((n1-1) sd1^2 + (n2-1) sd2^2) / m)``, which must be > 0.
+
+    Same as metafor `escalc("SMD", ...)` on the first two studies of Normand (1999):
+    yi -0.35517, -0.34794; vi 0.013065, 0.064469.
+
+    Examples:
+        >>> from bayesmeta.effects import smd
+        >>> es = smd([55, 27], [47, 7], [155, 31], [75, 29], [64, 4], [156, 32])
+        >>> es.yi.round(5).tolist(), es.vi.round(6).tolist()
+        ([-0.35517, -0.34794], [0.013065, 0.064469])
     """
     a = _prep(m1=m1, sd1=sd1, n1=n1, m2=m2, sd2=sd2, n2=n2)
     _check_sd(a, "sd1", "sd2")
@@ -278,7 +319,17 @@ def before_after(
     """Single-arm before/after MD as RevMan computes it from two "groups" (the review's convention).
 
     ``yi = m_post - m_pre``; ``vi = sd_pre^2/n_pre + sd_post^2/n_post``: the pre and post
-    measurements are treated as independent groups, i.e. :func:`mean_change` with r = 0.
+    measurements are treated as independent groups, i.e. `mean_change()` with r = 0.
+
+    Same as metafor `escalc("MC", ..., ri = 0)` on the treated arms of Morris (2008)
+    studies 1-2 (vi 17.978, 0.5284):
+
+    Examples:
+        >>> from bayesmeta.effects import before_after
+        >>> es = before_after([30.6, 23.5], [15, 3.1], [20, 50],
+        ...                   [38.5, 26.8], [11.6, 4.1], [20, 50])
+        >>> es.yi.round(4).tolist(), es.vi.round(4).tolist()
+        ([7.9, 3.3], [17.978, 0.5284])
     """
     a = _prep(
         m_pre=m_pre, sd_pre=sd_pre, n_pre=n_pre, m_post=m_post, sd_post=sd_post, n_post=n_post
@@ -306,7 +357,18 @@ def mean_change(
 ) -> EffectSizes:
     """Paired raw mean change ``yi = m_post - m_pre`` (metafor ``MC``).
 
-    ``vi = sd_change^2 / n`` with ``sd_change^2 = sd_pre^2 + sd_post^2 - 2 r sd_pre sd_post``.
+    ``vi = sd_change^2 / n`` with ``sd_change^2 = sd_pre^2 + sd_post^2 - 2 r sd_pre sd_post``;
+    r in [-1, 1].
+
+    Same as metafor `escalc("MC", ...)` on the treated arms of Morris (2008) studies 1-2
+    (vi 9.8, 0.203024):
+
+    Examples:
+        >>> from bayesmeta.effects import mean_change
+        >>> es = mean_change([30.6, 23.5], [15, 3.1], [38.5, 26.8], [11.6, 4.1],
+        ...                  [20, 50], [0.47, 0.64])
+        >>> es.yi.round(4).tolist(), es.vi.round(6).tolist()
+        ([7.9, 3.3], [9.8, 0.203024])
     """
     a = _prep(m_pre=m_pre, sd_pre=sd_pre, m_post=m_post, sd_post=sd_post, n=n, r=r)
     _check_sd(a, "sd_pre", "sd_post")
@@ -349,7 +411,16 @@ def smcr(
 
     ``g = c(n-1) (m_post - m_pre) / sd_pre``; ``vi = 2 (1 - r)/n + g^2/(2 n)``
     (Becker 1988; Morris 2008; metafor ``SMCR``, ``vtype="LS"``). r = 1 gives
-    ``vi = g^2/(2n)``, which is 0 when g = 0 (an error).
+    ``vi = g^2/(2n)``, which is 0 when g = 0 (an error). Needs sd_pre > 0 and n >= 3.
+
+    Same as metafor `escalc("SMCR", ...)` on the treated arms of Morris (2008) studies 1-2
+    (yi 0.50555, 1.04812; vi 0.059390, 0.025386):
+
+    Examples:
+        >>> from bayesmeta.effects import smcr
+        >>> es = smcr([30.6, 23.5], [15, 3.1], [38.5, 26.8], [20, 50], [0.47, 0.64])
+        >>> es.yi.round(5).tolist(), es.vi.round(6).tolist()
+        ([0.50555, 1.04812], [0.05939, 0.025386])
     """
     a = _prep(m_pre=m_pre, sd_pre=sd_pre, m_post=m_post, n=n, r=r)
     _check_r(a, "r")
@@ -371,11 +442,20 @@ def ppc(
     r_t: ArrayLike,
     r_c: ArrayLike | None = None,
 ) -> EffectSizes:
-    """Pre-post-control effect: ``d_ppc = g_T - g_C`` of the two arms' :func:`smcr`, vi summed.
+    """Pre-post-control effect: ``d_ppc = g_T - g_C`` of the two arms' `smcr()`, vi summed.
 
     Each arm is standardised by its own pre-test SD and bias-corrected with c(n-1); the arms
     are independent so ``vi = vi_T + vi_C`` (Becker 1988; Morris 2008, Table 5). ``r_c``
     defaults to ``r_t`` (one correlation per study).
+
+    Same as Morris (2008) Table 5, studies 1-2: d_ppc 0.7421, 0.9524:
+
+    Examples:
+        >>> from bayesmeta.effects import ppc
+        >>> es = ppc([30.6, 23.5], [15, 3.1], [38.5, 26.8], [20, 50],
+        ...          [23.1, 24.9], [13.8, 4.1], [19.7, 25.3], [20, 42], r_t=[0.47, 0.64])
+        >>> es.yi.round(4).tolist(), es.vi.round(4).tolist()
+        ([0.7421, 0.9524], [0.1138, 0.0426])
     """
     a = _prep(
         m_pre_t=m_pre_t, sd_pre_t=sd_pre_t, m_post_t=m_post_t, n_t=n_t, r_t=r_t,
@@ -544,7 +624,20 @@ def log_or(
     ``vi = 1/ai + 1/bi + 1/ci + 1/di`` (Woolf). Continuity correction as metafor's defaults
     (``add=1/2, to="only0", drop00=False``): ``add`` is added to all four cells of each table
     with a zero cell; double-zero tables are kept (corrected) unless ``drop00=True``, which sets
-    their yi, vi to NaN (RevMan / Cochrane Handbook practice).
+    their yi, vi to NaN (RevMan / Cochrane Handbook practice). ``to="all"`` corrects every
+    table, ``"if0all"`` every table if any has a zero cell, ``"none"`` none.
+
+    Same as metafor `escalc("OR", ai, n1i = n1i, ci, n2i = n2i)`: yi -0.5108, -2.4123,
+    0.2183 (the last two tables corrected); ``drop00=True`` drops the double-zero table:
+
+    Examples:
+        >>> from bayesmeta.effects import log_or
+        >>> es = log_or([3, 0, 0], ci=[5, 4, 0], n1i=[12, 15, 20], n2i=[14, 16, 25])
+        >>> es.yi.round(4).tolist(), es.vi.round(4).tolist(), es.corrected.tolist()
+        ([-0.5108, -2.4123, 0.2183], [0.7556, 2.3667, 4.088], [False, True, True])
+        >>> es = log_or([3, 0, 0], ci=[5, 4, 0], n1i=[12, 15, 20], n2i=[14, 16, 25], drop00=True)
+        >>> es.yi.round(4).tolist()
+        [-0.5108, -2.4123, nan]
     """
     if ci is None:
         raise InputError("need 'ci' (events in the second group)", column="ci")
@@ -565,7 +658,16 @@ def log_rr(
 ) -> EffectSizes:
     """Log risk ratio ``log((ai/n1i)/(ci/n2i))``, ``vi = 1/ai - 1/n1i + 1/ci - 1/n2i``.
 
-    Zero cells as in :func:`log_or` (metafor ``RR``).
+    Zero cells as in `log_or()` (metafor ``RR``; same defaults).
+
+    Same as metafor `escalc("RR", ...)` on BCG trials 1-2 (yi -0.8893, -1.5854; vi 0.3256,
+    0.1946):
+
+    Examples:
+        >>> from bayesmeta.effects import log_rr
+        >>> es = log_rr([4, 6], [119, 300], [11, 29], [128, 274])
+        >>> es.yi.round(4).tolist(), es.vi.round(4).tolist()
+        ([-0.8893, -1.5854], [0.3256, 0.1946])
     """
     if ci is None:
         raise InputError("need 'ci' (events in the second group)", column="ci")
@@ -586,8 +688,19 @@ def rd(
 ) -> EffectSizes:
     """Risk difference ``ai/n1i - ci/n2i``, ``vi = p1 (1-p1)/n1i + p2 (1-p2)/n2i``.
 
-    metafor ``RD`` (``vtype="LS"``) applies the same zero-cell correction as :func:`log_or`
+    metafor ``RD`` (``vtype="LS"``) applies the same zero-cell correction as `log_or()`
     by default, to both yi and vi; RevMan does not correct RD: use ``add=0`` for that.
+
+    Same as metafor `escalc("RD", ...)` on the first Crins et al. study (yi -0.520492,
+    vi 0.012274):
+
+    Examples:
+        >>> from bayesmeta.effects import rd
+        >>> es = rd(14, ci=15, n1i=61, n2i=20)
+        >>> es.yi.round(6).tolist(), es.vi.round(6).tolist()
+        ([-0.520492], [0.012274])
+        >>> rd([3, 0], ci=[5, 4], n1i=[12, 15], n2i=[14, 16], add=0).yi.round(4).tolist()
+        [-0.1071, -0.25]
     """
     if ci is None:
         raise InputError("need 'ci' (events in the second group)", column="ci")
@@ -606,7 +719,7 @@ _PARAMS: dict[str, tuple[tuple[str, str], ...]] = {
     "PPC": tuple((c, c) for c in COLUMNS["PPC"][:-1]),
 }  # fmt: skip
 _PARAMS["SMD"] = _PARAMS["MD"]
-_FUNCS = {
+_FUNCS: dict[str, Callable[..., EffectSizes]] = {
     "MD": md, "SMD": smd, "BA": before_after, "MC": mean_change, "SMCR": smcr, "PPC": ppc,
     "OR": log_or, "RR": log_rr, "RD": rd,
 }  # fmt: skip
@@ -624,12 +737,25 @@ def compute(
 ) -> pd.DataFrame:
     """Add ``yi`` and ``vi`` for ``measure`` to a copy of ``df`` (raw columns -> effect sizes).
 
-    Input columns have the conventional names of :data:`COLUMNS`; ``columns`` maps a
+    Input columns have the conventional names of `COLUMNS`; ``columns`` maps a
     conventional name to the frame's own (e.g. ``{"ai": "exp.AR.events", "n1i": "exp.total"}``).
     ``options`` go to the measure's function (``variance`` for MD; ``add``, ``to``, ``drop00``
     for OR/RR/RD). The result's ``attrs`` hold ``measure`` and ``formula``; for 2x2 measures
     also ``corrected_rows`` (1-based) and, with ``drop00=True``, ``dropped_rows``, which are
     removed from the returned frame. Errors name ``source``, the 1-based row and the column.
+    ``measure`` is case-insensitive (one of `MEASURES`).
+
+    Same as metafor `escalc("OR", ai = exp.AR.events, n1i = exp.total, ci = cont.AR.events,
+    n2i = cont.total, data = crins)`: yi -2.3097, -0.4595, ...; 0.5 added to row 6:
+
+    Examples:
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.effects import compute
+        >>> cols = {"ai": "exp.AR.events", "n1i": "exp.total", "ci": "cont.AR.events",
+        ...         "n2i": "cont.total"}
+        >>> es = compute(datasets.load("crins2014"), "OR", columns=cols)
+        >>> es["yi"].round(4).tolist()[:2], es.attrs["measure"], es.attrs["corrected_rows"]
+        ([-2.3097, -0.4595], 'OR', [6])
     """
     key = str(measure).strip().upper()
     if key not in _FUNCS:

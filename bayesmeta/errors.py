@@ -1,4 +1,9 @@
-"""Input errors that the CLI turns into one line and exit code 2."""
+"""The package's two exception types.
+
+`InputError` (a `ValueError`) is bad user input; the CLI prints its one-line message and exits
+with code 2. `ConvergenceError` (a `RuntimeError`) is an iterative estimator that failed; the
+CLI exits with code 1.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,23 @@ from __future__ import annotations
 class InputError(ValueError):
     """Bad user input, located by file, row and column where known.
 
-    ``row`` is the 1-based data row (the header is not counted), so row 1 is the
-    first line after the header of a CSV file.
+    The message reads ``"<file>, row <row>, column '<column>': <message>"``, with only the
+    known location parts (all optional, default None). ``row`` is the 1-based data row (the
+    header is not counted), so row 1 is the first line after the header of a CSV file.
+
+    Args:
+        message: what is wrong, in one line.
+        file: the file the input came from.
+        row: 1-based data row.
+        column: column name.
+
+    Examples:
+        >>> from bayesmeta.errors import InputError
+        >>> err = InputError("must be > 0 (got -1)", file="studies.csv", row=3, column="vi")
+        >>> print(err)
+        studies.csv, row 3, column 'vi': must be > 0 (got -1)
+        >>> print(InputError("must be > 0 (got -1)", row=3).located(file="b.csv"))
+        b.csv, row 3: must be > 0 (got -1)
     """
 
     def __init__(
@@ -25,6 +45,7 @@ class InputError(ValueError):
         super().__init__(self.oneline())
 
     def oneline(self) -> str:
+        """The message prefixed by the known location parts (what ``str(err)`` gives)."""
         where = []
         if self.file:
             where.append(str(self.file))
@@ -38,7 +59,7 @@ class InputError(ValueError):
     def located(
         self, *, file: str | None = None, row: int | None = None, column: str | None = None
     ) -> InputError:
-        """A copy with missing location parts filled in."""
+        """A copy with missing location parts filled in (parts already set are kept)."""
         return InputError(
             self.message,
             file=self.file or file,
@@ -48,4 +69,14 @@ class InputError(ValueError):
 
 
 class ConvergenceError(RuntimeError):
-    """An iterative estimator (e.g. REML) did not converge; the message says why."""
+    """An iterative estimator (e.g. REML) did not converge; the message says why.
+
+    Examples:
+        >>> from bayesmeta.classical import estimate_tau2
+        >>> from bayesmeta.errors import ConvergenceError
+        >>> try:
+        ...     estimate_tau2([0.1, 0.5, 0.9], [0.01, 0.02, 0.05], "REML", control={"maxiter": 1})
+        ... except ConvergenceError as exc:
+        ...     print(str(exc)[:46])
+        REML Fisher scoring did not converge in 1 iter
+    """

@@ -1,23 +1,24 @@
 """Prior distributions for the heterogeneity tau and the overall effect mu.
 
-Every prior is a :class:`Prior` parsed from a short string by :func:`parse_prior`.
+Every prior is a `Prior` parsed from a short string by `parse_prior()`.
 Heterogeneity priors are densities of **tau** (the between-study standard
 deviation, not tau^2), on tau >= 0:
 
-============================  =====================================================
-``halfnormal(s)``             p(tau) = 2 phi(tau/s) / s
-``halfcauchy(s)``             p(tau) = 2 / (pi s (1 + (tau/s)^2))
-``halft(nu, s)``              p(tau) = 2 t_nu(tau/s) / s
-``exponential(r)``            p(tau) = r exp(-r tau)   (r is the rate)
-``lognormal(m, v)``           log(tau) ~ N(m, v^2)
-``uniform(a, b)``             p(tau) = 1/(b - a) on [a, b]
-``flat``                      p(tau) = 1 on [0, inf) (improper; R bayesmeta's "uniform")
-``jeffreys``                  p(tau) ∝ sqrt(sum_i (tau / (s_i^2 + tau^2))^2) (improper,
-                              data-dependent: Tibshirani 1989; Roever 2020 JSS 93(6), eq. 12;
-                              call :meth:`Prior.bind` with the standard errors)
-``turner[(outcome, comp)]``   Turner et al. (2015) log-normal prior for tau^2 (log-OR scale)
-``rhodes[(outcome, comp[, area])]``  Rhodes et al. (2015) log-t(5) prior for tau^2 (SMD scale)
-============================  =====================================================
+| prior                             | density of tau                                           |
+|-----------------------------------|----------------------------------------------------------|
+| `halfnormal(s)`                   | p(tau) = 2 phi(tau/s) / s                                |
+| `halfcauchy(s)`                   | p(tau) = 2 / (pi s (1 + (tau/s)^2))                      |
+| `halft(nu, s)`                    | p(tau) = 2 t_nu(tau/s) / s                               |
+| `exponential(r)`                  | p(tau) = r exp(-r tau) (r is the rate)                   |
+| `lognormal(m, v)`                 | log(tau) ~ N(m, v^2)                                     |
+| `uniform(a, b)`                   | p(tau) = 1/(b - a) on [a, b]                             |
+| `flat`                            | p(tau) = 1 on [0, inf) (improper; bayesmeta's "uniform") |
+| `jeffreys`                        | p(tau) ∝ sqrt(sum_i (tau / (s_i^2 + tau^2))^2) (1)       |
+| `turner[(outcome, comp)]`         | Turner et al. (2015) log-normal prior for tau^2 (2)      |
+| `rhodes[(outcome, comp[, area])]` | Rhodes et al. (2015) log-t(5) prior for tau^2 (3)        |
+
+(1) Improper and data-dependent (Tibshirani 1989; Roever 2020 JSS 93(6), eq. 12): call
+`Prior.bind()` with the standard errors. (2) Log-OR scale. (3) SMD scale.
 
 Effect priors: ``normal(mean, sd)`` or ``flat`` (improper uniform on the real line).
 
@@ -275,7 +276,25 @@ class Prior:
     ``params`` are the numbers in ``text``. For ``turner`` they are (mu, sigma) of
     log(tau^2) ~ N(mu, sigma^2), so log(tau) ~ N(mu/2, (sigma/2)^2); for ``rhodes``
     (location, scale) of log(tau^2) ~ t_5, so log(tau) ~ t_5(location/2, scale/2).
-    ``sei`` holds the standard errors of a bound data-dependent prior (``jeffreys``).
+    ``sei`` holds the standard errors of a bound data-dependent prior (``jeffreys``);
+    ``note`` says what the numbers of an empirical or improper prior mean. Build one with
+    `parse_prior()`, `turner_prior()` or `rhodes_prior()`. ``logpdf``/``pdf``/``cdf``/``ppf``
+    take numbers or arrays and return arrays; the improper priors have only a density.
+
+    Same values as R bayesmeta 3.4 `dhalfnormal(0.5, scale = 0.5)` = 0.967883,
+    `phalfnormal` 0.682689 and `qhalfnormal(0.5, scale = 0.5)` = 0.337245; the Jeffreys
+    density matches `bayesmeta(y, sigma, tau.prior = "Jeffreys")$dprior(0.5)` = 1.896188:
+
+    Examples:
+        >>> from bayesmeta.priors import parse_prior
+        >>> p = parse_prior("halfnormal(0.5)", "tau")
+        >>> p.text, p.proper, p.params
+        ('halfnormal(0.5)', True, (0.5,))
+        >>> print(f"{p.pdf(0.5):.6f} {p.cdf(0.5):.6f} {p.ppf(0.5):.6f}")
+        0.967883 0.682689 0.337245
+        >>> j = parse_prior("jeffreys", "tau").bind([0.3, 0.5, 1.1, 0.8])
+        >>> print(f"{j.pdf(0.5):.6f}")
+        1.896188
     """
 
     family: str
@@ -298,6 +317,7 @@ class Prior:
 
     @property
     def support(self) -> tuple[float, float]:
+        """(lower, upper) of the density: the real line for mu, [a, b] for uniform(a, b)."""
         if self.kind == "mu":
             return (-math.inf, math.inf)
         if self.family == "uniform":
@@ -308,7 +328,7 @@ class Prior:
     def tail_power(self) -> float:
         """a with p(tau) ~ C tau^a as tau -> inf (-inf for tails lighter than any power).
 
-        ``rhodes`` is tau^-1 (log tau)^-6, reported as -1 with :attr:`tail_log_decay`.
+        ``rhodes`` is tau^-1 (log tau)^-6, reported as -1 with `tail_log_decay`.
         Used by the exact engine to decide propriety and which moments exist.
         """
         if self.kind == "mu":
@@ -418,6 +438,7 @@ class Prior:
         return np.where(np.isnan(x), np.nan, out)
 
     def pdf(self, x: Any) -> np.ndarray:
+        """Density at x, ``exp(logpdf(x))`` (unnormalised for improper priors)."""
         return np.exp(self.logpdf(x))
 
     def _require_proper(self, what: str) -> None:
@@ -425,6 +446,7 @@ class Prior:
             raise InputError(f"the {self.text} prior is improper: it has no {what}")
 
     def cdf(self, x: Any) -> np.ndarray:
+        """P(X <= x) (proper priors only; `InputError` for improper ones)."""
         self._require_proper("distribution function")
         x = np.asarray(x, dtype=float)
         f, p = self.family, self.params
@@ -453,6 +475,7 @@ class Prior:
         return np.where(np.isnan(x), np.nan, np.where(x < 0, 0.0, out))
 
     def ppf(self, q: Any) -> np.ndarray:
+        """Quantile function, the inverse of `cdf` (NaN outside [0, 1]; proper priors only)."""
         self._require_proper("quantile function")
         q = np.asarray(q, dtype=float)
         f, p = self.family, self.params
@@ -490,7 +513,7 @@ class Prior:
 
     # ---- PyMC ------------------------------------------------------------------------
     def pymc_params(self) -> dict[str, float]:
-        """The parameters of the PyMC distribution :meth:`to_pymc` creates, by keyword
+        """The parameters of the PyMC distribution `to_pymc()` creates, by keyword
         (``{"sigma": s}`` for ``halfnormal(s)``; ``{}`` for ``flat``, ``jeffreys``)."""
         f, p = self.family, self.params
         if self.kind == "mu":
@@ -514,7 +537,7 @@ class Prior:
         is pm.LogNormal on tau; ``jeffreys`` and ``rhodes`` are pm.HalfFlat plus a
         pm.Potential named ``f"{name}_prior"`` holding the log density. ``kw`` (dims,
         shape, initval, ...) is passed to the variable. With ``params_as_data="tau_prior"``
-        each parameter of :meth:`pymc_params` enters as ``pm.Data("tau_prior_<keyword>")``
+        each parameter of `pymc_params()` enters as ``pm.Data("tau_prior_<keyword>")``
         (a compiled model then serves every prior of the family). PyMC is imported here only.
         """
         import pymc as pm
@@ -680,8 +703,18 @@ def parse_prior(text: str | Prior, kind: Kind) -> Prior:
 
     ``kind`` is ``"tau"`` (heterogeneity SD) or ``"mu"`` (overall effect). Names are
     case-insensitive and ignore ``-``/``_``/spaces (``half-normal``, ``improper uniform``).
-    Raises :class:`~bayesmeta.errors.InputError` with a one-line message listing the valid
-    forms. A :class:`Prior` is returned unchanged (after checking its kind).
+    Raises `bayesmeta.errors.InputError` with a one-line message listing the valid
+    forms. A `Prior` is returned unchanged (after checking its kind). The forms are in the
+    module docstring (`TAU_FORMS`, `MU_FORMS`); numbers print in their shortest form.
+
+    Examples:
+        >>> from bayesmeta.priors import parse_prior
+        >>> parse_prior(" Half-Normal( 0.50 )", "tau").text
+        'halfnormal(0.5)'
+        >>> parse_prior("normal(0, -1)", "mu")
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: invalid mu prior 'normal(0, -1)': sd must be > 0; ...
     """
     if kind not in ("tau", "mu"):
         raise InputError(f"prior kind must be 'tau' or 'mu', not {kind!r}")
@@ -744,7 +777,22 @@ def parse_prior(text: str | Prior, kind: Kind) -> Prior:
 
 
 def turner_prior(outcome: str | None = None, comparison: str | None = None) -> Prior:
-    """Turner et al. (2015) prior for tau (log-OR scale); no arguments = marginal prior."""
+    """Turner et al. (2015) prior for tau (log-OR scale); no arguments = marginal prior.
+
+    ``log(tau^2) ~ N(mu, sigma^2)`` with (mu, sigma) from Table IV for the ``outcome`` (one
+    of `TURNER_OUTCOMES`) and ``comparison`` (one of `TURNER_COMPARISONS`); the marginal
+    prior is N(-2.56, 1.74^2). Equals ``parse_prior("turner(outcome, comparison)", "tau")``.
+
+    The median of tau matches R bayesmeta 3.4
+    `TurnerEtAlPrior("all-cause mortality", "pharmacological", "placebo / control")`,
+    0.138761:
+
+    Examples:
+        >>> from bayesmeta.priors import turner_prior
+        >>> p = turner_prior("all-cause-mortality", "pharm-vs-placebo")
+        >>> p.params, round(float(p.ppf(0.5)), 6)
+        ((-3.95, 1.34), 0.138761)
+    """
     if outcome is None:
         return parse_prior("turner", "tau")
     return parse_prior(f"turner({outcome}, {comparison})", "tau")
@@ -753,7 +801,23 @@ def turner_prior(outcome: str | None = None, comparison: str | None = None) -> P
 def rhodes_prior(
     outcome: str | None = None, comparison: str | None = None, area: str = "other"
 ) -> Prior:
-    """Rhodes et al. (2015) prior for tau (SMD scale); no arguments = general prior."""
+    """Rhodes et al. (2015) prior for tau (SMD scale); no arguments = general prior.
+
+    ``log(tau^2) ~ t_5(location, scale)`` from Table 3 (``area="other"``, default) or
+    Tables A.3.1 (``"respiratory"``) / A.3.2 (``"cancer"``), for the ``outcome`` (one of
+    `RHODES_OUTCOMES`) and ``comparison`` (one of `RHODES_COMPARISONS`); the general prior
+    is t_5(-3.44, 2.59).
+
+    The median of tau matches R bayesmeta 3.4
+    `RhodesEtAlPrior("obstetric outcome", "pharmacological", "placebo / control")`,
+    0.126818:
+
+    Examples:
+        >>> from bayesmeta.priors import rhodes_prior
+        >>> p = rhodes_prior("obstetric", "pharm-vs-placebo")
+        >>> p.text, p.params, round(float(p.ppf(0.5)), 6)
+        ('rhodes(obstetric, pharm-vs-placebo, other)', (-4.13, 2.34), 0.126818)
+    """
     if outcome is None:
         return parse_prior("rhodes", "tau")
     return parse_prior(f"rhodes({outcome}, {comparison}, {area})", "tau")

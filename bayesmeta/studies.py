@@ -3,7 +3,7 @@
 Required columns: ``study`` and ``yi`` and one of ``vi`` (sampling variance) or
 ``sei`` (standard error; ``vi = sei**2``). Optional: a subgroup column, a
 ``cluster`` column (arms that belong to one study) and covariate columns.
-Every problem raises :class:`~bayesmeta.errors.InputError` naming file, row
+Every problem raises `bayesmeta.errors.InputError` naming file, row
 (1-based data row) and column.
 """
 
@@ -20,7 +20,19 @@ from bayesmeta.errors import InputError
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV as strings-preserving DataFrame, with a one-line error if unreadable."""
+    """Read a CSV into a DataFrame, with a one-line `InputError` if it cannot be read.
+
+    pandas infers the column types; spaces after the commas are skipped and the header
+    names are stripped. Raises `InputError` for a missing, empty or malformed file.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.studies import read_table
+        >>> _ = Path("s.csv").write_text("study, yi, vi\\nA, 0.1, 0.04\\nB, 0.3, 0.09\\n")
+        >>> df = read_table("s.csv")
+        >>> list(df.columns), df["vi"].tolist()
+        (['study', 'yi', 'vi'], [0.04, 0.09])
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=str(path))
@@ -44,7 +56,23 @@ def numeric_column(
     nonnegative: bool = False,
     allow_missing: bool = False,
 ) -> np.ndarray:
-    """Column ``column`` as float64; InputError at the first bad cell (row is 1-based)."""
+    """Column ``column`` as float64; `InputError` at the first bad cell (row is 1-based).
+
+    A cell is bad if it is missing (unless ``allow_missing``, then it becomes NaN), not a
+    finite number, or breaks ``positive`` (> 0) / ``nonnegative`` (>= 0); all checks are off
+    by default. A missing column is an error too.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.studies import numeric_column
+        >>> df = pd.DataFrame({"vi": ["0.04", "0.09", "-1"]})
+        >>> numeric_column(df, "vi").tolist()
+        [0.04, 0.09, -1.0]
+        >>> numeric_column(df, "vi", file="s.csv", positive=True)
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: s.csv, row 3, column 'vi': must be > 0 (got -1)
+    """
     if column not in df.columns:
         raise InputError(f"missing required column '{column}'", file=file, column=column)
     raw = df[column]
@@ -67,7 +95,17 @@ def numeric_column(
 
 
 def label_column(df: pd.DataFrame, column: str, *, file: str | None = None) -> np.ndarray:
-    """A label column as strings; empty cells are an error."""
+    """A label column as an object array of stripped strings; empty cells are an error.
+
+    Whole floats lose their ``.0`` (pandas reads a numeric label column with a gap as
+    float), so labels ``1, 2`` stay ``"1", "2"``.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.studies import label_column
+        >>> label_column(pd.DataFrame({"study": [1.0, 2.0, " C "]}), "study").tolist()
+        ['1', '2', 'C']
+    """
     if column not in df.columns:
         raise InputError(f"missing required column '{column}'", file=file, column=column)
     out = []
@@ -82,7 +120,24 @@ def label_column(df: pd.DataFrame, column: str, *, file: str | None = None) -> n
 
 @dataclass(frozen=True)
 class StudyTable:
-    """Validated effect sizes ``yi`` with sampling variances ``vi``, one per study/arm."""
+    """Validated effect sizes ``yi`` with sampling variances ``vi``, one per study/arm.
+
+    Build one with `StudyTable.from_arrays`, `StudyTable.from_frame` or
+    `StudyTable.read_csv`, which check every cell: study labels non-empty and unique,
+    ``yi`` finite, ``vi`` (or ``sei``, then ``vi = sei**2``) finite and > 0. ``subgroup``
+    and ``cluster`` are label arrays (default None), ``covariates`` a numeric DataFrame
+    (default empty), ``source`` the file name and ``variance`` says where ``vi`` came from.
+
+    Examples:
+        >>> from bayesmeta.studies import StudyTable
+        >>> t = StudyTable.from_arrays([0.1, 0.3, -0.2], sei=[0.2, 0.3, 0.25])
+        >>> t.k, t.study.tolist(), t.vi.round(4).tolist(), t.variance
+        (3, ['1', '2', '3'], [0.04, 0.09, 0.0625], 'vi = sei^2')
+        >>> t.subset(t.yi > 0).to_frame()
+          study   yi    vi
+        0     1  0.1  0.04
+        1     2  0.3  0.09
+    """
 
     study: np.ndarray
     yi: np.ndarray
@@ -95,13 +150,16 @@ class StudyTable:
 
     @property
     def k(self) -> int:
+        """Number of rows (studies or arms)."""
         return int(self.yi.size)
 
     @property
     def sei(self) -> np.ndarray:
+        """Standard errors ``sqrt(vi)``."""
         return np.sqrt(self.vi)
 
     def subset(self, mask: np.ndarray) -> StudyTable:
+        """The rows where the boolean ``mask`` is True (all columns, same settings)."""
         mask = np.asarray(mask, dtype=bool)
         return StudyTable(
             study=self.study[mask],
@@ -115,6 +173,7 @@ class StudyTable:
         )
 
     def to_frame(self) -> pd.DataFrame:
+        """``study``, ``yi``, ``vi``, then ``subgroup``/``cluster`` if set, then covariates."""
         df = pd.DataFrame({"study": self.study, "yi": self.yi, "vi": self.vi})
         if self.subgroup is not None:
             df["subgroup"] = self.subgroup
@@ -129,12 +188,17 @@ class StudyTable:
         vi: Sequence[float] | np.ndarray | None = None,
         *,
         sei: Sequence[float] | np.ndarray | None = None,
-        study: Sequence[str] | None = None,
-        subgroup: Sequence[str] | None = None,
+        study: Sequence[str] | np.ndarray | pd.Series | None = None,
+        subgroup: Sequence[str] | np.ndarray | pd.Series | None = None,
     ) -> StudyTable:
-        """Build from arrays (validated like a file)."""
-        data: dict[str, object] = {"yi": np.asarray(yi, dtype=float)}
-        n = len(data["yi"])  # type: ignore[arg-type]
+        """Build from arrays (validated like a file).
+
+        Give ``vi`` or ``sei``. ``study`` defaults to ``"1"``, ``"2"``, ...; ``subgroup``
+        (default None) is one label per row.
+        """
+        yi_arr = np.asarray(yi, dtype=float)
+        data: dict[str, object] = {"yi": yi_arr}
+        n = len(yi_arr)
         data["study"] = list(study) if study is not None else [str(i + 1) for i in range(n)]
         if vi is not None:
             data["vi"] = np.asarray(vi, dtype=float)
@@ -142,7 +206,9 @@ class StudyTable:
             data["sei"] = np.asarray(sei, dtype=float)
         if subgroup is not None:
             data["subgroup"] = list(subgroup)
-        return cls.from_frame(pd.DataFrame(data), subgroup="subgroup" if subgroup else None)
+        return cls.from_frame(
+            pd.DataFrame(data), subgroup="subgroup" if subgroup is not None else None
+        )
 
     @classmethod
     def from_frame(
@@ -154,7 +220,21 @@ class StudyTable:
         cluster: str | None = None,
         covariates: Sequence[str] = (),
     ) -> StudyTable:
-        """Validate a DataFrame with ``study``, ``yi`` and ``vi`` or ``sei``."""
+        """Validate a DataFrame with ``study``, ``yi`` and ``vi`` or ``sei``.
+
+        ``subgroup`` and ``cluster`` name label columns, ``covariates`` numeric columns
+        (all optional); ``source`` is the file name used in error messages. ``vi`` wins
+        when both ``vi`` and ``sei`` are present.
+
+        Examples:
+            >>> import pandas as pd
+            >>> from bayesmeta.studies import StudyTable
+            >>> df = pd.DataFrame({"study": ["A", "B"], "yi": [0.1, 0.3], "vi": [0.04, 0.0]})
+            >>> StudyTable.from_frame(df, source="s.csv")
+            Traceback (most recent call last):
+            ...
+            bayesmeta.errors.InputError: s.csv, row 2, column 'vi': must be > 0 (got 0.0)
+        """
         if df.shape[0] == 0:
             raise InputError("empty table: no study rows", file=source)
         for col in ("study", "yi"):
@@ -205,7 +285,16 @@ class StudyTable:
         cluster: str | None = None,
         covariates: Sequence[str] = (),
     ) -> StudyTable:
-        """Read and validate a study CSV (see module docstring)."""
+        """Read and validate a study CSV (columns as in the module docstring).
+
+        Examples:
+            >>> from pathlib import Path
+            >>> from bayesmeta.studies import StudyTable
+            >>> _ = Path("s.csv").write_text("study,yi,vi,arm\\nA,0.1,0.04,x\\nB,0.3,0.09,y\\n")
+            >>> t = StudyTable.read_csv("s.csv", subgroup="arm")
+            >>> t.k, t.subgroup.tolist(), t.source
+            (2, ['x', 'y'], 's.csv')
+        """
         df = read_table(path)
         return cls.from_frame(
             df, source=str(path), subgroup=subgroup, cluster=cluster, covariates=covariates

@@ -76,3 +76,19 @@ def test_from_arrays_validates():
         StudyTable.from_arrays([1.0], [0.0])
     with pytest.raises(InputError, match="empty table"):
         StudyTable.from_frame(pd.DataFrame({"study": [], "yi": [], "vi": []}))
+
+
+def test_from_arrays_takes_numpy_and_pandas_labels() -> None:
+    """Labels may be a list, a NumPy array or a pandas Series (not only a list)."""
+    import numpy as np
+    import pandas as pd
+
+    for make in (list, np.asarray, pd.Series):
+        t = StudyTable.from_arrays(
+            [0.1, 0.2, 0.3],
+            vi=[0.01, 0.02, 0.03],
+            study=make(["a", "b", "c"]),
+            subgroup=make(["x", "x", "y"]),
+        )
+        assert list(t.study) == ["a", "b", "c"]
+        assert list(t.subgroup) == ["x", "x", "y"]
