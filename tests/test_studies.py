@@ -80,9 +80,6 @@ def test_from_arrays_validates():
 
 def test_from_arrays_takes_numpy_and_pandas_labels() -> None:
     """Labels may be a list, a NumPy array or a pandas Series (not only a list)."""
-    import numpy as np
-    import pandas as pd
-
     for make in (list, np.asarray, pd.Series):
         t = StudyTable.from_arrays(
             [0.1, 0.2, 0.3],
