@@ -153,7 +153,7 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from bayesmeta.review.reproduce import reproduce
+    from bayesmeta.review.reanalysis import reproduce
 
     reproduce(
         out=args.out,

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 CODE = (
-    "import sys; from bayesmeta.review.reproduce import reproduce; "
+    "import sys; from bayesmeta.review.reanalysis import reproduce; "
     "reproduce(sys.argv[1], progress=False)"
 )
 

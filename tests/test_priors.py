@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import load_fixture
 from scipy import integrate, stats
 
 from bayesmeta.errors import InputError
@@ -29,6 +28,7 @@ from bayesmeta.priors import (
     rhodes_prior,
     turner_prior,
 )
+from conftest import load_fixture
 
 FIX = load_fixture("bayesmeta_priors.json")
 PROPER_TAU = [

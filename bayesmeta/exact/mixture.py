@@ -7,9 +7,9 @@ Its marginal posterior is the tau-mixture
     F(x) = integral Phi((x - m(tau)) / s(tau)) p(tau | y) dtau
          = sum_j W_j Phi((x - m_j) / s_j)
 
-where (tau_j, W_j) is the posterior quadrature rule of :mod:`bayesmeta.exact.quadrature`
+where (tau_j, W_j) is the posterior quadrature rule of `bayesmeta.exact.quadrature`
 (the normal parts are exact; the only approximation is the tau quadrature). A
-:class:`NormalMixture` holds many such quantities (rows) on one rule, so that the
+`NormalMixture` holds many such quantities (rows) on one rule, so that the
 quantiles of mu, theta_new and all theta_i are found in one vectorised Newton iteration.
 """
 
@@ -223,7 +223,7 @@ class NormalMixture:
 
 
 class MixtureMarginal(Marginal):
-    """Row ``row`` of a :class:`NormalMixture` as a :class:`Marginal`."""
+    """Row ``row`` of a `NormalMixture` as a `Marginal`."""
 
     def __init__(self, mixture: NormalMixture, row: int, name: str) -> None:
         self.mixture = mixture

@@ -20,7 +20,7 @@ shrinkage factor B_i = s_i^2 / V_i,
     theta_new | tau, y ~ N(M, 1/P + tau^2).
 
 Marginals of mu, theta_i, theta_new are tau-mixtures of these normals on the quadrature
-rule of :class:`~bayesmeta.exact.quadrature.TauPosterior`.
+rule of `bayesmeta.exact.quadrature.TauPosterior`.
 
 Bayes factors follow R bayesmeta: BF(tau = 0) = L(0) / p(y) and
 BF(mu = 0) = p(y | mu = 0) / p(y) with p(y) = integral p(tau) L(tau) dtau (both priors
@@ -51,7 +51,21 @@ COMPUTATION = "exact 1-D quadrature"
 def validate_data(
     yi: Any, sei: Any, labels: Sequence[Any] | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Effects and standard errors as float arrays (InputError naming the 1-based row)."""
+    """Effects and standard errors as flat float arrays, plus study labels.
+
+    Labels default to ``"1"``, ``"2"``, ...; InputError (naming the 1-based row and the
+    column) for an empty input, unequal lengths, a non-finite value or a standard error <= 0.
+
+    Examples:
+        >>> from bayesmeta.exact.normal_normal import validate_data
+        >>> y, s, labels = validate_data([0.1, -0.3], [0.2, 0.25])
+        >>> labels
+        ['1', '2']
+        >>> validate_data([0.1, -0.3], [0.2, 0.0])
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: row 2, column 'sei': standard error must be > 0 (got 0.0)
+    """
     try:
         y = np.asarray(yi, dtype=float).ravel()
         s = np.asarray(sei, dtype=float).ravel()
@@ -82,7 +96,18 @@ def validate_data(
 
 
 def tail_ok(beta: float, log_decay: bool, j: int = 0) -> bool:
-    """Is integral^inf tau^(beta + j) [(log tau)^-6] dtau finite?"""
+    """Is integral^inf tau^(beta + j) [(log tau)^-6] dtau finite?
+
+    The tail of p(tau) L(tau) behaves as tau^beta (times (log tau)^-6 when ``log_decay``);
+    j = 1, 2 ask whether E[tau^j] exists. Finite iff beta + j < -1, or = -1 with log decay.
+
+    Examples:
+        >>> from bayesmeta.exact.normal_normal import tail_ok
+        >>> tail_ok(-2.0, False), tail_ok(-1.0, False), tail_ok(-1.0, True)
+        (True, False, True)
+        >>> tail_ok(-3.0, False, j=2)  # E[tau^2] needs beta < -3
+        False
+    """
     e = beta + j
     return e < -1.0 or (e == -1.0 and log_decay)
 
@@ -90,7 +115,20 @@ def tail_ok(beta: float, log_decay: bool, j: int = 0) -> bool:
 def propriety(prior: Prior, like_power: float, k: int, what: str) -> tuple[bool, bool]:
     """Check that p(tau) L(tau) is integrable (L ~ tau^-like_power); return moment flags.
 
-    Raises InputError naming the smallest k for which the posterior is proper.
+    For large tau the prior decays as tau^a (``prior.tail_power``) and L(tau) as
+    tau^-(k - number of flat effect parameters), so the posterior tail is tau^beta with
+    beta = a - like_power (`tail_ok()`). Returns (E[tau] finite, E[tau^2] finite); raises
+    InputError naming the smallest k for which the posterior is proper.
+
+    Examples:
+        >>> from bayesmeta.priors import parse_prior
+        >>> from bayesmeta.exact.normal_normal import propriety
+        >>> propriety(parse_prior("halfcauchy(0.5)", "tau"), 3, 3, "mu ~ normal(0, 4)")
+        (True, True)
+        >>> propriety(parse_prior("flat", "tau"), 1, 2, "a flat mu prior")
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: improper posterior: ... needs at least 3 studies (k = 2); ...
     """
     a = prior.tail_power
     beta = a - like_power
@@ -105,7 +143,19 @@ def propriety(prior: Prior, like_power: float, k: int, what: str) -> tuple[bool,
 
 
 def tau_scales(s: np.ndarray, y: np.ndarray, prior: Prior) -> list[float]:
-    """Seeds for the mode search: the standard errors, the spread of y, prior quantiles."""
+    """Seeds for the mode search of p(tau | y): tau values where the posterior may live.
+
+    min and max of the standard errors, the range of y (if > 0), the 0.1 %, 50 % and 99.9 %
+    prior quantiles (proper priors) and the finite positive ends of the prior support.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.priors import parse_prior
+        >>> from bayesmeta.exact.normal_normal import tau_scales
+        >>> prior = parse_prior("halfnormal(0.5)", "tau")
+        >>> [round(v, 4) for v in tau_scales(np.array([0.2, 0.3]), np.array([0.1, 0.5]), prior)]
+        [0.2, 0.3, 0.4, 0.0006, 0.3372, 1.6452]
+    """
     scales = [float(s.min()), float(s.max())]
     if y.size > 1 and np.ptp(y) > 0:
         scales.append(float(np.ptp(y)))
@@ -119,9 +169,34 @@ def tau_scales(s: np.ndarray, y: np.ndarray, prior: Prior) -> list[float]:
 class NormalNormal:
     """Exact posterior of the normal-normal random-effects model (see module docstring).
 
-    ``tau_prior`` / ``mu_prior`` are prior strings (:func:`bayesmeta.priors.parse_prior`)
-    or :class:`~bayesmeta.priors.Prior` objects; ``order`` is the Gauss-Legendre order
-    per panel of the tau quadrature.
+    Args:
+        yi: study estimates y_i.
+        sei: their standard errors s_i (> 0).
+        tau_prior: prior text (`bayesmeta.priors.parse_prior`) or a `Prior`; default
+            ``"halfnormal(0.5)"`` (Roever 2020's choice for log odds ratios).
+        mu_prior: ``"normal(m0, s0)"`` or ``"flat"``; default ``"normal(0, 4)"``.
+        labels: study labels (default ``"1"``, ``"2"``, ...).
+        order: Gauss-Legendre points per panel of the tau quadrature (default 12).
+
+    Raises:
+        InputError: bad data, or a posterior that is improper for this k and these priors.
+
+    Same as R bayesmeta `bayesmeta(crins_es, tau.prior=function(t) dhalfnormal(t, scale=0.5),
+    mu.prior.mean=0, mu.prior.sd=4)` on Crins et al. (2014): median of mu -1.5735, of tau
+    0.3445, Bayes factors for tau = 0 and mu = 0 0.8832 and 0.003771:
+
+    Examples:
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.effects import log_or
+        >>> from bayesmeta.exact import NormalNormal
+        >>> d = datasets.load("crins2014")
+        >>> es = log_or(d["exp.AR.events"], ci=d["cont.AR.events"],
+        ...             n1i=d["exp.total"], n2i=d["cont.total"])
+        >>> fit = NormalNormal(es.yi, es.vi**0.5)
+        >>> print(f"{fit.mu.median:.4f} {fit.tau.median:.4f}")
+        -1.5735 0.3445
+        >>> print(f"{fit.bayes_factor_tau0():.4f} {fit.bayes_factor_mu0():.6f}")
+        0.8832 0.003771
     """
 
     def __init__(
@@ -211,6 +286,7 @@ class NormalNormal:
 
     @property
     def mu(self) -> Marginal:
+        """The overall mean effect mu."""
         return self._marginal(0)
 
     @property
@@ -237,6 +313,7 @@ class NormalNormal:
     # ---- evidence ------------------------------------------------------------------
     @property
     def proper(self) -> bool:
+        """Are both priors proper (needed for the marginal likelihood)?"""
         return self.tau_prior.proper and self.mu_prior.proper
 
     @property
@@ -322,7 +399,11 @@ class NormalNormal:
         )
 
     def to_result(self, level: float = 0.95, interval: str = "central") -> MetaResult:
-        """The exact posterior as a :class:`~bayesmeta.results.MetaResult`."""
+        """The exact posterior as a `bayesmeta.results.MetaResult`.
+
+        estimate / se / ci = median, SD and interval of mu; tau2 = median(tau)^2 with the
+        squared tau interval; pi = interval of theta_new; ``posterior`` rows mu, tau, theta_new.
+        """
         level, interval = check_level(level), check_kind(interval)
         summ = batch_summary(self.mixture, level, interval)
         tau = self.tau

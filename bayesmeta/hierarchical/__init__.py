@@ -1,11 +1,23 @@
 """PyMC hierarchical models for meta-analysis (the only place PyMC is imported).
 
->>> from bayesmeta.hierarchical import BayesianMeta
->>> bm = BayesianMeta("normal", mu_prior="normal(0, 5)", tau_prior="halfcauchy(5)").fit(table)
->>> bm.to_result().print_summary()
-
 Models (docs/models.md): ``normal``, ``subgroup``, ``nested``, ``student_t``,
-``regression``, ``prepost``.
+``regression``, ``prepost``. `BayesianMeta` (or `fit()`) validates the input (`MetaData`),
+builds the model (`model_spec()`, `build_model()`), samples it with nutpie or PyMC (built
+and compiled models are cached: `cache_info()`, `clear_cache()`), checks the sampling
+(`diagnose()`, `SamplingWarning`) and reports the shared `MetaResult`.
+
+Examples:
+    Sampling takes seconds, so the fit line is not run as a doctest; the test suite runs
+    it (tests/hierarchical/test_hier_sampling_slow.py).
+
+    >>> from bayesmeta import datasets
+    >>> from bayesmeta.hierarchical import BayesianMeta, MetaData
+    >>> df = datasets.load("rubin1981")
+    >>> data = MetaData.from_arrays(df["effect"], df["stderr"], study=df["school"])
+    >>> bm = BayesianMeta("normal", mu_prior="normal(0, 5)", tau_prior="halfcauchy(5)")
+    >>> bm.spec.priors_text()
+    {'tau_prior': 'halfcauchy(5)', 'mu_prior': 'normal(0, 5)'}
+    >>> bm.fit(data).print_summary()  # doctest: +SKIP
 """
 
 from bayesmeta.hierarchical.bayesian_meta import BayesianMeta, fit

@@ -4,8 +4,8 @@ After ``fit`` the trailing-underscore attributes hold the results: ``idata_`` (a
 ``xarray.DataTree`` with posterior, sample_stats, prior, prior_predictive,
 posterior_predictive, log_likelihood, observed_data and constant_data groups),
 ``diagnostics_``, ``warnings_``, ``cache_hit_``, ``sampler_``, ``sampling_time_``.
-``summary`` is ``az.summary(..., ci_prob=level, round_to="none")``; :meth:`to_result` gives
-the shared :class:`~bayesmeta.results.MetaResult`. Seeded: one ``seed`` fixes the sampler,
+``summary`` is ``az.summary(..., ci_prob=level, round_to="none")``; `to_result()` gives
+the shared `bayesmeta.results.MetaResult`. Seeded: one ``seed`` fixes the sampler,
 the prior draws and the posterior predictive draws.
 """
 
@@ -50,7 +50,21 @@ def as_data(
     cluster: str | None = None,
     covariates: Sequence[str] = (),
 ) -> MetaData:
-    """Model input from a MetaData, a StudyTable or a DataFrame (validated, InputError)."""
+    """Model input from a MetaData, a StudyTable or a DataFrame (validated, InputError).
+
+    A DataFrame needs ``study``, ``yi`` and ``vi`` or ``sei`` columns (`StudyTable.from_frame`;
+    ``subgroup``, ``cluster`` and ``covariates`` name optional columns), or with ``prepost``
+    the pre/post columns of `MetaData.from_prepost`. A MetaData is returned as is.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.hierarchical.bayesian_meta import as_data
+        >>> frame = pd.DataFrame({"study": ["a", "b", "c"], "yi": [0.1, 0.4, -0.2],
+        ...                       "vi": [0.04, 0.09, 0.0625], "cell": ["T", "B", "T"]})
+        >>> data = as_data(frame, subgroup="cell")
+        >>> data.k, data.sei.tolist(), data.subgroups[0]
+        (3, [0.2, 0.3, 0.25], ('T', 'B'))
+    """
     if isinstance(data, MetaData):
         return data
     if isinstance(data, StudyTable):
@@ -67,7 +81,8 @@ def as_data(
 def _seeds(seed: int) -> tuple[int, int, int]:
     """Independent sampler, prior and predictive seeds from one seed."""
     kids = np.random.SeedSequence(seed).spawn(3)
-    return tuple(int(k.generate_state(1)[0]) for k in kids)  # type: ignore[return-value]
+    post, prior, pred = (int(k.generate_state(1)[0]) for k in kids)
+    return post, prior, pred
 
 
 def _relabel(ds: xr.Dataset, coords: dict[str, list[str]]) -> xr.Dataset:
@@ -76,11 +91,13 @@ def _relabel(ds: xr.Dataset, coords: dict[str, list[str]]) -> xr.Dataset:
 
 
 class BayesianMeta:
-    """Bayesian hierarchical meta-analysis with PyMC; see :func:`model_spec` for the options.
+    """Bayesian hierarchical meta-analysis with PyMC; see `model_spec()` for the options.
 
     ``model`` is one of ``normal``, ``subgroup``, ``nested``, ``student_t``, ``regression``,
     ``prepost`` (equations in docs/models.md). The prior defaults are those of the exact engine
-    (:class:`bayesmeta.exact.NormalNormal`), the log-odds-ratio scale of Roever (2020).
+    (`bayesmeta.exact.NormalNormal`: mu ~ normal(0, 4), tau ~ halfnormal(0.5)), the
+    log-odds-ratio scale of Roever (2020). Defaults: ``draws=1000``, ``tune=1000``,
+    ``chains=4``, ``seed=1``, ``max_treedepth=10``, ``prior_draws=1000``, ``level=0.95``.
     Sampling: ``draws``/``tune`` per chain, ``chains``, ``seed``, ``target_accept`` (0.99 by
     default: with few studies the posterior of tau is wide and funnel-shaped, and the smaller
     step costs little in models this small),
@@ -88,6 +105,21 @@ class BayesianMeta:
     and ``interval`` (``central`` or ``shortest``) set the reported intervals.
     ``prior_data=True`` puts the mu and tau prior parameters into the model as ``pm.Data``:
     fits that differ only in those values (same prior families) share one compiled model.
+
+    Examples:
+        Sampling takes seconds, so the fit line is not run as a doctest; the test suite runs
+        this fit (tests/hierarchical/test_hier_exact_agreement.py) and checks mu, tau and
+        theta_new against the exact engine within 3 Monte Carlo standard errors.
+
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.hierarchical import BayesianMeta, MetaData
+        >>> df = datasets.load("rubin1981")
+        >>> data = MetaData.from_arrays(df["effect"], df["stderr"], study=df["school"])
+        >>> bm = BayesianMeta(mu_prior="normal(0, 5)", tau_prior="halfcauchy(5)")
+        >>> s = bm.settings()
+        >>> s["tau_prior"], s["parameterisation"], s["sampler"], s["chains"], s["draws"]
+        ('halfcauchy(5)', 'non-centred', 'nutpie', '4', '1000')
+        >>> bm = bm.fit(data)  # doctest: +SKIP
     """
 
     def __init__(
@@ -165,7 +197,13 @@ class BayesianMeta:
         cluster: str | None = None,
         covariates: Sequence[str] = (),
     ) -> BayesianMeta:
-        """Sample the posterior (and prior, predictive, log-likelihood); returns ``self``."""
+        """Sample the posterior (and prior, predictive, log-likelihood); returns ``self``.
+
+        ``data`` as in `as_data()` (``subgroup``, ``cluster``, ``covariates`` name DataFrame
+        columns). Sets ``idata_``, ``diagnostics_``, ``warnings_`` (issued as
+        `SamplingWarning` unless ``warn=False``), ``cache_hit_``, ``sampler_``,
+        ``sampling_time_``, ``data_`` and ``fit_time_``. See the class example.
+        """
         t_start = time.perf_counter()
         spec = self.spec
         data = as_data(
@@ -248,7 +286,10 @@ class BayesianMeta:
 
     # ------------------------------------------------------------------ outputs
     def settings(self) -> dict[str, str]:
-        """What the numbers depend on: model, priors, parameterisation, sampler, draws."""
+        """What the numbers depend on: model, priors, parameterisation, sampler, draws.
+
+        All values are text (they go into ``MetaResult.settings``); see the class example.
+        """
         s = {"model": self.spec.name, **self.spec.priors_text()}
         if self.spec.mean == "subgroup":
             s["subgroup_means"] = self.spec.subgroup_means
@@ -288,6 +329,7 @@ class BayesianMeta:
         return to_result(self)
 
     def print_summary(self, digits: int = 4) -> None:
+        """Print `to_result()`'s summary with ``digits`` decimals (default 4)."""
         self.to_result().print_summary(digits)
 
     def loo(self, pointwise: bool = True) -> Any:
@@ -298,11 +340,11 @@ class BayesianMeta:
         return az.loo(self.idata_, pointwise=pointwise)
 
     def ppc(self, level: float | None = None) -> pd.DataFrame:
-        """Posterior predictive check per study (:func:`~.predictive.ppc_table`)."""
+        """Posterior predictive check per study (`bayesmeta.hierarchical.predictive.ppc_table`)."""
         self._check_fitted()
         return ppc_table(
-            self.idata_["observed_data"]["y_obs"].values,
-            self.idata_["posterior_predictive"]["y_obs"],
+            self.idata_["observed_data"].to_dataset()["y_obs"].values,
+            self.idata_["posterior_predictive"].to_dataset()["y_obs"],
             level or self.level,
         )
 
@@ -316,7 +358,23 @@ def fit(
     covariates: Sequence[str] = (),
     **options: Any,
 ) -> BayesianMeta:
-    """``BayesianMeta(model, **options).fit(data, ...)`` in one call."""
+    """``BayesianMeta(model, **options).fit(data, ...)`` in one call.
+
+    ``options`` are the keyword arguments of `BayesianMeta` (priors, sampler settings, level);
+    they are checked before anything is built or compiled.
+
+    Examples:
+        Sampling takes seconds, so the fit line is not run as a doctest; the test suite makes
+        the same call for every model (tests/hierarchical/test_hier_sampling_slow.py).
+
+        >>> from bayesmeta.hierarchical import MetaData, fit
+        >>> data = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25])
+        >>> fit(data, "normal", draws=0)
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: draws must be a whole number >= 1 (got 0)
+        >>> result = fit(data, "normal", tau_prior="halfcauchy(0.5)").to_result()  # doctest: +SKIP
+    """
     return BayesianMeta(model, **options).fit(
         data, subgroup=subgroup, cluster=cluster, covariates=covariates
     )

@@ -1,6 +1,6 @@
 """The arrays a hierarchical model is fitted to: one row per study (or per arm).
 
-:class:`MetaData` holds the effects ``yi`` with either known standard errors ``sei``
+`MetaData` holds the effects ``yi`` with either known standard errors ``sei``
 (every model but ``prepost``) or the pre/post summaries ``sd_pre``, ``sd_post``, ``n``
 (the ``prepost`` model, whose sampling variance depends on the unknown pre/post
 correlation r). Labels for subgroups (cell types) and clusters (the study an arm
@@ -28,7 +28,24 @@ def _levels(labels: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
 
 @dataclass(frozen=True)
 class MetaData:
-    """Validated model input (build it with :meth:`from_table` or :meth:`from_prepost`)."""
+    """Validated model input: build it with `from_table()`, `from_arrays()` or `from_prepost()`.
+
+    ``study`` holds the row labels, ``yi`` the effects; ``sei`` the known standard errors
+    (None for pre/post data, which carry ``sd_pre``, ``sd_post``, ``n`` instead);
+    ``subgroup`` / ``cluster`` optional labels; ``covariates`` the meta-regression columns;
+    ``source`` the file name used in error messages.
+
+    Examples:
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.hierarchical import MetaData
+        >>> df = datasets.load("rubin1981")
+        >>> data = MetaData.from_arrays(df["effect"], df["stderr"], study=df["school"])
+        >>> data.k, list(data.study[:3]), data.sei[:3].tolist()
+        (8, ['A', 'B', 'C'], [14.9, 10.2, 16.3])
+        >>> two = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25], subgroup=["a", "b", "a"])
+        >>> two.subgroups
+        (('a', 'b'), array([0, 1, 0]))
+    """
 
     study: np.ndarray
     yi: np.ndarray
@@ -43,14 +60,17 @@ class MetaData:
 
     @property
     def k(self) -> int:
+        """Number of rows (studies, or arms in the nested model)."""
         return int(self.yi.size)
 
     @property
     def is_prepost(self) -> bool:
+        """True for pre/post summaries (built by `from_prepost()`)."""
         return self.sd_pre is not None
 
     @property
     def subgroups(self) -> tuple[tuple[str, ...], np.ndarray]:
+        """Subgroup levels (in order of first appearance) and each row's 0-based level index."""
         if self.subgroup is None:
             raise InputError(
                 "this model needs a subgroup column (e.g. the cell type)",
@@ -61,6 +81,7 @@ class MetaData:
 
     @property
     def clusters(self) -> tuple[tuple[str, ...], np.ndarray]:
+        """Cluster levels (in order of first appearance) and each row's 0-based level index."""
         if self.cluster is None:
             raise InputError(
                 "the nested model needs a 'cluster' column (the study of each arm)",
@@ -71,11 +92,12 @@ class MetaData:
 
     @property
     def X(self) -> np.ndarray:
+        """The covariates as a k x p float matrix (p = 0 without covariates)."""
         return self.covariates.to_numpy(dtype=float).reshape(self.k, -1)
 
     @classmethod
     def from_table(cls, table: StudyTable) -> MetaData:
-        """Effects with known sampling variances from a validated :class:`StudyTable`."""
+        """Effects with known sampling variances from a validated `StudyTable` (sei = sqrt(vi))."""
         return cls(
             study=np.asarray(table.study, dtype=object),
             yi=np.asarray(table.yi, dtype=float),
@@ -116,7 +138,13 @@ class MetaData:
         subgroup: str | None = None,
         source: str | None = None,
     ) -> MetaData:
-        """Single-arm before/after summaries; ``yi = m_post - m_pre`` (change from baseline)."""
+        """Single-arm before/after summaries; ``yi = m_post - m_pre`` (change from baseline).
+
+        The arguments name the columns of ``df`` (defaults ``study``, ``m_pre``, ``sd_pre``,
+        ``m_post``, ``sd_post``, ``n``; a missing ``study`` column gives labels "1", "2", ...).
+        InputError for missing / non-positive values, n not a whole number >= 2, or duplicate
+        study labels.
+        """
         if df.shape[0] == 0:
             raise InputError("empty table: no study rows", file=source)
         labels = (

@@ -27,7 +27,19 @@ BFMI_MIN = 0.3
 
 
 class SamplingWarning(UserWarning):
-    """MCMC diagnostics suggest the draws do not represent the posterior well."""
+    """MCMC diagnostics suggest the draws do not represent the posterior well.
+
+    A `UserWarning`, so the standard ``warnings`` filters control it.
+
+    Examples:
+        >>> import warnings
+        >>> from bayesmeta.hierarchical import SamplingWarning
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", SamplingWarning)  # silence only these
+        ...     warnings.warn("R-hat 1.05 > 1.01 for mu", SamplingWarning)
+        >>> issubclass(SamplingWarning, UserWarning)
+        True
+    """
 
 
 def _extreme(ds: xr.Dataset, worst: str) -> tuple[float, str]:
@@ -59,7 +71,28 @@ def _varying(posterior: xr.Dataset) -> xr.Dataset:
 
 
 def diagnose(idata: Any) -> dict[str, Any]:
-    """max R-hat, min bulk/tail ESS (and where), divergences, min E-BFMI, tree-depth hits."""
+    """max R-hat, min bulk/tail ESS (and where), divergences, min E-BFMI, tree-depth hits.
+
+    ``idata`` is a DataTree (or ArviZ tree) with ``posterior`` and ``sample_stats`` groups;
+    constant variables are skipped. Returns a dict with ``max_rhat``, ``min_ess_bulk``,
+    ``min_ess_tail``, ``divergences``, ``min_bfmi``, ``treedepth_hits``, ``chains``,
+    ``draws`` and the parameters where the extremes occur (``max_rhat_param``, ...).
+
+    Examples:
+        Four chains of independent draws, one of them shifted by 3, with three divergences:
+
+        >>> import arviz as az
+        >>> import numpy as np
+        >>> from bayesmeta.hierarchical import diagnose
+        >>> rng = np.random.default_rng(0)
+        >>> post = {"mu": rng.normal(size=(4, 200)), "tau": np.abs(rng.normal(size=(4, 200)))}
+        >>> post["mu"][0] += 3.0
+        >>> stats = {"diverging": np.arange(800).reshape(4, 200) < 3,
+        ...          "energy": rng.normal(size=(4, 200))}
+        >>> diag = diagnose(az.from_dict({"posterior": post, "sample_stats": stats}))
+        >>> print(f"{diag['max_rhat']:.2f}", diag["max_rhat_param"], diag["divergences"])
+        1.48 mu 3
+    """
     post = _varying(idata["posterior"].to_dataset())
     stats = idata["sample_stats"].to_dataset()
     chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
@@ -96,9 +129,23 @@ def diagnostic_warnings(
 ) -> list[str]:
     """One message per failed check, each naming the problem and what to do.
 
-    The non-centred form suits weakly informative studies (sei large relative to tau); the
-    centred form suits precise ones (Papaspiliopoulos, Roberts & Skold 2007, Stat Sci
+    ``diag`` is the output of `diagnose()`; thresholds: R-hat > 1.01, bulk or tail ESS
+    < 100 per chain, any divergence, E-BFMI < 0.3, any tree-depth hit. The non-centred
+    form suits weakly informative studies (sei large relative to tau); the centred form
+    suits precise ones (Papaspiliopoulos, Roberts & Skold 2007, Stat Sci
     22:59-73; Betancourt & Girolami 2015), so the remedy depends on the parameterisation.
+
+    Examples:
+        >>> from bayesmeta.hierarchical import diagnostic_warnings
+        >>> diag = {"chains": 4, "draws": 1000, "divergences": 12, "max_rhat": 1.002,
+        ...         "min_ess_bulk": 1500.0, "min_ess_tail": 1200.0, "min_bfmi": 0.8,
+        ...         "treedepth_hits": 0}
+        >>> msgs = diagnostic_warnings(diag, centred=True, target_accept=0.9, draws=1000,
+        ...                            tune=1000)
+        >>> print(msgs[0])
+        12 divergent transitions after warm-up (0.3% of draws): the posterior may be biased
+        (funnel between tau and the study effects); raise target_accept (now 0.9; try 0.95
+        or 0.99) or use the non-centred parameterisation (centred=False)
     """
     out = []
     n = diag["chains"] * diag["draws"]
@@ -154,5 +201,17 @@ def diagnostic_warnings(
 
 
 def warn_all(messages: list[str]) -> None:
+    """Issue each message as a `SamplingWarning`.
+
+    Examples:
+        >>> import warnings
+        >>> from bayesmeta.hierarchical.diagnostics import SamplingWarning, warn_all
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warn_all(["R-hat 1.05 > 1.01 for mu", "2 divergent transitions"])
+        >>> [(w.category.__name__, str(w.message)) for w in caught]
+        [('SamplingWarning', 'R-hat 1.05 > 1.01 for mu'),
+         ('SamplingWarning', '2 divergent transitions')]
+    """
     for m in messages:
         warnings.warn(m, SamplingWarning, stacklevel=3)

@@ -1,9 +1,9 @@
-"""Priors that :mod:`bayesmeta.priors` does not cover: the Student-t degrees of freedom
+"""Priors that `bayesmeta.priors` does not cover: the Student-t degrees of freedom
 ``nu`` and the pre/post correlation ``r``.
 
 * ``gamma(shape, rate)`` for nu: p(nu) = rate^shape nu^(shape-1) exp(-rate nu) / Gamma(shape);
   ``gamma(2, 0.1)`` is the prior of Juarez & Steel (2010, J Bus Econ Stat 28:52-66).
-  Any tau-type prior text of :func:`bayesmeta.priors.parse_prior` (``exponential(0.1)``...)
+  Any tau-type prior text of `bayesmeta.priors.parse_prior()` (``exponential(0.1)``...)
   is accepted for nu as well.
 * ``beta(a, b)`` for r: r ~ Beta(a, b) on (0, 1), or with ``scale="(r+1)/2"``
   (r + 1)/2 ~ Beta(a, b), i.e. r on (-1, 1) with density Beta((r+1)/2; a, b) / 2.

@@ -1,6 +1,6 @@
 """PyMC model builders for Bayesian hierarchical meta-analysis (equations in docs/models.md).
 
-One builder composes three parts; the named models of :data:`MODELS` are presets:
+One builder composes three parts; the named models of `MODELS` are presets:
 
 * likelihood  ``y_i ~ N(theta_i, s_i^2)`` with known ``s_i`` (``sei``), or for ``prepost``
   ``s_i^2 = (sd_pre^2 + sd_post^2 - 2 r sd_pre sd_post) / n`` with r a parameter
@@ -16,7 +16,7 @@ Named dims: ``study`` (one row of the table: a study, or an arm in the nested mo
 ``subgroup``, ``contrast``, ``cluster``, ``covariate``. Data enter as ``pm.Data`` so one
 compiled model is reused for new data of the same shape. With ``prior_data=True`` the
 parameters of the mu and tau priors are ``pm.Data`` too (``mu_prior_mu``, ``mu_prior_sigma``,
-``tau_prior_sigma``, ...; see :meth:`bayesmeta.priors.Prior.pymc_params`), so one compiled
+``tau_prior_sigma``, ...; see `bayesmeta.priors.Prior.pymc_params()`), so one compiled
 model serves every prior of the same family (a refit sweep over scales).
 """
 
@@ -37,13 +37,44 @@ from bayesmeta.priors import Prior, parse_prior
 MODELS = ("normal", "subgroup", "nested", "student_t", "regression", "prepost")
 
 
+_PREPOST_COLUMNS = "the prepost model needs m_pre, sd_pre, m_post, sd_post and n columns"
+
+
+def _missing(what: str) -> InputError:
+    """A hand-made ModelSpec lacks a part that `model_spec()` always sets for its model."""
+    return InputError(f"the model spec has no {what}: build it with model_spec()")
+
+
+def _required(prior: Prior | None, what: str) -> Prior:
+    if prior is None:
+        raise _missing(what)
+    return prior
+
+
 def _family_only(prior: Prior) -> Prior:
     return replace(prior, params=(), text=prior.family, note="")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything that defines a model's graph except the data values (a cache key)."""
+    """Everything that defines a model's graph except the data values (a cache key).
+
+    Build it with `model_spec()`, which validates the options and parses the priors; the
+    fields mirror its arguments (``mean`` is ``common``, ``subgroup`` or ``regression``,
+    ``effects`` ``normal`` or ``t``).
+
+    Examples:
+        >>> from bayesmeta.hierarchical import model_spec
+        >>> spec = model_spec("subgroup", subgroup_means="pooled")
+        >>> spec.mean, spec.parameterisation
+        ('subgroup', 'non-centred')
+        >>> spec.priors_text()
+        {'tau_prior': 'halfnormal(0.5)', 'mu_prior': 'normal(0, 4)',
+         'sigma_subgroup_prior': 'halfnormal(0.5)'}
+        >>> a = model_spec(mu_prior="normal(0, 5)", prior_data=True)
+        >>> a.graph_key() == model_spec(mu_prior="normal(1, 2)", prior_data=True).graph_key()
+        True
+    """
 
     name: str
     mu_prior: Prior
@@ -75,6 +106,7 @@ class ModelSpec:
 
     @property
     def parameterisation(self) -> str:
+        """``"centred"`` or ``"non-centred"``."""
         return "centred" if self.centred else "non-centred"
 
     def priors_text(self) -> dict[str, str]:
@@ -87,17 +119,22 @@ class ModelSpec:
         else:
             out["mu_prior"] = self.mu_prior.text
         if self.mean == "subgroup" and self.subgroup_means == "pooled":
-            out["sigma_subgroup_prior"] = self.sigma_prior.text  # type: ignore[union-attr]
+            out["sigma_subgroup_prior"] = _required(self.sigma_prior, "sigma_prior").text
         if self.mean == "regression":
             out["beta_prior"] = self.beta_prior.text if self.beta_prior else "flat"
         if self.nested:
-            out["tau_arm_prior"] = self.tau_arm_prior.text  # type: ignore[union-attr]
+            out["tau_arm_prior"] = _required(self.tau_arm_prior, "tau_arm_prior").text
         if self.effects == "t":
-            out["nu"] = self.nu if isinstance(self.nu, float) else self.nu.text  # type: ignore
+            if self.nu is None:
+                raise _missing("nu")
+            out["nu"] = str(self.nu) if isinstance(self.nu, float) else self.nu.text
         if self.prepost:
-            out["r"] = f"{self.r:g} (fixed)" if isinstance(self.r, float) else self.r.text  # type: ignore
-            if not isinstance(self.r, float):
-                out["r"] += " per study" if self.r_by_study else " shared"
+            if self.r is None:
+                raise _missing("r")
+            if isinstance(self.r, float):
+                out["r"] = f"{self.r:g} (fixed)"
+            else:
+                out["r"] = self.r.text + (" per study" if self.r_by_study else " shared")
         return {k: str(v) for k, v in out.items()}
 
 
@@ -120,13 +157,29 @@ def model_spec(
     r_by_study: bool = False,
     prior_data: bool = False,
 ) -> ModelSpec:
-    """Validated :class:`ModelSpec` for a named model (see :data:`MODELS`).
+    """Validated `ModelSpec` for a named model (one of `MODELS`; equations in docs/models.md).
 
-    ``subgroups`` adds subgroup terms to any model but ``regression`` (default: only for
-    ``subgroup``). ``sigma_prior`` (SD of pooled subgroup means) and ``tau_arm_prior``
-    default to ``tau_prior``; ``beta_prior`` (regression slopes) defaults to flat.
-    ``prior_data`` makes the mu and tau prior parameters ``pm.Data`` (one compiled model
-    per prior family; the other priors stay constants of the graph).
+    Priors default to those of the exact engine: mu ~ ``normal(0, 4)``, tau ~
+    ``halfnormal(0.5)``. ``subgroups`` adds subgroup terms to any model but ``regression``
+    (default: only for ``subgroup``); ``subgroup_means`` ``"fixed"`` (default) or
+    ``"pooled"``. ``sigma_prior`` (SD of pooled subgroup means) and ``tau_arm_prior``
+    default to ``tau_prior``; ``beta_prior`` (regression slopes) defaults to flat. ``nu``
+    (student_t; default ``gamma(2, 0.1)``) and ``r`` (prepost; default ``beta(2, 2)`` on
+    ``r_scale``) are a fixed number or a prior. ``prior_data`` makes the mu and tau prior
+    parameters ``pm.Data`` (one compiled model per prior family; the other priors stay
+    constants of the graph). InputError for unknown models or options that do not combine.
+
+    Examples:
+        >>> from bayesmeta.hierarchical import model_spec
+        >>> spec = model_spec("student_t", mu_prior="normal(0, 5)", tau_prior="halfcauchy(5)")
+        >>> spec.effects, spec.nu.text
+        ('t', 'gamma(2, 0.1)')
+        >>> model_spec("prepost", r=0.5).priors_text()["r"]
+        '0.5 (fixed)'
+        >>> model_spec("regression", subgroups=True)
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: subgroup terms and meta-regression do not combine: ...
     """
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -140,7 +193,9 @@ def model_spec(
         )
     mu = parse_prior(mu_prior, "mu")
     tau = parse_prior(tau_prior, "tau")
-    mean = "subgroup" if use_sub else ("regression" if model == "regression" else "common")
+    mean: Literal["common", "subgroup", "regression"] = (
+        "subgroup" if use_sub else ("regression" if model == "regression" else "common")
+    )
     if tau_by_subgroup and mean != "subgroup":
         raise InputError("tau_by_subgroup needs subgroup terms (model='subgroup')")
     if tau.needs_data and (tau_by_subgroup or model == "prepost"):
@@ -177,9 +232,24 @@ def model_spec(
 
 
 def check_data(spec: ModelSpec, data: MetaData) -> None:
-    """InputError if ``data`` cannot feed ``spec`` (missing columns, rank-deficient X...)."""
+    """InputError if ``data`` cannot feed ``spec`` (missing columns, rank-deficient X...).
+
+    Checks: pre/post columns for ``prepost``, standard errors otherwise, a subgroup column
+    for subgroup terms, a cluster column for ``nested``, and for ``regression`` at least one
+    non-constant covariate with [1, X] of full column rank.
+
+    Examples:
+        >>> from bayesmeta.hierarchical import MetaData, model_spec
+        >>> from bayesmeta.hierarchical.models import check_data
+        >>> data = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25])
+        >>> check_data(model_spec("normal"), data)
+        >>> check_data(model_spec("nested"), data)
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: column 'cluster': the nested model needs a 'cluster' column ...
+    """
     if spec.prepost and not data.is_prepost:
-        raise InputError("the prepost model needs m_pre, sd_pre, m_post, sd_post and n columns")
+        raise InputError(_PREPOST_COLUMNS)
     if not spec.prepost and data.sei is None:
         raise InputError(f"the {spec.name} model needs standard errors (sei or vi)")
     if spec.mean == "subgroup":
@@ -209,20 +279,45 @@ def check_data(spec: ModelSpec, data: MetaData) -> None:
 
 
 def contrast_pairs(levels: tuple[str, ...]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """All pairwise differences ``a - b`` (a before b in ``levels``)."""
+    """All pairwise differences ``a - b`` (a before b in ``levels``): labels and indices.
+
+    Examples:
+        >>> from bayesmeta.hierarchical.models import contrast_pairs
+        >>> contrast_pairs(("a", "b", "c"))
+        (['a - b', 'a - c', 'b - c'], array([0, 0, 1]), array([1, 2, 2]))
+    """
     pairs = list(itertools.combinations(range(len(levels)), 2))
     labels = [f"{levels[a]} - {levels[b]}" for a, b in pairs]
     return labels, np.array([a for a, _ in pairs], int), np.array([b for _, b in pairs], int)
 
 
 def data_values(spec: ModelSpec, data: MetaData) -> dict[str, np.ndarray]:
-    """The ``pm.Data`` values of ``data`` for ``spec`` (what a refit swaps in)."""
+    """The ``pm.Data`` values of ``data`` for ``spec`` (what a refit swaps in).
+
+    Always ``y``; ``sei`` (for ``prepost`` with a fixed r: sqrt((sd_pre^2 + sd_post^2 -
+    2 r sd_pre sd_post) / n), Borenstein et al. 2009 eq. 4.28) or ``sd_pre``, ``sd_post``,
+    ``n``; ``subgroup_idx`` and ``subgroup_weight`` (share of studies per subgroup, fixed
+    means), ``cluster_idx``, ``X`` and ``x_mean``; with ``prior_data`` the prior parameters.
+
+    Examples:
+        >>> from bayesmeta.hierarchical import MetaData, model_spec
+        >>> from bayesmeta.hierarchical.models import data_values
+        >>> data = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25],
+        ...                             subgroup=["a", "b", "a"])
+        >>> values = data_values(model_spec("subgroup"), data)
+        >>> list(values), values["subgroup_weight"].round(4).tolist()
+        (['y', 'sei', 'subgroup_idx', 'subgroup_weight'], [0.6667, 0.3333])
+    """
     out: dict[str, np.ndarray] = {"y": np.asarray(data.yi, float)}
-    if spec.prepost and isinstance(spec.r, float):  # r fixed: a known-variance model
-        var = data.sd_pre**2 + data.sd_post**2 - 2.0 * spec.r * data.sd_pre * data.sd_post
-        out["sei"] = np.sqrt(var / data.n)  # type: ignore[operator]
-    elif spec.prepost:
-        out |= {"sd_pre": data.sd_pre, "sd_post": data.sd_post, "n": data.n}
+    if spec.prepost:
+        if data.sd_pre is None or data.sd_post is None or data.n is None:
+            raise InputError(_PREPOST_COLUMNS, file=data.source)
+        sd_pre, sd_post, n = data.sd_pre, data.sd_post, data.n
+        if isinstance(spec.r, float):  # r fixed: a known-variance model
+            var = sd_pre**2 + sd_post**2 - 2.0 * spec.r * sd_pre * sd_post
+            out["sei"] = np.sqrt(var / n)
+        else:
+            out |= {"sd_pre": sd_pre, "sd_post": sd_post, "n": n}
     else:
         out["sei"] = np.asarray(data.sei, float)
     if spec.mean == "subgroup":
@@ -237,12 +332,21 @@ def data_values(spec: ModelSpec, data: MetaData) -> dict[str, np.ndarray]:
         out["x_mean"] = data.X.mean(axis=0)
     if spec.prior_data:
         for prefix, prior in (("mu_prior", spec.mu_prior), ("tau_prior", spec.tau_prior)):
-            out |= {f"{prefix}_{k}": np.float64(v) for k, v in prior.pymc_params().items()}
+            out |= {f"{prefix}_{k}": np.asarray(v, float) for k, v in prior.pymc_params().items()}
     return {k: np.asarray(v) for k, v in out.items()}
 
 
 def coords_of(spec: ModelSpec, data: MetaData) -> dict[str, list[str]]:
-    """Named coordinates of the model's dims for ``data``."""
+    """Named coordinates of the model's dims for ``data`` (study, subgroup, contrast, ...).
+
+    Examples:
+        >>> from bayesmeta.hierarchical import MetaData, model_spec
+        >>> from bayesmeta.hierarchical.models import coords_of
+        >>> data = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25],
+        ...                             subgroup=["a", "b", "a"])
+        >>> coords_of(model_spec("subgroup"), data)
+        {'study': ['1', '2', '3'], 'subgroup': ['a', 'b'], 'contrast': ['a - b']}
+    """
     coords = {"study": [str(s) for s in data.study]}
     if spec.mean == "subgroup":
         levels = data.subgroups[0]
@@ -257,7 +361,22 @@ def coords_of(spec: ModelSpec, data: MetaData) -> dict[str, list[str]]:
 
 
 def build_model(spec: ModelSpec, data: MetaData) -> Any:
-    """The PyMC model of ``spec`` for ``data`` (a ``pm.Model``; see the module docstring)."""
+    """The PyMC model of ``spec`` for ``data`` (a ``pm.Model``; see the module docstring).
+
+    Runs `check_data()` first. The model is built, not compiled or sampled (fast); to fit
+    it use `BayesianMeta`, which also caches the compiled sampler.
+
+    Examples:
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.hierarchical import MetaData, build_model, model_spec
+        >>> df = datasets.load("rubin1981")
+        >>> data = MetaData.from_arrays(df["effect"], df["stderr"], study=df["school"])
+        >>> model = build_model(model_spec("normal", tau_prior="halfcauchy(5)"), data)
+        >>> sorted(rv.name for rv in model.free_RVs)
+        ['mu', 'tau', 'z', 'z_new']
+        >>> sorted(v.name for v in model.deterministics), len(model.coords["study"])
+        (['theta', 'theta_new'], 8)
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -269,11 +388,11 @@ def build_model(spec: ModelSpec, data: MetaData) -> Any:
     with pm.Model(coords=coords) as model:
         y = pm.Data("y", values["y"], dims="study")
         # ---- sampling standard errors
-        if "sd_pre" in values:
+        if spec.prepost and isinstance(spec.r, ShapePrior):  # r a parameter (else "sei")
             sd_pre = pm.Data("sd_pre", values["sd_pre"], dims="study")
             sd_post = pm.Data("sd_post", values["sd_post"], dims="study")
             n = pm.Data("n", values["n"], dims="study")
-            r = spec.r.to_pymc("r", dims="study" if spec.r_by_study else None)  # type: ignore
+            r = spec.r.to_pymc("r", dims="study" if spec.r_by_study else None)
             var = (sd_pre**2 + sd_post**2 - 2.0 * r * sd_pre * sd_post) / n
             se = pm.Deterministic("se", pt.sqrt(var), dims="study")
         else:
@@ -289,7 +408,7 @@ def build_model(spec: ModelSpec, data: MetaData) -> Any:
                 mu = pm.Deterministic("mu", pt.sum(w * mu_g))
             else:
                 mu = spec.mu_prior.to_pymc("mu", **mu_data)
-                sigma = spec.sigma_prior.to_pymc("sigma_subgroup")  # type: ignore[union-attr]
+                sigma = _required(spec.sigma_prior, "sigma_prior").to_pymc("sigma_subgroup")
                 if spec.centred:
                     mu_g = pm.Normal("mu_subgroup", mu, sigma, dims="subgroup")
                 else:
@@ -324,10 +443,12 @@ def build_model(spec: ModelSpec, data: MetaData) -> Any:
         tau_i = tau[g] if spec.tau_by_subgroup else tau
         nu = None
         if spec.effects == "t":
-            nu = spec.nu if isinstance(spec.nu, float) else spec.nu.to_pymc("nu")  # type: ignore
+            if spec.nu is None:
+                raise _missing("nu")
+            nu = spec.nu if isinstance(spec.nu, float) else spec.nu.to_pymc("nu")
         if spec.nested:
             c = pm.Data("cluster_idx", values["cluster_idx"], dims="study")
-            tau_arm = spec.tau_arm_prior.to_pymc("tau_arm")  # type: ignore[union-attr]
+            tau_arm = _required(spec.tau_arm_prior, "tau_arm_prior").to_pymc("tau_arm")
             u = _effects(pm, "u", "z_cluster", 0.0, tau, "cluster", spec.centred)
             theta = _effects(pm, "theta", "z", mean + u[c], tau_arm, "study", spec.centred)
             tau_pred = pm.Deterministic("tau_total", pt.sqrt(tau**2 + tau_arm**2))

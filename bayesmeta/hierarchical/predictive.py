@@ -32,7 +32,7 @@ def log_likelihood(posterior: xr.Dataset, y: np.ndarray, sei: np.ndarray | None)
     yy = xr.DataArray(
         np.asarray(y, float), dims=("study",), coords={"study": posterior["study"].values}
     )
-    ll = -0.5 * np.log(2.0 * np.pi * s**2) - (yy - posterior["theta"]) ** 2 / (2.0 * s**2)
+    ll = -0.5 * xr.ufuncs.log(2.0 * np.pi * s**2) - (yy - posterior["theta"]) ** 2 / (2.0 * s**2)
     return xr.Dataset({"y_obs": ll.transpose("chain", "draw", "study")})
 
 

@@ -3,7 +3,7 @@
 A refit with new data of the same shape (same k, subgroups, clusters, covariates), or with
 ``prior_data`` another mu / tau prior of the same families, reuses the built ``pm.Model``,
 the compiled nutpie model (new values enter through ``CompiledPyMCModel.with_data``) and
-the compiled prior sampler; labels are reattached to the output. :func:`cache_info` counts
+the compiled prior sampler; labels are reattached to the output. `cache_info()` counts
 hits, misses and compilations.
 """
 
@@ -25,7 +25,21 @@ SAMPLERS = ("nutpie", "pymc")
 
 @dataclass
 class CacheEntry:
-    """A built model and whatever has been compiled from it so far."""
+    """A built model and whatever has been compiled from it so far.
+
+    ``model`` is the ``pm.Model``; ``nutpie_model`` the compiled nutpie model and
+    ``prior_sampler`` the compiled forward sampler (None until first used);
+    ``compilations`` and ``uses`` count what was done with this entry.
+
+    Examples:
+        >>> from bayesmeta.hierarchical import MetaData, clear_cache, model_spec
+        >>> from bayesmeta.hierarchical.sampling import get_entry
+        >>> clear_cache()
+        >>> data = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25])
+        >>> entry, hit = get_entry(model_spec("normal"), data)
+        >>> entry.uses, entry.compilations, entry.nutpie_model is None
+        (1, 0, True)
+    """
 
     model: Any
     nutpie_model: Any = None
@@ -42,14 +56,40 @@ def cache_key(spec: ModelSpec, data: MetaData) -> tuple[Any, ...]:
     """Model spec + the length of every dim (+ the standard errors a jeffreys prior binds).
 
     With ``spec.prior_data`` the key holds the mu and tau prior families, not their
-    parameters (:meth:`ModelSpec.graph_key`): those are swapped in like the data."""
+    parameters (`ModelSpec.graph_key()`): those are swapped in like the data.
+
+    Examples:
+        >>> from bayesmeta.hierarchical import MetaData, model_spec
+        >>> from bayesmeta.hierarchical.sampling import cache_key
+        >>> spec = model_spec("normal")
+        >>> a = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25])
+        >>> b = MetaData.from_arrays([1.1, 0.9, 0.3], [0.5, 0.4, 0.35])
+        >>> c = MetaData.from_arrays([1.1, 0.9], [0.5, 0.4])
+        >>> cache_key(spec, a) == cache_key(spec, b), cache_key(spec, a) == cache_key(spec, c)
+        (True, False)
+    """
     shape = tuple((dim, len(labels)) for dim, labels in coords_of(spec, data).items())
     bound = tuple(np.asarray(data.sei, float).tolist()) if spec.tau_prior.needs_data else ()
     return (spec.graph_key(), shape, bound)
 
 
 def get_entry(spec: ModelSpec, data: MetaData) -> tuple[CacheEntry, bool]:
-    """The cache entry for ``spec`` and the shape of ``data``; True if it already existed."""
+    """The cache entry for ``spec`` and the shape of ``data``; True if it already existed.
+
+    A miss builds the model (`build_model()`); nothing is compiled here.
+
+    Examples:
+        >>> from bayesmeta.hierarchical import MetaData, clear_cache, model_spec
+        >>> from bayesmeta.hierarchical.sampling import get_entry
+        >>> clear_cache()
+        >>> spec = model_spec("normal")
+        >>> a = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25])
+        >>> b = MetaData.from_arrays([1.1, 0.9, 0.3], [0.5, 0.4, 0.35])
+        >>> first, hit = get_entry(spec, a)
+        >>> again, hit_again = get_entry(spec, b)
+        >>> hit, hit_again, again is first
+        (False, True, True)
+    """
     key = cache_key(spec, data)
     entry = _CACHE.get(key)
     hit = entry is not None
@@ -63,11 +103,30 @@ def get_entry(spec: ModelSpec, data: MetaData) -> tuple[CacheEntry, bool]:
 
 
 def cache_info() -> dict[str, int]:
-    """Counts of cache hits, misses (models built) and sampler compilations, and entries."""
+    """Counts of cache hits, misses (models built) and sampler compilations, and entries.
+
+    Examples:
+        >>> from bayesmeta.hierarchical import MetaData, cache_info, clear_cache, model_spec
+        >>> from bayesmeta.hierarchical.sampling import get_entry
+        >>> clear_cache()
+        >>> data = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25])
+        >>> for _ in range(2):
+        ...     entry, hit = get_entry(model_spec("normal"), data)
+        >>> cache_info()
+        {'hits': 1, 'misses': 1, 'compilations': 0, 'entries': 1}
+    """
     return dict(_STATS, entries=len(_CACHE))
 
 
 def clear_cache() -> None:
+    """Drop every cached model and compiled sampler and reset the `cache_info()` counts.
+
+    Examples:
+        >>> from bayesmeta.hierarchical import cache_info, clear_cache
+        >>> clear_cache()
+        >>> cache_info()
+        {'hits': 0, 'misses': 0, 'compilations': 0, 'entries': 0}
+    """
     _CACHE.clear()
     for k in _STATS:
         _STATS[k] = 0
@@ -84,6 +143,13 @@ def _compile_nutpie(entry: CacheEntry) -> Any:
 
 
 def nutpie_available() -> bool:
+    """Can nutpie be imported? (Otherwise `BayesianMeta` falls back to PyMC's NUTS.)
+
+    Examples:
+        >>> from bayesmeta.hierarchical.sampling import nutpie_available
+        >>> nutpie_available()  # nutpie is a dependency of bayesmeta
+        True
+    """
     try:
         import nutpie  # noqa: F401
     except ImportError:
@@ -104,7 +170,28 @@ def sample_posterior(
     max_treedepth: int,
     cores: int | None = None,
 ) -> tuple[xr.DataTree, float]:
-    """Posterior draws (``posterior`` and ``sample_stats`` groups) and the sampling time (s)."""
+    """Posterior draws (``posterior`` and ``sample_stats`` groups) and the sampling time (s).
+
+    ``values`` (from `data_values()`) are set into the cached model; ``sampler`` is
+    ``"nutpie"`` (compiled once per entry, new data enter through ``with_data``) or
+    ``"pymc"`` (PyMC's NUTS, which compiles on every call). ``cores`` defaults to
+    min(chains, CPU count). Warm-up draws are not kept; ``seed`` makes the draws reproducible.
+
+    Examples:
+        Compiling and sampling take seconds, so the sampling line is not run as a doctest;
+        the test suite runs it through `BayesianMeta.fit`
+        (tests/hierarchical/test_hier_sampling_slow.py).
+
+        >>> from bayesmeta.hierarchical import MetaData, model_spec
+        >>> from bayesmeta.hierarchical.models import data_values
+        >>> from bayesmeta.hierarchical.sampling import get_entry, sample_posterior
+        >>> data = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25])
+        >>> spec = model_spec("normal")
+        >>> entry, _ = get_entry(spec, data)
+        >>> tree, seconds = sample_posterior(  # doctest: +SKIP
+        ...     entry, data_values(spec, data), sampler="nutpie", draws=1000, tune=1000,
+        ...     chains=4, seed=1, target_accept=0.99, max_treedepth=10)
+    """
     import pymc as pm
 
     cores = cores or max(1, min(chains, os.cpu_count() or 1))
@@ -154,7 +241,19 @@ def sample_posterior(
 
 
 def prior_sampleable(model: Any) -> bool:
-    """False if a prior is improper (pm.Flat / pm.HalfFlat) or added through a Potential."""
+    """False if a prior is improper (pm.Flat / pm.HalfFlat) or added through a Potential.
+
+    Such models have no prior (predictive) distribution to draw from.
+
+    Examples:
+        >>> from bayesmeta.hierarchical import MetaData, build_model, model_spec
+        >>> from bayesmeta.hierarchical.sampling import prior_sampleable
+        >>> data = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25])
+        >>> prior_sampleable(build_model(model_spec("normal"), data))
+        True
+        >>> prior_sampleable(build_model(model_spec("normal", mu_prior="flat"), data))
+        False
+    """
     return not model.potentials and not any(
         type(rv.owner.op).__name__ in ("FlatRV", "HalfFlatRV") for rv in model.free_RVs
     )
@@ -163,7 +262,26 @@ def prior_sampleable(model: Any) -> bool:
 def sample_prior(
     entry: CacheEntry, values: dict[str, np.ndarray], draws: int, seed: int
 ) -> dict[str, np.ndarray] | None:
-    """Prior and prior-predictive draws {name: (1, draws, ...)}; None if a prior is improper."""
+    """Prior and prior-predictive draws {name: (1, draws, ...)}; None if a prior is improper.
+
+    Forward sampling of every free variable, deterministic and ``y_obs`` with the data
+    ``values``; the compiled sampler is kept in ``entry``; ``seed`` fixes the draws.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.hierarchical import MetaData, model_spec
+        >>> from bayesmeta.hierarchical.models import data_values
+        >>> from bayesmeta.hierarchical.sampling import get_entry, sample_prior
+        >>> data = MetaData.from_arrays([0.1, 0.4, -0.2], [0.2, 0.3, 0.25])
+        >>> spec = model_spec("normal")
+        >>> entry, _ = get_entry(spec, data)
+        >>> draws = sample_prior(entry, data_values(spec, data), 200, seed=1)
+        >>> sorted(draws), draws["theta"].shape
+        (['mu', 'tau', 'theta', 'theta_new', 'y_obs', 'z', 'z_new'], (1, 200, 3))
+        >>> again = sample_prior(entry, data_values(spec, data), 200, seed=1)
+        >>> np.array_equal(draws["tau"], again["tau"])
+        True
+    """
     import pymc as pm
     from pymc.pytensorf import reseed_rngs
     from pymc.sampling.forward import compile_forward_sampling_function

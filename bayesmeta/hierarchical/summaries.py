@@ -1,5 +1,5 @@
-"""Posterior summaries of a fitted :class:`~.bayesian_meta.BayesianMeta` as the shared
-:class:`~bayesmeta.results.MetaResult` (see bayesmeta/results.py for the contract).
+"""Posterior summaries of a fitted `BayesianMeta` as the shared
+`bayesmeta.results.MetaResult` (see bayesmeta/results.py for the contract).
 
 ``estimate`` = posterior median of ``mu``, ``se`` = its posterior SD, ``ci_*`` = the central
 (equal-tailed, ``az.eti``) or shortest (``az.hdi``) interval; ``tau2`` = median(tau)^2 and
@@ -52,7 +52,7 @@ def describe(x: np.ndarray, level: float, kind: str) -> dict[str, float]:
 def _rows(post: xr.Dataset, level: float, kind: str) -> pd.DataFrame:
     """One row per scalar element of every summarised variable (``mu[MSC]`` style names)."""
     names = [n for n in _FIRST if n in post] + sorted(
-        n for n in post.data_vars if n not in _FIRST and n not in _SKIP
+        str(n) for n in post.data_vars if n not in _FIRST and n not in _SKIP
     )
     rows = {}
     for n in names:
@@ -113,7 +113,7 @@ def _pooled(
 
 
 def to_result(fit: BayesianMeta) -> MetaResult:
-    """The :class:`MetaResult` of a fitted model (engine ``pymc``)."""
+    """The `MetaResult` of a fitted model (engine ``pymc``)."""
     idata, spec, data = fit.idata_, fit.spec, fit.data_
     post = idata["posterior"].to_dataset()
     level, kind = fit.level, fit.interval
@@ -137,10 +137,10 @@ def to_result(fit: BayesianMeta) -> MetaResult:
     )
     studies.insert(0, "study", [str(s) for s in theta["study"].values])
     studies.insert(1, "yi", data.yi)
-    if "se" in post:  # prepost: the posterior median of the sampling variance
+    if "se" in post:  # prepost with r a parameter: posterior median of the sampling variance
         studies.insert(2, "vi", (post["se"] ** 2).median(("chain", "draw")).values)
-    else:
-        studies.insert(2, "vi", data.sei**2)
+    else:  # the known standard errors the model used (prepost with r fixed: computed from r)
+        studies.insert(2, "vi", idata["constant_data"].to_dataset()["sei"].values ** 2)
     if data.subgroup is not None:
         studies["subgroup"] = data.subgroup
     if data.cluster is not None:

@@ -13,7 +13,14 @@ from bayesmeta.plots._style import pyplot, save, style
 
 @dataclass(frozen=True)
 class Curve:
-    """A density curve; ``label`` is its legend entry (default: the mapping key)."""
+    """A density curve; ``label`` is its legend entry (default: the mapping key).
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.plots import Curve
+        >>> Curve(np.array([0.0, 1.0]), np.array([0.4, 0.24])).label
+        ''
+    """
 
     x: np.ndarray
     y: np.ndarray
@@ -29,7 +36,20 @@ def densities(
     title: str = "",
     xlabel: str = "",
 ) -> Path:
-    """Solid posteriors and dashed priors (matched by key, same colour); vertical ``marks``."""
+    """Solid posteriors and dashed priors (matched by key, same colour); vertical ``marks``.
+
+    ``marks`` maps a label to an x position (dotted line). Returns the path written.
+
+    Examples:
+        >>> import numpy as np
+        >>> from scipy import stats
+        >>> from bayesmeta.plots import Curve, densities
+        >>> x = np.linspace(-1, 1, 101)
+        >>> post = {"vague": Curve(x, stats.norm.pdf(x, 0.1, 0.2))}
+        >>> prior = {"vague": Curve(x, stats.norm.pdf(x, 0, 1))}
+        >>> densities("mu.png", post, priors=prior, marks={"null": 0.0}, xlabel="mu").name
+        'mu.png'
+    """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(10.0, 4.2))
     for i, (name, c) in enumerate(posteriors.items()):

@@ -13,7 +13,13 @@ from bayesmeta.plots._style import pyplot, save, style
 
 @dataclass(frozen=True)
 class Interval:
-    """One estimate with its interval; ``kind`` picks colour, marker and legend entry."""
+    """One estimate with its interval; ``kind`` picks colour, marker and legend entry.
+
+    Examples:
+        >>> from bayesmeta.plots import Interval
+        >>> Interval("published", 0.3, 0.1, 0.5).kind
+        'published'
+    """
 
     kind: str
     estimate: float
@@ -23,6 +29,14 @@ class Interval:
 
 @dataclass(frozen=True)
 class ForestRow:
+    """One labelled row of a forest plot: its intervals (drawn slightly offset), bold label.
+
+    Examples:
+        >>> from bayesmeta.plots import ForestRow, Interval
+        >>> ForestRow("overall", [Interval("classical", 0.2, 0.0, 0.4)], bold=True).bold
+        True
+    """
+
     label: str
     intervals: Sequence[Interval]
     bold: bool = False
@@ -37,7 +51,19 @@ def forest(
     reference: float | None = 0.0,
     width: float = 9.0,
 ) -> Path:
-    """Draw ``rows`` top to bottom, the intervals of a row slightly offset; write a PNG."""
+    """Draw ``rows`` top to bottom, the intervals of a row slightly offset; write a PNG.
+
+    ``reference`` (default 0; None for none) is a dashed vertical line; the legend lists
+    the interval kinds in order of appearance. Returns the path written.
+
+    Examples:
+        >>> from bayesmeta.plots import ForestRow, Interval, forest
+        >>> rows = [ForestRow("study 1", [Interval("published", 0.3, 0.1, 0.5),
+        ...                               Interval("vague", 0.25, 0.05, 0.45)]),
+        ...         ForestRow("overall", [Interval("classical", 0.2, 0.0, 0.4)], bold=True)]
+        >>> forest("forest.png", rows, xlabel="mean difference").name
+        'forest.png'
+    """
     plt = pyplot()
     kinds = list(dict.fromkeys(iv.kind for r in rows for iv in r.intervals))
     n_rows = len(rows)

@@ -1,7 +1,7 @@
 """Prior-sensitivity figures (PNG): overlaid posteriors, interval against prior scale, tornado.
 
-Inputs are the outputs of :mod:`bayesmeta.sensitivity` (a sweep DataFrame or
-:class:`~bayesmeta.sensitivity.curves.PosteriorCurves`).
+Inputs are the outputs of `bayesmeta.sensitivity` (a sweep DataFrame or
+`PosteriorCurves`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,21 @@ from bayesmeta.plots._style import pyplot, save
 
 
 def overlay(path: str | Path, curves: Sequence, *, title: str = "", xlabel: str = "mu") -> Path:
-    """p(mu | y) and p(tau | y) of every prior in one panel each, coloured along the list."""
+    """p(mu | y) and p(tau | y) of every prior in one panel each, coloured along the list.
+
+    ``curves`` are `PosteriorCurves` (`bayesmeta.sensitivity.curves.posterior_curves`);
+    a legend is drawn for up to 12 curves. Returns the path written.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.plots.sensitivity import overlay
+        >>> from bayesmeta.sensitivity.curves import posterior_curves
+        >>> df = pd.DataFrame({"study": ["a", "b", "c"], "yi": [0.1, 0.3, -0.2],
+        ...                    "vi": [0.04, 0.02, 0.05]})
+        >>> curves = posterior_curves(df, "halfnormal(0.25..1, n=3)", "normal(0, 1)", points=50)
+        >>> overlay("posteriors.png", curves).name
+        'posteriors.png'
+    """
     if not curves:
         raise InputError("no posterior curves to plot")
     plt = pyplot()
@@ -48,7 +62,21 @@ def overlay(path: str | Path, curves: Sequence, *, title: str = "", xlabel: str 
 
 
 def interval_vs_scale(path: str | Path, sweep: pd.DataFrame, *, title: str = "") -> Path:
-    """Median and central interval of mu (left) and tau (right) against the swept value."""
+    """Median and central interval of mu (left) and tau (right) against the swept value.
+
+    One line and band per (tau sweep, mu prior, subgroup) of a `bayesmeta.sensitivity.sweep`
+    table; InputError if no tau prior was swept. Returns the path written.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.plots.sensitivity import interval_vs_scale
+        >>> from bayesmeta.sensitivity import sweep
+        >>> df = pd.DataFrame({"study": ["a", "b", "c"], "yi": [0.1, 0.3, -0.2],
+        ...                    "vi": [0.04, 0.02, 0.05]})
+        >>> res = sweep(df, "halfnormal(0.1..1, n=5)", "normal(0, 1)")
+        >>> interval_vs_scale("interval.png", res).name
+        'interval.png'
+    """
     df = sweep[np.isfinite(sweep["tau_value"].astype(float))]
     if df.empty:
         raise InputError("the sweep has no swept tau-prior scale to plot against")
@@ -57,7 +85,7 @@ def interval_vs_scale(path: str | Path, sweep: pd.DataFrame, *, title: str = "")
     groups = list(df.groupby(["tau_sweep", "mu_prior", "subgroup"], sort=False))
     for i, ((tsweep, mprior, sub), g) in enumerate(groups):
         colour = f"C{i % 10}"
-        label = tsweep + (f", mu ~ {mprior}" if df["mu_prior"].nunique() > 1 else "")
+        label = str(tsweep) + (f", mu ~ {mprior}" if df["mu_prior"].nunique() > 1 else "")
         label += f" [{sub}]" if sub else ""
         x = g["tau_value"].to_numpy(float)
         for ax, q in zip(axes, ("mu", "tau"), strict=True):
@@ -85,7 +113,18 @@ def tornado(
     """For each prior sweep (tau and mu sweep text) the range of ``quantity`` it produces.
 
     Bars are sorted by width (widest on top); thin lines span the lowest ci_low to the
-    highest ci_high when ``quantity`` is a median; ``baseline`` is drawn as a vertical line.
+    highest ci_high when ``quantity`` (default ``"mu_median"``) is a median; ``baseline`` is
+    drawn as a vertical line. Returns the path written.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.plots.sensitivity import tornado
+        >>> from bayesmeta.sensitivity import sweep
+        >>> df = pd.DataFrame({"study": ["a", "b", "c"], "yi": [0.1, 0.3, -0.2],
+        ...                    "vi": [0.04, 0.02, 0.05]})
+        >>> res = sweep(df, ["halfnormal(0.1..1, n=5)", "halfcauchy(0.1..1, n=5)"])
+        >>> tornado("tornado.png", res, baseline=0.0).name
+        'tornado.png'
     """
     if quantity not in sweep.columns:
         raise InputError(f"no column {quantity!r} in the sweep")

@@ -12,7 +12,17 @@ from bayesmeta.plots._style import pyplot, save, style
 
 @dataclass(frozen=True)
 class ShrinkagePanel:
-    """One hierarchical fit: units with observed (y, lo, hi) and shrunken (median, lo, hi)."""
+    """One hierarchical fit: units with observed (y, lo, hi) and shrunken (median, lo, hi).
+
+    ``mu`` is the overall (median, lo, hi).
+
+    Examples:
+        >>> from bayesmeta.plots import ShrinkagePanel
+        >>> p = ShrinkagePanel("demo", ["a", "b"], [(0.5, 0.1, 0.9), (-0.1, -0.6, 0.4)],
+        ...                    [(0.3, 0.0, 0.6), (0.1, -0.2, 0.4)], (0.2, -0.1, 0.5))
+        >>> p.mu[0]
+        0.2
+    """
 
     title: str
     labels: Sequence[str]
@@ -23,7 +33,17 @@ class ShrinkagePanel:
 
 
 def shrinkage(path: str | Path, panels: Sequence[ShrinkagePanel], *, ncols: int = 2) -> Path:
-    """A grid of panels: observed (black) -> shrunken (purple) per unit, mu as a band."""
+    """A grid of panels: observed (black) -> shrunken (purple) per unit, mu as a band.
+
+    ``ncols`` panels per row (default 2). Returns the path written.
+
+    Examples:
+        >>> from bayesmeta.plots import ShrinkagePanel, shrinkage
+        >>> p = ShrinkagePanel("demo", ["a", "b"], [(0.5, 0.1, 0.9), (-0.1, -0.6, 0.4)],
+        ...                    [(0.3, 0.0, 0.6), (0.1, -0.2, 0.4)], (0.2, -0.1, 0.5))
+        >>> shrinkage("shrinkage.png", [p]).name
+        'shrinkage.png'
+    """
     plt = pyplot()
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 2.4 * nrows), squeeze=False)

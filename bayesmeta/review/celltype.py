@@ -5,10 +5,10 @@ published subgroup MD ``y_c`` and the SE its CI implies, ``theta_c ~ N(mu, tau^2
 the between-cell-type SD. Priors come from the spec (``priors.cell_type_model``): ``mu`` a normal
 effect prior and ``tau ~ half-normal(scale D)``, D the reference difference of the outcome.
 
-* **Exact**: :class:`bayesmeta.exact.NormalNormal` (1-D integration over tau) gives the
+* **Exact**: `bayesmeta.exact.NormalNormal` (1-D integration over tau) gives the
   posteriors of mu, tau and the shrunken theta_c. Their ArviZ summary is computed from i.i.d.
   inverse-CDF draws of each exact marginal.
-* **PyMC cross-check**: the same model with :func:`bayesmeta.hierarchical.fit`. The model is
+* **PyMC cross-check**: the same model with `bayesmeta.hierarchical.fit()`. The model is
   scale-equivariant (normal likelihood, location-scale priors), so it is fitted to
   ``y / D`` and ``se / D`` with priors in units of D and the draws are multiplied back by D.
   All outcomes then share one model graph and shape: nutpie compiles it once.
@@ -245,19 +245,18 @@ def fit_pymc(
         flat[f"theta[{lab}]"] = theta[:, j]
     out: dict[str, PosteriorSummary] = {}
     for name, x in flat.items():
-        row = summary.loc[name] if name in summary.index else None
-        lo, hi = (
-            (row["ci_low"], row["ci_high"])
-            if row is not None
-            else np.quantile(x, [(1 - spec.level) / 2, (1 + spec.level) / 2])
-        )
+        if name in summary.index:
+            lo, hi = float(summary["ci_low"].loc[name]), float(summary["ci_high"].loc[name])
+        else:
+            q = np.quantile(x, [(1 - spec.level) / 2, (1 + spec.level) / 2])
+            lo, hi = float(q[0]), float(q[1])
         p_benefit = float(np.mean(sign * x > 0))
         out[name] = PosteriorSummary(
             float(np.median(x)),
             float(np.mean(x)),
             float(np.std(x, ddof=1)),
-            float(lo),
-            float(hi),
+            lo,
+            hi,
             p_benefit,
         )
     fit.pymc = out
@@ -302,4 +301,5 @@ def fit_all(
 
 
 def labels_of(fits: Sequence[CellTypeFit]) -> list[str]:
+    """``"disease/outcome"`` labels of cell-type fits."""
     return [f"{f.disease}/{f.outcome}" for f in fits]

@@ -1,4 +1,4 @@
-"""Consistency checks of the review's own numbers, each a :class:`Finding` with a verdict.
+"""Consistency checks of the review's own numbers, each a `Finding` with a verdict.
 
 Inputs are the validated spec (the published rows as printed) and Table 1 of the review
 (``bayesmeta.datasets.load("zhang2020_table1")``: one row per arm with ``arm``, ``n_treated``,
@@ -14,7 +14,7 @@ fixed-effect Q decomposition; what the printed P values are; the model rule.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,21 @@ REPRO_TOLERANCE = 0.01
 
 @dataclass
 class Finding:
-    """One consistency check: an id, a verdict, a one-line summary and the numbers behind it."""
+    """One consistency check: an id, a verdict, a one-line summary and the numbers behind it.
+
+    ``verdict`` must be one of ``VERDICTS`` (ValueError otherwise); ``rows`` hold one record
+    per checked item, ``values`` any further numbers.
+
+    Examples:
+        >>> from bayesmeta.review.checks import Finding
+        >>> f = Finding("demo", "A demonstration", "note", "Nothing to see.")
+        >>> f.verdict, f.rows
+        ('note', [])
+        >>> Finding("demo", "A demonstration", "fine", "")
+        Traceback (most recent call last):
+            ...
+        ValueError: unknown verdict 'fine'
+    """
 
     id: str
     title: str
@@ -52,14 +66,30 @@ class Finding:
             raise ValueError(f"unknown verdict {self.verdict!r}")
 
 
-def _arm_table(table1: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def _arm_table(table1: pd.DataFrame) -> dict[str, dict[Hashable, Any]]:
+    """Table 1's rows keyed by arm id (``"<ref>-<cell type>"``)."""
     return {str(r["arm"]): r for r in table1.to_dict("records")}
 
 
 def check_sample_sizes(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
-    """Printed n of every row against the sum of Table 1's treated n of its arms."""
+    """Printed n of every row against the sum of Table 1's treated n of its arms.
+
+    A row is ``consistent`` if equal, ``inconsistent`` if the text has more patients than
+    Table 1 enrolled, ``unverifiable`` if fewer (attrition is possible); overall n is also
+    checked against the sum of its subgroups' printed n.
+
+    Examples:
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.review.checks import check_sample_sizes
+        >>> from bayesmeta.review.spec import load_spec
+        >>> f = check_sample_sizes(load_spec(), datasets.load("zhang2020_table1"))
+        >>> f.verdict, [(r["analysis"], r["n_text"], r["n_table1"]) for r in f.rows][:2]
+        ('inconsistent', [('T1DM/c_peptide/all', 115, 114), ('T1DM/c_peptide/BM-HSC', 105, 105)])
+        >>> f.values["internal"]
+        ['T2DM/insulin_dose: overall n = 58 but subgroups give 20 + 31 = 51']
+    """
     arms = _arm_table(table1)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for a in spec.analyses:
         n_t1 = int(sum(int(arms[x]["n_treated"]) for x in a.arms))
         n_txt = a.published.n
@@ -111,8 +141,16 @@ def check_sample_sizes(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
 
 
 def check_k_counts(spec: ReviewSpec) -> Finding:
-    """What k counts: trials in overall rows, arms in subgroup rows."""
-    rows = []
+    """What k counts: trials in overall rows, arms in subgroup rows (verdict ``note``).
+
+    Examples:
+        >>> from bayesmeta.review.checks import check_k_counts
+        >>> from bayesmeta.review.spec import load_spec
+        >>> row = check_k_counts(load_spec()).rows[4]
+        >>> row["analysis"], row["k_text"], row["trials"], row["arms"]
+        ('T2DM/insulin_dose/all', 5, 5, 6)
+    """
+    rows: list[dict[str, Any]] = []
     for d, o in spec.groups():
         overall = spec.overall(d, o)
         n_arms = len(overall.arms)
@@ -136,8 +174,18 @@ def check_k_counts(spec: ReviewSpec) -> Finding:
 
 
 def check_ci_symmetry(spec: ReviewSpec) -> Finding:
-    """Wald CIs are symmetric; after 2-dp rounding |hi + lo - 2 md| <= 0.01 (published.py)."""
-    rows = []
+    """Wald CIs are symmetric; after 2-dp rounding |hi + lo - 2 md| <= 0.01.
+
+    The rule is derived in `bayesmeta.review.published`.
+
+    Examples:
+        >>> from bayesmeta.review.checks import check_ci_symmetry
+        >>> from bayesmeta.review.spec import load_spec
+        >>> f = check_ci_symmetry(load_spec())
+        >>> f.verdict, sum(r["symmetric"] for r in f.rows), len(f.rows)
+        ('consistent', 18, 18)
+    """
+    rows: list[dict[str, Any]] = []
     for a in spec.analyses:
         st = analysis_stats(a, spec.level)
         rows.append({"analysis": a.key, "asymmetry": st.asymmetry, "symmetric": st.symmetric})
@@ -157,14 +205,35 @@ def implied_sd(se: float, n: float) -> tuple[float, float]:
 
     Independent groups (RevMan, equal pre and post SD s): ``SE = s sqrt(2/n)`` so
     ``s = SE sqrt(n/2)``; paired change: ``SE = s_change / sqrt(n)`` so ``s_change = SE sqrt(n)``.
+
+    Examples:
+        The one-study MSC C-peptide row (SE 0.02041 from its CI, n = 10):
+
+        >>> from bayesmeta.review.checks import implied_sd
+        >>> print("{:.4f} {:.4f}".format(*implied_sd(0.02041, 10)))
+        0.0456 0.0645
     """
     return se * math.sqrt(n / 2.0), se * math.sqrt(n)
 
 
 def check_one_study_sd(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
-    """The SD each one-study row implies, against a sourced typical SD where the spec has one."""
+    """The SD each one-study row implies, against a sourced typical SD where the spec has one.
+
+    Uses `implied_sd()` with the text's n and with Table 1's n; a row is ``implausible`` when
+    both implied SDs (at the upper end of their rounding range) are below
+    ``IMPLAUSIBLE_FRACTION`` (0.1) of the outcome's sourced typical SD and change SD.
+
+    Examples:
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.review.checks import check_one_study_sd
+        >>> from bayesmeta.review.spec import load_spec
+        >>> f = check_one_study_sd(load_spec(), datasets.load("zhang2020_table1"))
+        >>> r = f.rows[2]
+        >>> r["analysis"], r["n"], round(r["sd_independent"], 4), r["verdict"]
+        ('T1DM/hba1c/MSC', 8, 0.051, 'implausible')
+    """
     arms = _arm_table(table1)
-    rows = []
+    rows: list[dict[str, Any]] = []
     verdicts = []
     for a in spec.analyses:
         if a.published.k != 1:
@@ -231,9 +300,22 @@ def check_one_study_sd(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
 
 
 def check_follow_up(spec: ReviewSpec, table1: pd.DataFrame, months: float = 12.0) -> Finding:
-    """Rows called "12-month" (Results text or figure caption) against Table 1's follow-up."""
+    """Rows called "12-month" (Results text or figure caption) against Table 1's follow-up.
+
+    A row is ``inconsistent`` if an arm was followed for less than ``months`` (default 12),
+    ``unverifiable`` if an arm was followed longer, else ``consistent``.
+
+    Examples:
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.review.checks import check_follow_up
+        >>> from bayesmeta.review.spec import load_spec
+        >>> f = check_follow_up(load_spec(), datasets.load("zhang2020_table1"))
+        >>> r = f.rows[0]
+        >>> r["analysis"], r["follow_up_min"], r["follow_up_max"], r["arms_shorter"]
+        ('T1DM/c_peptide/all', 7.0, 48.0, '24-BM-HSC')
+    """
     arms = _arm_table(table1)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for a in spec.analyses:
         fig = spec.figure(a.disease, a.outcome)
         label_text = a.timepoint_text.strip()
@@ -281,7 +363,18 @@ def check_follow_up(spec: ReviewSpec, table1: pd.DataFrame, months: float = 12.0
 
 
 def check_mantel_haenszel(spec: ReviewSpec) -> Finding:
-    """Captions that name the Mantel-Haenszel method for mean differences."""
+    """Captions that name the Mantel-Haenszel method for mean differences.
+
+    RevMan 5 offers Mantel-Haenszel only for dichotomous data (Deeks & Higgins 2010); the
+    evidence is an inverse-variance pool of a fixed-effect outcome's subgroup summaries.
+
+    Examples:
+        >>> from bayesmeta.review.checks import check_mantel_haenszel
+        >>> from bayesmeta.review.spec import load_spec
+        >>> f = check_mantel_haenszel(load_spec())
+        >>> f.verdict, [r["figure"] for r in f.rows]
+        ('inconsistent', [2, 3, 4, 5, 6, 7])
+    """
     figs = [f for f in spec.figures.values() if "mantel-haenszel" in f.caption_model.lower()]
     evidence = ""
     for d, o in spec.groups():
@@ -314,7 +407,17 @@ def check_mantel_haenszel(spec: ReviewSpec) -> Finding:
 
 
 def check_q_decompositions(spec: ReviewSpec) -> list[Finding]:
-    """The FE decomposition Q_total = sum Q_g + Q_between for every all-fixed-effect outcome."""
+    """The FE decomposition Q_total = sum Q_g + Q_between for every all-fixed-effect outcome.
+
+    One `Finding` per outcome whose overall and subgroup rows are all fixed-effect; see
+    `bayesmeta.review.published.fe_q_decomposition`.
+
+    Examples:
+        >>> from bayesmeta.review.checks import check_q_decompositions
+        >>> from bayesmeta.review.spec import load_spec
+        >>> [(f.id, f.verdict) for f in check_q_decompositions(load_spec())]
+        [('q-decomposition-T2DM-insulin_dose', 'consistent')]
+    """
     out = []
     for d, o in spec.groups():
         overall = spec.overall(d, o)
@@ -324,7 +427,7 @@ def check_q_decompositions(spec: ReviewSpec) -> list[Finding]:
         if any(s.published.model != "fixed" for s in subs):
             continue
         dec = fe_q_decomposition(overall, subs, spec.level)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for s in subs:
             q = dec.q_groups[s.subgroup]
             rows.append(
@@ -370,8 +473,20 @@ def check_q_decompositions(spec: ReviewSpec) -> list[Finding]:
 
 
 def check_printed_p(spec: ReviewSpec) -> Finding:
-    """Is the P printed next to each MD the effect's? Compare with the p its CI implies."""
-    rows = []
+    """Is the P printed next to each MD the effect's? Compare with the p its CI implies.
+
+    The effect's p is ``2 Phi(-|MD| / SE)`` with the SE the CI implies (`row_stats()`); it is
+    compatible when it lies in the interval the printed P stands for.
+
+    Examples:
+        >>> from bayesmeta.review.checks import check_printed_p
+        >>> from bayesmeta.review.spec import load_spec
+        >>> f = check_printed_p(load_spec())
+        >>> r = next(r for r in f.rows if r["analysis"] == "T2DM/hba1c/BM-MNC")
+        >>> r["p_printed"], round(r["p_effect_from_ci"], 4), r["effect_p_compatible"]
+        ('<0.001', 0.1069, False)
+    """
+    rows: list[dict[str, Any]] = []
     for a in spec.analyses:
         interval = a.published.p_interval()
         if interval is None:
@@ -410,8 +525,21 @@ def check_printed_p(spec: ReviewSpec) -> Finding:
 
 
 def check_model_rule(spec: ReviewSpec) -> Finding:
-    """Does each pooled row's model follow the review's rule on its printed heterogeneity p?"""
-    rows = []
+    """Does each pooled row's model follow the review's rule on its printed heterogeneity p?
+
+    The rule (`bayesmeta.review.spec.ModelRule`) is applied at both ends of the interval the
+    printed p stands for; a row follows it if its model is among the results.
+
+    Examples:
+        >>> from bayesmeta.review.checks import check_model_rule
+        >>> from bayesmeta.review.spec import load_spec
+        >>> f = check_model_rule(load_spec())
+        >>> f.verdict
+        'consistent'
+        >>> print(f.summary)
+        Rule: DL when Cochran's Q p < 0.1, else FE. 16 of 16 pooled rows follow it.
+    """
+    rows: list[dict[str, Any]] = []
     for a in spec.analyses:
         interval = a.published.p_interval()
         if interval is None:
@@ -447,8 +575,16 @@ def check_model_rule(spec: ReviewSpec) -> Finding:
 
 
 def check_single_rows(spec: ReviewSpec) -> Finding:
-    """One-study rows re-derived: the study's own MD and Wald CI (must match to +/- 0.01)."""
-    rows = []
+    """One-study rows re-derived: the study's own MD and Wald CI (must match to +/- 0.01).
+
+    Examples:
+        >>> from bayesmeta.review.checks import check_single_rows
+        >>> from bayesmeta.review.spec import load_spec
+        >>> f = check_single_rows(load_spec())
+        >>> [(r["analysis"], round(r["ci_low"], 4), r["reproduced"]) for r in f.rows]
+        [('T1DM/c_peptide/MSC', -0.01, True), ('T1DM/hba1c/MSC', -0.09, True)]
+    """
+    rows: list[dict[str, Any]] = []
     for a in spec.analyses:
         if a.published.k != 1:
             continue
@@ -478,7 +614,23 @@ def check_single_rows(spec: ReviewSpec) -> Finding:
 
 
 def run_checks(spec: ReviewSpec, table1: pd.DataFrame) -> list[Finding]:
-    """All consistency checks, in report order."""
+    """All consistency checks, in report order.
+
+    Args:
+        spec: the validated review spec (`bayesmeta.review.spec.load_spec`).
+        table1: the review's Table 1, ``bayesmeta.datasets.load("zhang2020_table1")``.
+
+    Examples:
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.review.checks import run_checks
+        >>> from bayesmeta.review.spec import load_spec
+        >>> findings = run_checks(load_spec(), datasets.load("zhang2020_table1"))
+        >>> [(f.id, f.verdict) for f in findings][:4]
+        [('sample-sizes', 'inconsistent'), ('k-counts', 'note'),
+         ('ci-symmetry', 'consistent'), ('one-study-rows', 'consistent')]
+        >>> len(findings)
+        10
+    """
     return [
         check_sample_sizes(spec, table1),
         check_k_counts(spec),
@@ -494,6 +646,14 @@ def run_checks(spec: ReviewSpec, table1: pd.DataFrame) -> list[Finding]:
 
 
 def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
+    """One row per finding with ``id``, ``verdict``, ``title`` and ``summary`` (findings.csv).
+
+    Examples:
+        >>> from bayesmeta.review.checks import Finding, findings_frame
+        >>> df = findings_frame([Finding("demo", "A demonstration", "note", "Nothing to see.")])
+        >>> list(df.columns), df.loc[0, "verdict"]
+        (['id', 'verdict', 'title', 'summary'], 'note')
+    """
     return pd.DataFrame(
         [
             {"id": f.id, "verdict": f.verdict, "title": f.title, "summary": f.summary}

@@ -12,7 +12,7 @@ from scipy import stats
 from bayesmeta.plots import Curve, ForestRow, Interval, ShrinkagePanel, densities, forest, shrinkage
 
 if TYPE_CHECKING:
-    from bayesmeta.review.reproduce import Reanalysis
+    from bayesmeta.review.reanalysis import BayesRow, Reanalysis
 
 
 def _finite(*xs: float) -> bool:
@@ -25,11 +25,12 @@ def _xlabel(r: Reanalysis, outcome: str) -> str:
     return f"MD follow-up minus baseline, {o.label}{unit}; benefit = {o.benefit}"
 
 
-def _prior_text(b: object) -> str:
-    return f"N({b.prior_mean:.3g}, {b.prior_sd:.3g}^2)"  # type: ignore[attr-defined]
+def _prior_text(b: BayesRow) -> str:
+    return f"N({b.prior_mean:.3g}, {b.prior_sd:.3g}^2)"
 
 
 def forest_rows(r: Reanalysis, disease: str, outcome: str) -> list[ForestRow]:
+    """Forest-plot rows of one outcome: overall and subgroups, published against re-analyses."""
     spec = r.spec
     rows = []
     fit = r.celltype.get((disease, outcome))

@@ -1,6 +1,6 @@
 """The re-analysis report: Markdown (``report.md``) and a self-contained HTML render of it.
 
-:func:`markdown_to_html` is a small converter for the Markdown this module writes (headings,
+`markdown_to_html()` is a small converter for the Markdown this module writes (headings,
 paragraphs, bullet lists, pipe tables, fenced code, images, ``**bold**``, ``code`` and links);
 images are embedded as base64 data URIs so ``report.html`` is one file.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bayesmeta.review.reproduce import Reanalysis
+    from bayesmeta.review.reanalysis import Reanalysis
 
 
 # --------------------------------------------------------------------------- formatting
@@ -37,12 +37,14 @@ def num(x: Any, digits: int = 2) -> str:
 
 
 def pval(p: float) -> str:
+    """A p value to 3 decimals, ``"< 0.001"`` below 0.001, an em dash if not finite."""
     if not math.isfinite(p):
         return "—"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def prob(p: float) -> str:
+    """A probability to 3 decimals, ``"> 0.999"``/``"< 0.001"`` at the ends, em dash if NaN."""
     if not math.isfinite(p):
         return "—"
     if p > 0.999:
@@ -59,6 +61,7 @@ def _pfmt(p: float) -> str:
 
 
 def interval(est: float, lo: float, hi: float, digits: int = 2) -> str:
+    """``"est [lo, hi]"`` to ``digits`` decimals; an em dash if any value is not finite."""
     if not all(math.isfinite(float(v)) for v in (est, lo, hi)):
         return "—"
     return f"{num(est, digits)} [{num(lo, digits)}, {num(hi, digits)}]"
@@ -654,11 +657,12 @@ def _findings_section(r: Reanalysis) -> list[str]:
             )
             lines.append("")
             for o in r.spec.outcomes.values():
-                if o.typical_sd is not None:
+                # the yardstick of check_one_study_sd: both SDs must be declared
+                if o.typical_sd is not None and o.typical_change_sd is not None:
                     lines.append(
                         f"Yardstick for {o.label}: typical SD {o.typical_sd.value:g} "
                         f"({o.typical_sd.source}); typical change SD "
-                        f"{o.typical_change_sd.value:g} ({o.typical_change_sd.source}). "  # type: ignore[union-attr]
+                        f"{o.typical_change_sd.value:g} ({o.typical_change_sd.source}). "
                         f"Verdict 'implausible' when both implied SDs (upper rounding "
                         f"bound) are below {f.values['implausible_fraction']:g} x the "
                         "yardstick. The unit is not stated; in mmol/mol the implied "
@@ -823,6 +827,7 @@ def _appendix(r: Reanalysis) -> list[str]:
 
 
 def build_markdown(r: Reanalysis) -> str:
+    """The text of ``report.md``: every section of the report in order."""
     parts: list[str] = []
     for section in (
         _intro,
@@ -950,11 +955,11 @@ def markdown_to_html(text: str, base: Path | None = None, title: str = "report")
                 rows.append(lines[i])
                 i += 1
             header = _split_row(rows[0])
-            body = [r for r in rows[1:] if not re.match(r"^\|[\s:|-]+\|$", r.strip())]
+            body_rows = [r for r in rows[1:] if not re.match(r"^\|[\s:|-]+\|$", r.strip())]
             h = "".join(f"<th>{_inline(c)}</th>" for c in header)
             b = "".join(
                 "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in _split_row(r)) + "</tr>"
-                for r in body
+                for r in body_rows
             )
             out.append(f"<table><thead><tr>{h}</tr></thead><tbody>{b}</tbody></table>")
             continue

@@ -1,14 +1,20 @@
 """The review's declarative re-analysis spec (``models/zhang2020.toml``), validated on load.
 
-:func:`load_spec` reads the TOML and returns a :class:`ReviewSpec`. Every problem (an unknown
+`load_spec()` reads the TOML and returns a `ReviewSpec`. Every problem (an unknown
 key, outcome, subgroup, disease or reference, a missing or mistyped value, an arm that does not
 belong to its subgroup, a CI that does not contain its MD) raises
-:class:`~bayesmeta.errors.InputError` with one line naming the file and the key, e.g.
+`bayesmeta.errors.InputError` with one line naming the file and the key, e.g.
 ``models/zhang2020.toml: key 'analyses[3].outcome': unknown outcome 'hba1', known: ...``.
 
 Effect priors are stated in units of the reference difference ``D`` of each disease x outcome
 (``D = |published overall MD|``), with the mean signed towards benefit;
-:meth:`ReviewSpec.effect_prior` resolves them to outcome units.
+`ReviewSpec.effect_prior()` resolves them to outcome units.
+
+Examples:
+    >>> from bayesmeta.review.spec import load_spec
+    >>> spec = load_spec()
+    >>> len(spec.analyses), len(spec.groups())
+    (18, 6)
 """
 
 from __future__ import annotations
@@ -33,7 +39,19 @@ TAU_FAMILIES = ("halfnormal", "halfcauchy")
 
 @dataclass(frozen=True)
 class Published:
-    """One published pooled row as printed (2 dp)."""
+    """One published pooled row as printed (2 dp): k, n, MD, its CI, model, heterogeneity p.
+
+    ``model`` is ``"fixed"``, ``"random"`` or ``"single"`` (k = 1); ``heterogeneity_p`` is the
+    printed Cochran's Q p as text (``"<0.001"``, ``"0.13"``), None for one study.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> p = load_spec().overall("T2DM", "insulin_dose").published
+        >>> p.k, p.md, p.ci_low, p.ci_high, p.model, p.heterogeneity_p
+        (5, -35.76, -40.47, -31.04, 'fixed', '0.13')
+        >>> p.p_interval()
+        (0.125, 0.135)
+    """
 
     k: int
     n: int
@@ -44,13 +62,24 @@ class Published:
     heterogeneity_p: str | None  # as printed, e.g. "<0.001" or "0.13"; None for one study
 
     def p_interval(self) -> tuple[float, float] | None:
-        """The interval the printed heterogeneity p can stand for (rounding to its digits)."""
+        """The interval the printed heterogeneity p can stand for (`p_interval()`); None if none."""
         return None if self.heterogeneity_p is None else p_interval(self.heterogeneity_p)
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """One of the review's published analyses (a row of its Results)."""
+    """One of the review's published analyses (a row of its Results).
+
+    An overall row has ``subgroup == "all"``; ``arms`` are ``"<ref>-<cell type>"`` ids.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> a = load_spec().overall("T2DM", "insulin_dose")
+        >>> a.key, a.is_overall, a.refs
+        ('T2DM/insulin_dose/all', True, (17, 23, 29, 31, 33))
+        >>> len(a.arms)
+        6
+    """
 
     disease: str
     outcome: str
@@ -62,19 +91,34 @@ class Analysis:
 
     @property
     def key(self) -> str:
+        """``"disease/outcome/subgroup"``, unique within a spec."""
         return f"{self.disease}/{self.outcome}/{self.subgroup}"
 
     @property
     def is_overall(self) -> bool:
+        """True for the overall (all cell types) row."""
         return self.subgroup == OVERALL
 
     @property
     def refs(self) -> tuple[int, ...]:
+        """The distinct reference numbers of the arms, ascending."""
         return tuple(sorted({arm_ref(a) for a in self.arms}))
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """An outcome: label, unit, direction of benefit and optional sourced yardsticks.
+
+    ``benefit`` is ``"increase"`` or ``"decrease"``; ``mcid``, ``typical_sd`` and
+    ``typical_change_sd`` are `Sourced` values or None when the spec declares none.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> o = load_spec().outcomes["hba1c"]
+        >>> o.benefit, o.sign, o.mcid is None
+        ('decrease', -1, True)
+    """
+
     name: str
     label: str
     unit: str
@@ -92,7 +136,14 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Sourced:
-    """A sourced positive quantity: a clinically meaningful difference or a typical SD."""
+    """A sourced positive quantity: a clinically meaningful difference or a typical SD.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> sd = load_spec().outcomes["hba1c"].typical_sd
+        >>> sd.value, sd.unit
+        (1.4, 'percentage points')
+    """
 
     value: float
     unit: str
@@ -101,6 +152,14 @@ class Sourced:
 
 @dataclass(frozen=True)
 class Reference:
+    """A study of the review by its reference number, with the cell types of its arms.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> load_spec().references[23]
+        Reference(ref=23, study='Bhansali 2017', arms=('MSC', 'BM-MNC'))
+    """
+
     ref: int
     study: str
     arms: tuple[str, ...]  # cell types
@@ -108,6 +167,15 @@ class Reference:
 
 @dataclass(frozen=True)
 class Figure:
+    """A forest-plot figure of the review: its outcome and what its caption says.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> f = load_spec().figures[6]
+        >>> f.disease, f.outcome, "Mantel-Haenszel" in f.caption_model
+        ('T2DM', 'insulin_dose', True)
+    """
+
     number: int
     disease: str
     outcome: str
@@ -117,7 +185,14 @@ class Figure:
 
 @dataclass(frozen=True)
 class ModelRule:
-    """The review's rule: ``if_significant`` when the Q test's p < alpha, else ``otherwise``."""
+    """The review's rule: ``if_significant`` when the Q test's p < alpha, else ``otherwise``.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> rule = load_spec().rule
+        >>> rule.alpha, rule.choose(0.13), rule.choose(0.05)
+        (0.1, 'FE', 'DL')
+    """
 
     alpha: float
     if_significant: str
@@ -125,12 +200,22 @@ class ModelRule:
     quote: str
 
     def choose(self, q_p: float) -> str:
+        """The method (``"DL"`` or ``"FE"``) the rule picks for a heterogeneity p of ``q_p``."""
         return self.if_significant if q_p < self.alpha else self.otherwise
 
 
 @dataclass(frozen=True)
 class EffectPrior:
-    """Normal effect prior in units of D: mean (towards benefit) and sd."""
+    """Normal effect prior in units of D: mean (towards benefit) and sd.
+
+    `ReviewSpec.effect_prior()` turns it into outcome units.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> p = load_spec().effect_priors["sceptical"]
+        >>> p.mean, p.sd
+        (0.0, 0.6079)
+    """
 
     name: str
     mean: float
@@ -140,6 +225,15 @@ class EffectPrior:
 
 @dataclass(frozen=True)
 class CellTypePrior:
+    """Priors of the cell-type model: ``mu`` names an effect prior; tau ~ family(scale x D).
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> c = load_spec().cell_type_prior
+        >>> c.mu, c.tau_family, c.tau_scale
+        ('vague', 'halfnormal', 1.0)
+    """
+
     mu: str  # name of an effect prior
     tau_family: str
     tau_scale: float  # in units of D
@@ -148,6 +242,17 @@ class CellTypePrior:
 
 @dataclass(frozen=True)
 class StudyLevel:
+    """The pre/post correlation r of the study-level paired analysis and its sensitivity values.
+
+    Defaults (no ``[study_level]`` table): r = 0.5, no sensitivity values.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> sl = load_spec().study_level
+        >>> sl.r, sl.r_sensitivity
+        (0.5, (0.0, 0.8))
+    """
+
     r: float
     r_sensitivity: tuple[float, ...]
     rationale: str
@@ -155,7 +260,24 @@ class StudyLevel:
 
 @dataclass(frozen=True)
 class ReviewSpec:
-    """The validated spec; see the module docstring."""
+    """The validated spec (see the module docstring), as returned by `load_spec()`.
+
+    Effect priors resolve to outcome units through the reference difference
+    ``D = |published overall MD|``: prior mean ``sign x mean x D``, sd ``sd x D``, where
+    ``sign`` is +1 if an increase is the benefit and -1 if a decrease is.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> spec = load_spec()
+        >>> spec.level, spec.reference_difference("T2DM", "hba1c")
+        (0.95, 0.87)
+        >>> [round(v, 4) for v in spec.effect_prior("enthusiastic", "T2DM", "hba1c")]
+        [-0.87, 0.5289]
+        >>> spec.mu_prior_text("T2DM", "hba1c"), spec.tau_prior_text("T2DM", "hba1c")
+        ('normal(0, 87)', 'halfnormal(0.87)')
+        >>> [a.subgroup for a in spec.subgroups("T2DM", "hba1c")]
+        ['MSC', 'BM-MNC']
+    """
 
     path: str
     review: dict[str, Any]
@@ -172,6 +294,7 @@ class ReviewSpec:
 
     @property
     def level(self) -> float:
+        """The confidence level of the published intervals (``review.level``)."""
         return float(self.review["level"])
 
     def groups(self) -> list[tuple[str, str]]:
@@ -183,12 +306,14 @@ class ReviewSpec:
         return seen
 
     def overall(self, disease: str, outcome: str) -> Analysis:
+        """The overall row of a disease and outcome (KeyError if there is none)."""
         for a in self.analyses:
             if a.disease == disease and a.outcome == outcome and a.is_overall:
                 return a
         raise KeyError(f"no overall row for {disease}/{outcome}")
 
     def subgroups(self, disease: str, outcome: str) -> list[Analysis]:
+        """The subgroup (cell-type) rows of a disease and outcome, in spec order."""
         return [
             a
             for a in self.analyses
@@ -196,6 +321,7 @@ class ReviewSpec:
         ]
 
     def figure(self, disease: str, outcome: str) -> Figure | None:
+        """The forest-plot figure of a disease and outcome, or None."""
         for f in self.figures.values():
             if f.disease == disease and f.outcome == outcome:
                 return f
@@ -206,17 +332,19 @@ class ReviewSpec:
         return abs(self.overall(disease, outcome).published.md)
 
     def effect_prior(self, name: str, disease: str, outcome: str) -> tuple[float, float]:
-        """(mean, sd) of effect prior ``name`` in outcome units for this disease and outcome."""
+        """(mean, sd) of effect prior ``name`` in outcome units: ``(sign m D, s D)``."""
         p = self.effect_priors[name]
         d = self.reference_difference(disease, outcome)
         sign = self.outcomes[outcome].sign
         return sign * p.mean * d + 0.0, p.sd * d  # + 0.0: no negative zero
 
     def tau_prior_text(self, disease: str, outcome: str) -> str:
+        """The cell-type model's tau prior in outcome units, e.g. ``"halfnormal(0.87)"``."""
         scale = self.cell_type_prior.tau_scale * self.reference_difference(disease, outcome)
         return f"{self.cell_type_prior.tau_family}({_g(scale)})"
 
     def mu_prior_text(self, disease: str, outcome: str) -> str:
+        """The cell-type model's mu prior in outcome units, e.g. ``"normal(0, 87)"``."""
         mean, sd = self.effect_prior(self.cell_type_prior.mu, disease, outcome)
         return f"normal({_g(mean)}, {_g(sd)})"
 
@@ -228,18 +356,37 @@ def _g(x: float) -> str:
 
 
 def arm_ref(arm: str) -> int:
-    """The reference number of an arm id ``"<ref>-<cell type>"``."""
+    """The reference number of an arm id ``"<ref>-<cell type>"``.
+
+    Examples:
+        >>> from bayesmeta.review.spec import arm_ref
+        >>> arm_ref("23-BM-MNC")
+        23
+    """
     return int(arm.split("-", 1)[0])
 
 
 def arm_cell_type(arm: str) -> str:
+    """The cell type of an arm id ``"<ref>-<cell type>"`` (everything after the first ``-``).
+
+    Examples:
+        >>> from bayesmeta.review.spec import arm_cell_type
+        >>> arm_cell_type("23-BM-MNC")
+        'BM-MNC'
+    """
     return arm.split("-", 1)[1]
 
 
 def p_interval(text: str) -> tuple[float, float]:
     """The interval a printed p value stands for: "<0.001" -> (0, 0.001); "0.13" -> [0.125, 0.135).
 
-    A value printed with d decimals stands for +/- half a unit in the last place.
+    A value printed with d decimals stands for +/- half a unit in the last place, clipped to
+    [0, 1]; ``"<x"`` stands for [0, x).
+
+    Examples:
+        >>> from bayesmeta.review.spec import p_interval
+        >>> p_interval("0.13"), p_interval("<0.001")
+        ((0.125, 0.135), (0.0, 0.001))
     """
     t = str(text).strip().replace(" ", "")
     if t.startswith("<"):
@@ -317,7 +464,23 @@ def _join(key: str, name: str) -> str:
 
 
 def load_spec(path: str | Path | None = None) -> ReviewSpec:
-    """Read and validate a review spec (default: the shipped ``models/zhang2020.toml``)."""
+    """Read and validate a review spec (default: the shipped ``models/zhang2020.toml``).
+
+    Args:
+        path: a TOML spec file; None for the shipped reference review.
+
+    Returns:
+        The validated `ReviewSpec`.
+
+    Raises:
+        InputError: missing file, invalid TOML, or any spec problem (see `parse_spec()`).
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> spec = load_spec()
+        >>> spec.review["id"], spec.analyses[0].key
+        ('zhang2020', 'T1DM/c_peptide/all')
+    """
     path = Path(path) if path is not None else models_dir() / "zhang2020.toml"
     name = str(path)
     if not path.exists():
@@ -330,7 +493,15 @@ def load_spec(path: str | Path | None = None) -> ReviewSpec:
 
 
 def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
-    """Validate an already-parsed spec dictionary (see :func:`load_spec`)."""
+    """Validate an already-parsed spec dictionary (see `load_spec()`); ``name`` labels errors.
+
+    Examples:
+        >>> from bayesmeta.review.spec import parse_spec
+        >>> parse_spec({"review": {}}, "my.toml")
+        Traceback (most recent call last):
+            ...
+        bayesmeta.errors.InputError: my.toml: key 'model_rule': missing required key
+    """
     r = _Reader(name)
     top = r.table(
         raw,

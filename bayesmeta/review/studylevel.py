@@ -1,23 +1,23 @@
 r"""Study-level re-analysis from per-arm forest-plot values (``reproduce(studies=FILE)``).
 
-The file has one row per arm and outcome with the columns of :data:`COLUMNS`:
+The file has one row per arm and outcome with the columns of `COLUMNS`:
 ``study, ref, disease, cell_type, outcome, n, m_pre, sd_pre, m_post, sd_post``
 (``docs/templates/zhang2020_forest_arms_template.csv`` lists every arm the published rows need,
 values empty). For every published row it runs
 
 1. **the review's RevMan method**: ``MD = m_post - m_pre`` with the before/after variance of two
    independent groups, ``vi = sd_pre^2/n + sd_post^2/n``
-   (:func:`bayesmeta.effects.before_after`), pooled by inverse variance, FE or DL by the review's
-   rule decided once per forest plot on all its arms (:mod:`bayesmeta.classical`);
+   (`bayesmeta.effects.before_after()`), pooled by inverse variance, FE or DL by the review's
+   rule decided once per forest plot on all its arms (`bayesmeta.classical`);
 2. **the paired alternative**: ``vi = (sd_pre^2 + sd_post^2 - 2 r sd_pre sd_post)/n``
-   (:func:`bayesmeta.effects.mean_change`) with the spec's r (and its sensitivity values),
+   (`bayesmeta.effects.mean_change()`) with the spec's r (and its sensitivity values),
    pooled by the same rule applied to its own Q;
 3. **the PyMC model** (with ``mcmc``): arms nested in studies (ref 23's MSC and BM-MNC arms share
    a study effect), a mean per cell type, the paired variance with the spec's r
-   (:func:`bayesmeta.hierarchical.fit`, model ``nested`` with subgroup terms);
+   (`bayesmeta.hierarchical.fit()`, model ``nested`` with subgroup terms);
 
 and compares each with the published row. Bad input raises
-:class:`~bayesmeta.errors.InputError` naming the file, the 1-based data row and the column.
+`bayesmeta.errors.InputError` naming the file, the 1-based data row and the column.
 """
 
 from __future__ import annotations
@@ -25,14 +25,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from bayesmeta.errors import InputError
 from bayesmeta.review.spec import ReviewSpec, _g, arm_cell_type, arm_ref
-from bayesmeta.studies import label_column, numeric_column, read_table
+from bayesmeta.studies import StudyTable, label_column, numeric_column, read_table
+
+if TYPE_CHECKING:
+    from bayesmeta.effects import EffectSizes
+    from bayesmeta.results import MetaResult
 
 #: The per-arm columns, in template order.
 COLUMNS = (
@@ -75,7 +79,7 @@ def template_frame(spec: ReviewSpec) -> pd.DataFrame:
 
 
 def write_template(path: str | Path, spec: ReviewSpec) -> Path:
-    """Write the empty-values template CSV (see :func:`template_frame`)."""
+    """Write the empty-values template CSV (see `template_frame()`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     template_frame(spec).to_csv(path, index=False)
@@ -168,26 +172,29 @@ class StudyLevelResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _arm_rows(arms: pd.DataFrame, disease: str, outcome: str, wanted: tuple[str, ...]):
+def _arm_rows(
+    arms: pd.DataFrame, disease: str, outcome: str, wanted: tuple[str, ...]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of ``wanted`` arms (indexed by arm id, in ``wanted`` order) and the missing ids."""
     sel = arms[(arms["disease"] == disease) & (arms["outcome"] == outcome)]
     sel = sel.set_index("arm")
     missing = [a for a in wanted if a not in sel.index]
     return sel.reindex([a for a in wanted if a in sel.index]), missing
 
 
-def _effects(rows: pd.DataFrame, r: float | None):
+def _effects(rows: pd.DataFrame, r: float | None) -> EffectSizes:
+    """RevMan before/after effects (``r`` None) or paired mean changes with correlation ``r``."""
     from bayesmeta.effects import before_after, mean_change
 
+    m_pre, sd_pre, m_post, sd_post, n = (
+        rows[c].to_numpy(dtype=float) for c in ("m_pre", "sd_pre", "m_post", "sd_post", "n")
+    )
     if r is None:
-        return before_after(
-            rows["m_pre"], rows["sd_pre"], rows["n"], rows["m_post"], rows["sd_post"], rows["n"]
-        )
-    return mean_change(rows["m_pre"], rows["sd_pre"], rows["m_post"], rows["sd_post"], rows["n"], r)
+        return before_after(m_pre, sd_pre, n, m_post, sd_post, n)
+    return mean_change(m_pre, sd_pre, m_post, sd_post, n, r)
 
 
-def _table(rows: pd.DataFrame, es: Any):
-    from bayesmeta.studies import StudyTable
-
+def _table(rows: pd.DataFrame, es: EffectSizes) -> StudyTable:
     return StudyTable.from_frame(
         pd.DataFrame(
             {
@@ -201,19 +208,22 @@ def _table(rows: pd.DataFrame, es: Any):
     )
 
 
-def _pool(table: Any, method: str, level: float) -> Any:
+def _pool(table: StudyTable, method: str, level: float) -> MetaResult:
+    """RevMan 5 pooling of ``table`` by ``method`` (FE for a single arm)."""
     from bayesmeta.classical import pool
 
     return pool(table, method=method if table.k > 1 else "FE", preset="revman5", level=level)
 
 
-def _figure_method(spec: ReviewSpec, table: Any) -> tuple[str, float | None]:
+def _figure_method(spec: ReviewSpec, table: StudyTable) -> tuple[str, float | None]:
     """The review's rule on all arms of a forest plot: (method, Q p)."""
     from bayesmeta.classical import pool
 
     if table.k < 2:
         return "FE", None
     q_p = pool(table, method="FE").q_p
+    if q_p is None:  # FE pooling of k >= 2 studies always reports Cochran's Q
+        raise ValueError("no heterogeneity test for a forest plot with k >= 2 arms")
     return spec.rule.choose(q_p), q_p
 
 
@@ -330,11 +340,10 @@ def analyse(
                 post = fit.idata_["posterior"]
                 x = post["mu"] if sub == "all" else post["mu_subgroup"].sel(subgroup=sub)
                 x = np.asarray(x.values).reshape(-1)
-                row = summary.loc[name]
                 rec |= {
                     "pymc_median": float(np.median(x)),
-                    "pymc_ci_low": float(row["ci_low"]),
-                    "pymc_ci_high": float(row["ci_high"]),
+                    "pymc_ci_low": float(summary["ci_low"].loc[name]),
+                    "pymc_ci_high": float(summary["ci_high"].loc[name]),
                     "pymc_max_rhat": fit.diagnostics_["max_rhat"],
                     "pymc_divergences": fit.diagnostics_["divergences"],
                 }
@@ -361,7 +370,6 @@ def _fit_pymc(
     from bayesmeta.review.summaries import summarize
 
     es = _effects(rows, spec.study_level.r)
-    d = spec.reference_difference(disease, outcome)
     mean, sd = spec.effect_prior(spec.cell_type_prior.mu, disease, outcome)
     tau_prior = spec.tau_prior_text(disease, outcome)
     table = pd.DataFrame(
@@ -394,5 +402,4 @@ def _fit_pymc(
     )
     names = [n for n in ("mu", "mu_subgroup", "tau", "tau_arm") if n in bm.idata_["posterior"]]
     summary = summarize(bm.idata_, var_names=names, ci_prob=spec.level)
-    bm.settings_text_ = {**bm.settings(), "scale D": _g(d)}
     return bm, summary

@@ -4,7 +4,7 @@ A small simulation study (``models/simulate_review.toml``, review-shaped scenari
 small replicate count, run in-process) of the review's rule (fixed effect if Cochran's Q
 p >= 0.10, else DerSimonian-Laird with a Wald z interval) next to FE, DL-Wald and REML-HKSJ.
 Chunks are cached as Parquet under ``OUT/simulation/``, so a re-run of ``reproduce`` into the
-same folder skips them (:func:`bayesmeta.simulate.run_study` resumes).
+same folder skips them (`bayesmeta.simulate.run_study()` resumes).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def trust_section(trust: pd.DataFrame, level: float = 0.95) -> list[str]:
             cells.append(f"{cov['review-rule']:.2f} / {cov['REML-HKSJ']:.2f}")
         lines.append(f"| {key} | {k} | " + " | ".join(cells) + " |")
     rule = trust[trust["method"] == "review-rule"]
-    worst = rule.loc[rule["coverage"].idxmin()]
+    worst = rule.iloc[int(rule["coverage"].argmin())]
     het = trust[trust["tau"] != taus[0]].groupby("method")["coverage"].mean()
     means = ", ".join(f"{m} {het[m]:.3f}" for m in TRUST_METHODS if m in het)
     lines += [

@@ -1,6 +1,6 @@
 """Prior sweeps: one prior family with one parameter varied over a grid.
 
-Grammar (``kind`` "tau" or "mu"; everything :func:`bayesmeta.priors.parse_prior` reads is a
+Grammar (``kind`` "tau" or "mu"; everything `bayesmeta.priors.parse_prior` reads is a
 one-prior sweep)::
 
     family(p1, ..., a..b, ..., n=N)
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,18 @@ _N = re.compile(r"^\s*n\s*=\s*(.*?)\s*$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class PriorGrid:
-    """The priors of one sweep; ``values`` are the swept parameter (nan if none swept)."""
+    """The priors of one sweep; ``values`` are the swept parameter (nan if none swept).
+
+    ``text`` is the sweep as written, ``family`` the prior family, ``priors`` the expanded
+    priors in grid order and ``parameter`` the index of the swept parameter in
+    ``Prior.params`` (None for a single prior).
+
+    Examples:
+        >>> from bayesmeta.sensitivity.grammar import parse_sweep
+        >>> grid = parse_sweep("halfcauchy(0.5..2, n=4)", "tau")
+        >>> grid.family, grid.values, grid.parameter
+        ('halfcauchy', (0.5, 1.0, 1.5, 2.0), 0)
+    """
 
     text: str
     family: str
@@ -60,7 +72,30 @@ def _number(s: str, kind: Kind, text: str) -> float:
 
 
 def parse_sweep(text: str | Prior, kind: Kind) -> PriorGrid:
-    """Expand a sweep string (module docstring) into priors; InputError on bad text."""
+    """Expand a sweep string (grammar in the module docstring) into its priors.
+
+    A `Prior` or a string without a range ``a..b`` is a one-prior grid (``values`` (nan,)).
+    The range takes ``numpy.linspace(a, b, n)`` values (``n`` defaults to 10), rounded to 12
+    significant digits.
+
+    Args:
+        text: the sweep, e.g. ``"halfnormal(0.1..2, n=20)"``, or a `Prior`.
+        kind: ``"tau"`` or ``"mu"``: which parameter the priors are for.
+
+    Returns:
+        The `PriorGrid` of the sweep.
+
+    Raises:
+        InputError: unreadable text, more than one range, lower >= upper, bad ``n``, or a
+            grid value the family does not accept.
+
+    Examples:
+        >>> from bayesmeta.sensitivity.grammar import parse_sweep
+        >>> [p.text for p in parse_sweep("normal(0, 1..10, n=3)", "mu").priors]
+        ['normal(0, 1)', 'normal(0, 5.5)', 'normal(0, 10)']
+        >>> parse_sweep("turner", "tau").values
+        (nan,)
+    """
     if isinstance(text, Prior):
         p = parse_prior(text, kind)
         return PriorGrid(p.text, p.family, (p,), (math.nan,), None)
@@ -74,8 +109,8 @@ def parse_sweep(text: str | Prior, kind: Kind) -> PriorGrid:
         raise _fail(kind, text, "cannot read it")
     args = [a.strip() for a in m.group(2).split(",")]
     n = None
-    if args and _N.match(args[-1]):
-        raw = _N.match(args[-1]).group(1)  # type: ignore[union-attr]
+    if args and (nm := _N.match(args[-1])):
+        raw = nm.group(1)
         try:
             n = int(raw)
         except ValueError:
@@ -110,10 +145,14 @@ def parse_sweep(text: str | Prior, kind: Kind) -> PriorGrid:
     return PriorGrid(text.strip(), priors[0].family, tuple(priors), tuple(grid), j)
 
 
-def expand(
-    texts: str | Prior | list[str | Prior] | tuple[str | Prior, ...], kind: Kind
-) -> list[PriorGrid]:
-    """Parse one sweep or a list of sweeps."""
+def expand(texts: str | Prior | Sequence[str | Prior], kind: Kind) -> list[PriorGrid]:
+    """Parse one sweep or a list of sweeps (`parse_sweep` on each); InputError if empty.
+
+    Examples:
+        >>> from bayesmeta.sensitivity.grammar import expand
+        >>> [(g.text, len(g.priors)) for g in expand(["halfnormal(1..2, n=3)", "rhodes"], "tau")]
+        [('halfnormal(1..2, n=3)', 3), ('rhodes', 1)]
+    """
     if isinstance(texts, (str, Prior)):
         texts = [texts]
     grids = [parse_sweep(t, kind) for t in texts]

@@ -1,13 +1,13 @@
 """Prior sensitivity by refitting a PyMC model, compiled once per prior family.
 
-:func:`refit_sweep` samples the posterior afresh under every tau prior of a sweep (grammar of
-:mod:`bayesmeta.sensitivity.grammar`). The fits use ``BayesianMeta(..., prior_data=True)``:
+`refit_sweep` samples the posterior afresh under every tau prior of a sweep (grammar of
+`bayesmeta.sensitivity.grammar`). The fits use ``BayesianMeta(..., prior_data=True)``:
 the mu and tau prior parameters are ``pm.Data`` of the PyMC graph (e.g.
 ``pm.HalfNormal("tau", sigma=pm.Data("tau_prior_sigma", s))``), the compile cache is keyed
 by the prior *families*, and each refit only swaps the values in (nutpie ``with_data``). A
 sweep over the scales of one family therefore compiles one model. Where
-:func:`bayesmeta.sensitivity.mcmc.reweight` flags ``refit`` (Pareto k >= 0.7), this is the
-refit; for the normal-normal model the exact engine (:func:`bayesmeta.sensitivity.sweep`)
+`bayesmeta.sensitivity.mcmc.reweight` flags ``refit`` (Pareto k >= 0.7), this is the
+refit; for the normal-normal model the exact engine (`bayesmeta.sensitivity.sweep`)
 needs no sampling at all and is the reference.
 """
 
@@ -23,7 +23,7 @@ from bayesmeta.exact.marginal import check_level
 from bayesmeta.priors import Prior, parse_prior
 from bayesmeta.sensitivity.grammar import expand
 
-#: the columns of :func:`refit_sweep`, in order
+#: the columns of `refit_sweep`, in order
 REFIT_COLUMNS = (
     "tau_prior", "mu_prior", "tau_family",
     "mu_median", "mu_ci_low", "mu_ci_high", "mu_mcse_median",
@@ -58,13 +58,13 @@ def refit_sweep(
     **options: Any,
 ) -> pd.DataFrame:
     """One PyMC fit per tau prior of ``tau_priors`` (sweeps such as
-    ``"halfnormal(1..10, n=4)"``), all with ``mu_prior``; one row each (:data:`REFIT_COLUMNS`):
+    ``"halfnormal(1..10, n=4)"``), all with ``mu_prior``; one row each (`REFIT_COLUMNS`):
     posterior median, central ``level`` interval and MCSE of the median of mu and tau, the
-    sampler diagnostics of :func:`bayesmeta.hierarchical.diagnose`, ``warnings`` (their
+    sampler diagnostics of `bayesmeta.hierarchical.diagnose`, ``warnings`` (their
     messages, "; "-joined), ``compiled`` (True if this fit compiled a sampler: the first prior
     of each family with nutpie; every fit with ``sampler="pymc"``, whose NUTS compiles per
     call) and ``cache_hit``. Every fit uses the same ``seed``. ``table`` is a StudyTable,
-    MetaData or DataFrame; ``options`` go to :class:`~bayesmeta.hierarchical.BayesianMeta`
+    MetaData or DataFrame; ``options`` go to `BayesianMeta`
     (e.g. ``target_accept``, ``sampler``, ``centred``).
     """
     from bayesmeta.hierarchical import BayesianMeta, cache_info

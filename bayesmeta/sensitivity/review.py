@@ -1,7 +1,7 @@
 """Prior sensitivity of the review's (Zhang 2020) 18 published rows, for ``reproduce``.
 
 The 6 overall rows are the cell-type models (published subgroup summaries, one estimate per
-cell type, as :func:`bayesmeta.review.celltype.fit_exact`); the 12 subgroup rows are single
+cell type, as `bayesmeta.review.celltype.fit_exact`); the 12 subgroup rows are single
 published summaries (k = 1, where the posterior of mu is driven by the mu prior and tau prior
 together). Each is swept over halfnormal and halfcauchy tau priors with scales 0.1-2 times
 the review's tau-prior scale, with the review's mu prior.
@@ -60,7 +60,7 @@ def review_sweep(n: int = 20, spec_path: str | Path | None = None) -> pd.DataFra
 
 
 def write_review_sensitivity(out: str | Path, n: int = 20) -> Path:
-    """``reproduce`` hook: write ``out/sensitivity.csv`` (:func:`review_sweep`)."""
+    """``reproduce`` hook: write ``out/sensitivity.csv`` (`review_sweep`)."""
     path = Path(out) / "sensitivity.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     review_sweep(n).to_csv(path, index=False)

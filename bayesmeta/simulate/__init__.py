@@ -1,7 +1,7 @@
 """Simulation studies of meta-analysis methods on dask.distributed.
 
 ``run_study(spec, out, workers=None, scheduler=None, progress=True)`` runs (or resumes) the
-study a TOML spec declares (:mod:`bayesmeta.simulate.spec`) and returns the metrics table;
+study a TOML spec declares (`bayesmeta.simulate.spec`) and returns the metrics table;
 ``run_cli(args)`` backs ``bayesmeta simulate``. See docs/simulate.md.
 """
 

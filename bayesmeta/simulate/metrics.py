@@ -31,7 +31,20 @@ _Z = float(stats.norm.isf(0.025))
 
 
 def median_mcse(x: np.ndarray) -> float:
-    """Order-statistic MCSE of the sample median (see module docstring)."""
+    """Order-statistic MCSE of the sample median (see module docstring); nan for n < 4.
+
+    For standard normal samples of n = 400 the true SE of the median is about
+    sqrt(pi / 2 / n) = 0.0627; the estimate averages close to it:
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.simulate.metrics import median_mcse
+        >>> rng = np.random.default_rng(0)
+        >>> print(f"{np.mean([median_mcse(rng.standard_normal(400)) for _ in range(50)]):.4f}")
+        0.0666
+        >>> median_mcse(np.ones(3))
+        nan
+    """
     n = x.size
     if n < 4:
         return math.nan
@@ -43,7 +56,20 @@ def median_mcse(x: np.ndarray) -> float:
 
 
 def sbc_tests(pit: np.ndarray, bins: int = SBC_BINS) -> dict[str, float]:
-    """KS and binned chi-square tests of PIT uniformity."""
+    """KS and binned chi-square tests of PIT uniformity (nan when fewer PITs than bins).
+
+    ``sbc_ks_p``: Kolmogorov-Smirnov p against Uniform(0, 1); ``sbc_chi2`` /
+    ``sbc_chi2_p``: Pearson chi-square of the counts in ``bins`` (default 10) equal bins.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.simulate.metrics import sbc_tests
+        >>> u = np.random.default_rng(1).uniform(size=500)
+        >>> print({k: round(v, 4) for k, v in sbc_tests(u).items()})
+        {'sbc_ks_p': 0.7641, 'sbc_chi2': 2.4, 'sbc_chi2_p': 0.9835}
+        >>> sbc_tests(u**1.5)["sbc_chi2_p"] < 1e-6  # PITs skewed towards 0: not uniform
+        True
+    """
     if pit.size < bins:
         return {"sbc_ks_p": math.nan, "sbc_chi2": math.nan, "sbc_chi2_p": math.nan}
     counts = np.bincount(np.minimum((pit * bins).astype(int), bins - 1), minlength=bins)
@@ -56,7 +82,21 @@ def sbc_tests(pit: np.ndarray, bins: int = SBC_BINS) -> dict[str, float]:
 
 
 def measures(g: pd.DataFrame) -> dict[str, float]:
-    """All measures of one scenario x method group of replicate rows."""
+    """All measures of one scenario x method group of replicate rows (module docstring).
+
+    ``g`` needs columns mu_true, estimate, ci_low, ci_high and ok; rows with ok False count
+    in ``n_failed`` only. Without a successful row only ``n`` and ``n_failed`` are returned.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.simulate.metrics import measures
+        >>> g = pd.DataFrame({"mu_true": 0.0, "estimate": [0.1, -0.2, 0.05, 0.3],
+        ...                   "ci_low": [-0.2, -0.5, 0.01, -0.1], "ci_high": [0.4, 0.1, 0.09, 0.7],
+        ...                   "ok": True})
+        >>> m = measures(g)
+        >>> m["coverage"], round(m["width_mean"], 4), round(m["bias"], 4), round(m["rmse"], 4)
+        (0.75, 0.52, 0.0625, 0.1887)
+    """
     ok = g[g["ok"]]
     n = len(ok)
     out: dict[str, float] = {"n": n, "n_failed": int(len(g) - n)}
@@ -89,7 +129,28 @@ def measures(g: pd.DataFrame) -> dict[str, float]:
 
 
 def summarise(reps: pd.DataFrame, spec: StudySpec) -> pd.DataFrame:
-    """Tidy table: one row per scenario x method, scenario settings + measures (+ SBC)."""
+    """Tidy table: one row per scenario x method, scenario settings + measures (+ SBC).
+
+    Columns: scenario, method, group, k, mu, tau, tau_label, se, from_prior, then the
+    `measures`; `sbc_tests` columns for a Bayesian method on a scenario drawn from the
+    truth prior when the method's priors are the truth priors. Rows follow the spec's
+    scenario and method order.
+
+    The fixed-effect interval is exact when tau = 0, so its coverage is 0.95 up to Monte
+    Carlo error (here 0.96, MCSE 0.0098):
+
+    Examples:
+        >>> from bayesmeta.simulate import parse_spec, summarise
+        >>> from bayesmeta.simulate.run import replicates
+        >>> spec = parse_spec({
+        ...     "study": {"name": "fe", "seed": 3, "replicates": 400, "methods": ["FE"]},
+        ...     "scenarios": [{"name": "null", "k": 5, "mu": 0.0, "tau": 0.0,
+        ...                    "se": {"dist": "uniform", "low": 0.1, "high": 0.5}}]})
+        >>> m = summarise(replicates(spec), spec)
+        >>> print(m[["method", "n", "coverage", "coverage_mcse", "bias", "bias_mcse"]].round(4))
+          method    n  coverage  coverage_mcse    bias  bias_mcse
+        0     FE  400      0.96         0.0098  0.0047     0.0054
+    """
     info = {
         sc.id: {
             "group": sc.group,
@@ -108,9 +169,10 @@ def summarise(reps: pd.DataFrame, spec: StudySpec) -> pd.DataFrame:
     }
     order = {m: i for i, m in enumerate(spec.all_methods)}
     rows = []
-    for (sid, method), g in reps.groupby(["scenario", "method"], sort=False):
+    for (scenario, method), g in reps.groupby(["scenario", "method"], sort=False):
+        sid = str(scenario)
         row = {"scenario": sid, "method": method, **info[sid], **measures(g)}
-        if info[sid]["from_prior"] and sbc_ok.get(method, False):
+        if info[sid]["from_prior"] and sbc_ok.get(str(method), False):
             row.update(sbc_tests(g.loc[g["ok"], "pit"].to_numpy()))
         rows.append(row)
     out = pd.DataFrame(rows)

@@ -11,7 +11,7 @@ chunking or on which worker runs it. Draw order: mu, tau (prior scenarios only),
 
 Methods: FE (inverse variance, Wald z), DL-Wald, REML-HKSJ and PM-HKSJ (metafor's
 ``rma(test="knha")``, untruncated), the review rule (FE if Cochran's Q p >= 0.10, else
-DL-Wald) and exact Bayesian posteriors (:class:`~bayesmeta.exact.NormalNormal`: posterior
+DL-Wald) and exact Bayesian posteriors (`NormalNormal`: posterior
 median, central credible interval and the PIT ``P(mu <= mu_true | y)`` for SBC).
 """
 
@@ -37,10 +37,14 @@ def draw(spec: StudySpec, sc: Scenario, rep: int) -> tuple[float, float, np.ndar
     """(mu, tau, y, s) of replicate ``rep`` of scenario ``sc`` (see module docstring)."""
     rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(sc.key, rep)))
     if sc.from_prior:
+        if spec.truth_mu_prior is None or spec.truth_tau_prior is None:
+            raise InputError(f"scenario {sc.id} draws mu and tau from a [truth_prior]: none given")
         mu = float(parse_prior(spec.truth_mu_prior, "mu").rvs(1, rng)[0])
         tau = float(parse_prior(spec.truth_tau_prior, "tau").rvs(1, rng)[0])
-    else:
+    elif sc.mu is not None and sc.tau is not None:
         mu, tau = float(sc.mu), float(sc.tau)
+    else:
+        raise InputError(f"scenario {sc.id}: mu and tau must both be numbers or both be drawn")
     se = sc.se
     if se.dist == "fixed":
         s = np.asarray(se.values, dtype=float)

@@ -1,15 +1,15 @@
 """Run a simulation study on dask.distributed, chunk by chunk, resumable.
 
-Tasks are chunks of replicates of one scenario (:meth:`StudySpec.chunks`). The client writes
+Tasks are chunks of replicates of one scenario (`StudySpec.chunks`). The client writes
 each finished chunk to ``OUT/chunks/<scenario key>_<chunk>.parquet`` (write to a temporary
 name, then rename), so an interrupted run resumes and skips finished chunks. ``OUT/spec.json``
 holds the spec's fingerprint; resuming into a folder made by a different spec is an error.
 When every chunk is in, the replicate table, the metrics (Parquet and CSV) and the figures
 are written to OUT:
 
-* ``replicates.parquet``: one row per replicate x method (:data:`replicate.COLUMNS`);
+* ``replicates.parquet``: one row per replicate x method (`replicate.COLUMNS`);
 * ``metrics.parquet`` / ``metrics.csv``: one row per scenario x method
-  (:mod:`bayesmeta.simulate.metrics`);
+  (`bayesmeta.simulate.metrics`);
 * ``coverage_vs_k.png``, ``width_vs_coverage.png``.
 
 Because every replicate has its own SeedSequence, results do not depend on the worker
@@ -35,6 +35,20 @@ from bayesmeta.simulate.spec import Chunk, StudySpec, load_spec
 
 
 def chunk_path(out: Path, spec: StudySpec, c: Chunk) -> Path:
+    """Where chunk ``c`` is stored: ``out/chunks/<scenario key, hex>_<start>_<stop>.parquet``.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.simulate import parse_spec
+        >>> from bayesmeta.simulate.run import chunk_path
+        >>> spec = parse_spec({
+        ...     "study": {"name": "null", "seed": 1, "replicates": 40, "chunk_size": 20,
+        ...               "methods": ["FE", "DL-Wald"]},
+        ...     "scenarios": [{"name": "s", "k": 4, "mu": 0.0, "tau": 0.0,
+        ...                    "se": [0.1, 0.2, 0.3, 0.4]}]})
+        >>> chunk_path(Path("out"), spec, spec.chunks()[1]).as_posix()
+        'out/chunks/c09316c8_0000020_0000040.parquet'
+    """
     sc = spec.scenarios[c.scenario]
     return out / "chunks" / f"{sc.key:08x}_{c.start:07d}_{c.stop:07d}.parquet"
 
@@ -104,10 +118,33 @@ def run_study(
 ) -> pd.DataFrame:
     """Run (or resume) a study; return the metrics table (see module docstring).
 
-    ``workers``: LocalCluster size (default: the machine's CPU count); ``workers=0`` runs the
-    chunks in this process without dask. ``scheduler``: address of an existing dask scheduler
-    (then ``workers`` is ignored). ``processes=False`` uses worker threads in this process.
-    ``attrs["chunks_run"]`` / ``attrs["chunks_skipped"]`` of the result count the tasks.
+    Args:
+        spec: a `StudySpec` or the path of a TOML spec.
+        out: output folder (created; resuming into a folder of another spec is an error).
+        workers: LocalCluster size (default None: the machine's CPU count); ``workers=0``
+            runs the chunks in this process without dask.
+        scheduler: address of an existing dask scheduler (then ``workers`` is ignored).
+        progress: print a chunk counter on stderr. Default True.
+        processes: False uses worker threads in this process. Default True.
+
+    Returns:
+        The `bayesmeta.simulate.metrics.summarise` table; ``attrs["chunks_run"]`` /
+        ``attrs["chunks_skipped"]`` count the tasks run and resumed.
+
+    Examples:
+        >>> from bayesmeta.simulate import parse_spec, run_study
+        >>> spec = parse_spec({
+        ...     "study": {"name": "null", "seed": 1, "replicates": 40, "chunk_size": 20,
+        ...               "methods": ["FE", "DL-Wald"]},
+        ...     "scenarios": [{"name": "s", "k": 4, "mu": 0.0, "tau": 0.0,
+        ...                    "se": [0.1, 0.2, 0.3, 0.4]}]})
+        >>> m = run_study(spec, "sim", workers=0, progress=False)
+        >>> print(m[["method", "n", "coverage", "bias"]].round(3))
+            method   n  coverage   bias
+        0       FE  40     0.925  0.017
+        1  DL-Wald  40     0.925  0.018
+        >>> run_study(spec, "sim", workers=0, progress=False).attrs  # resumed: nothing to run
+        {'chunks_run': 0, 'chunks_skipped': 2}
     """
     if workers is not None and workers < 0:
         raise InputError(f"workers must be >= 0 (got {workers})")
@@ -154,12 +191,38 @@ def run_study(
 
 
 def replicates(spec: StudySpec) -> pd.DataFrame:
-    """Every replicate row of a study, computed in this process (no files, no dask)."""
+    """Every replicate row of a study, computed in this process (no files, no dask).
+
+    One row per replicate x method (columns `bayesmeta.simulate.replicate.COLUMNS`); the
+    same rows `run_study` writes to ``replicates.parquet``.
+
+    Examples:
+        >>> from bayesmeta.simulate import parse_spec
+        >>> from bayesmeta.simulate.run import replicates
+        >>> spec = parse_spec({
+        ...     "study": {"name": "null", "seed": 1, "replicates": 40, "chunk_size": 20,
+        ...               "methods": ["FE", "DL-Wald"]},
+        ...     "scenarios": [{"name": "s", "k": 4, "mu": 0.0, "tau": 0.0,
+        ...                    "se": [0.1, 0.2, 0.3, 0.4]}]})
+        >>> r = replicates(spec)
+        >>> len(r), list(r["method"][:2]), round(float(r["estimate"][0]), 4)
+        (80, ['FE', 'DL-Wald'], -0.0332)
+    """
     return pd.concat([run_chunk(spec, c) for c in spec.chunks()], ignore_index=True)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The ``bayesmeta simulate`` arguments (for the CLI's sub-parser)."""
+    """The ``bayesmeta simulate`` arguments (for the CLI's sub-parser).
+
+    Examples:
+        >>> import argparse
+        >>> from bayesmeta.simulate import add_arguments
+        >>> p = argparse.ArgumentParser()
+        >>> add_arguments(p)
+        >>> a = p.parse_args(["spec.toml", "--workers", "0"])
+        >>> a.spec, a.out, a.workers, a.scheduler, a.no_progress
+        ('spec.toml', 'simulate_out', 0, None, False)
+    """
     p.add_argument("spec", help="simulation spec (TOML), e.g. models/simulate_review.toml")
     p.add_argument("--out", default="simulate_out", help="output folder (default simulate_out)")
     g = p.add_mutually_exclusive_group()
@@ -169,7 +232,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    """``bayesmeta simulate SPEC [--out DIR] [--workers N | --scheduler ADDRESS]``."""
+    """``bayesmeta simulate SPEC [--out DIR] [--workers N | --scheduler ADDRESS]``.
+
+    Runs `run_study` with the parsed arguments, prints one summary line and returns 0.
+
+    Examples:
+        >>> import argparse
+        >>> from pathlib import Path
+        >>> from bayesmeta.simulate import add_arguments, run_cli
+        >>> _ = Path("demo.toml").write_text('''
+        ... [study]
+        ... name = "demo"
+        ... seed = 1
+        ... replicates = 20
+        ... methods = ["FE"]
+        ... [[scenarios]]
+        ... name = "s"
+        ... k = 3
+        ... mu = 0.0
+        ... tau = 0.0
+        ... se = [0.1, 0.2, 0.3]
+        ... ''')
+        >>> p = argparse.ArgumentParser()
+        >>> add_arguments(p)
+        >>> run_cli(p.parse_args(["demo.toml", "--out", "sim", "--workers", "0", "--no-progress"]))
+        1 scenario x method rows (1 chunks run, 0 resumed) -> sim/metrics.csv
+        0
+    """
     import matplotlib
 
     matplotlib.use("Agg")

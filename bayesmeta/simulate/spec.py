@@ -1,7 +1,7 @@
 """The simulation-study spec (TOML), validated on load.
 
 Layout (every key is checked; an unknown or mistyped key raises
-:class:`~bayesmeta.errors.InputError` with one line naming the file and the key)::
+`bayesmeta.errors.InputError` with one line naming the file and the key)::
 
     [study]
     name = "demo"
@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta.errors import InputError
-from bayesmeta.priors import parse_prior
+from bayesmeta.priors import Kind, parse_prior
 
 #: Classical methods by spec name: (tau^2 estimator, test); "review-rule" is the Q rule.
 CLASSICAL = {
@@ -67,6 +67,19 @@ PRIOR = "prior"
 
 @dataclass(frozen=True)
 class BayesMethod:
+    """An exact normal-normal posterior method of a ``[[bayes]]`` table (canonical prior text).
+
+    Examples:
+        >>> from bayesmeta.simulate import parse_spec
+        >>> spec = parse_spec({
+        ...     "study": {"name": "b", "seed": 1, "replicates": 10, "methods": []},
+        ...     "bayes": [{"name": "HN", "tau_prior": "halfnormal( 0.5 )",
+        ...                "mu_prior": "normal(0,1)"}],
+        ...     "scenarios": [{"name": "s", "k": 3, "mu": 0.0, "tau": 0.1, "se": [0.1, 0.2, 0.3]}]})
+        >>> spec.bayes[0]
+        BayesMethod(name='HN', tau_prior='halfnormal(0.5)', mu_prior='normal(0, 1)')
+    """
+
     name: str
     tau_prior: str  # canonical prior text
     mu_prior: str
@@ -74,7 +87,19 @@ class BayesMethod:
 
 @dataclass(frozen=True)
 class SEDist:
-    """Within-study standard errors: ``dist`` in SE_DISTS with (low, high), or fixed values."""
+    """Within-study standard errors: ``dist`` in SE_DISTS with (low, high), or fixed values.
+
+    ``typical`` (the SE that ``tau_unit = "se"`` multiplies) is the median of fixed values,
+    the midpoint of a uniform and the geometric midpoint sqrt(low high) of a log-uniform.
+
+    Examples:
+        >>> from bayesmeta.simulate.spec import SEDist
+        >>> se = SEDist("loguniform", 0.1, 0.4)
+        >>> se.label(), round(se.typical, 4)
+        ('loguniform(0.1,0.4)', 0.2)
+        >>> SEDist("fixed", values=(0.1, 0.2, 0.4, 0.3)).typical
+        0.25
+    """
 
     dist: str  # "uniform" | "loguniform" | "fixed"
     low: float = math.nan
@@ -99,7 +124,21 @@ class SEDist:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One cell of the grid. ``mu``/``tau`` are None when drawn from the truth prior."""
+    """One cell of the grid. ``mu``/``tau`` are None when drawn from the truth prior.
+
+    ``id`` names the cell; ``key`` (CRC-32 of the id) seeds its replicates.
+
+    Examples:
+        >>> from bayesmeta.simulate import parse_spec
+        >>> spec = parse_spec({
+        ...     "study": {"name": "d", "seed": 1, "replicates": 10, "methods": ["FE"]},
+        ...     "scenarios": [{"name": "g", "k": [3, 5], "mu": 0.0, "tau": [0.0, 1.0],
+        ...                    "tau_unit": "se",
+        ...                    "se": {"dist": "uniform", "low": 0.1, "high": 0.3}}]})
+        >>> sc = spec.scenarios[1]
+        >>> sc.id, round(sc.tau, 4), sc.from_prior
+        ('g|k=3|mu=0|tau=1se|se=uniform(0.1,0.3)', 0.2, False)
+    """
 
     group: str
     k: int
@@ -127,6 +166,18 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Chunk:
+    """One task: replicates ``start .. stop - 1`` of scenario ``scenario`` (its ``index``-th).
+
+    Examples:
+        >>> from bayesmeta.simulate import parse_spec
+        >>> spec = parse_spec({
+        ...     "study": {"name": "c", "seed": 1, "replicates": 25, "chunk_size": 10,
+        ...               "methods": ["FE"]},
+        ...     "scenarios": [{"name": "s", "k": 3, "mu": 0.0, "tau": 0.0, "se": [0.1, 0.2, 0.3]}]})
+        >>> spec.chunks()[-1]
+        Chunk(scenario=0, index=2, start=20, stop=25)
+    """
+
     scenario: int  # index into StudySpec.scenarios
     index: int
     start: int
@@ -135,6 +186,22 @@ class Chunk:
 
 @dataclass(frozen=True)
 class StudySpec:
+    """A validated simulation study (module docstring), from `parse_spec` or `load_spec`.
+
+    ``methods`` are the classical methods, ``bayes`` the exact Bayesian ones,
+    ``all_methods`` both in order; ``scenarios`` is the expanded grid; ``source`` names the
+    file (not part of equality or the fingerprint).
+
+    Examples:
+        >>> from bayesmeta.simulate import parse_spec
+        >>> spec = parse_spec({
+        ...     "study": {"name": "d", "seed": 1, "replicates": 100, "methods": ["FE", "PM-HKSJ"]},
+        ...     "scenarios": [{"name": "g", "k": [3, 10], "mu": 0.0, "tau": [0.0, 0.5],
+        ...                    "se": {"dist": "uniform", "low": 0.1, "high": 0.5}}]})
+        >>> spec.all_methods, len(spec.scenarios), len(spec.chunks()), spec.level
+        (('FE', 'PM-HKSJ'), 4, 4, 0.95)
+    """
+
     name: str
     seed: int
     level: float
@@ -173,7 +240,9 @@ class _Reader:
     def fail(self, key: str, message: str) -> InputError:
         return InputError(f"key '{key}': {message}", file=self.path)
 
-    def table(self, obj: Any, key: str, required: tuple[str, ...], optional: tuple[str, ...] = ()):
+    def table(
+        self, obj: Any, key: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+    ) -> Mapping[str, Any]:
         if not isinstance(obj, Mapping):
             raise self.fail(key, f"must be a table, got {type(obj).__name__}")
         allowed = required + optional
@@ -213,10 +282,10 @@ class _Reader:
             raise self.fail(key, f"values must be >= {minimum:g}, got {min(out):g}")
         return out
 
-    def prior(self, v: Any, key: str, kind: str, proper: bool = False) -> str:
+    def prior(self, v: Any, key: str, kind: Kind, proper: bool = False) -> str:
         text = self.string(v, key)
         try:
-            p = parse_prior(text, kind)  # type: ignore[arg-type]
+            p = parse_prior(text, kind)
         except InputError as e:
             raise self.fail(key, e.message) from None
         if proper and not p.proper:
@@ -248,7 +317,31 @@ def _grid(r: _Reader, v: Any, key: str, minimum: float) -> list[float | None]:
 
 
 def parse_spec(doc: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
-    """Validate a spec already read from TOML (see module docstring)."""
+    """Validate a spec already read from TOML (a dict; layout in the module docstring).
+
+    Defaults: level 0.95, bayes_replicates = replicates, chunk_size 100, tau_unit "abs".
+    Each scenario table expands to one `Scenario` per (k, mu, tau).
+
+    Args:
+        doc: the parsed TOML document.
+        source: the file name used in error messages. Default ``"<spec>"``.
+
+    Raises:
+        InputError: an unknown, missing or mistyped key, naming the key.
+
+    Examples:
+        >>> from bayesmeta.simulate import parse_spec
+        >>> doc = {"study": {"name": "d", "seed": 1, "replicates": 10, "methods": ["FE"]},
+        ...        "scenarios": [{"name": "g", "k": [2, 4], "mu": [0.0, 0.5], "tau": 0.0,
+        ...                       "se": [0.2, 0.2]}]}
+        >>> parse_spec(doc)
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: <spec>: key 'scenarios[0].se': a fixed SE list has 2 ...
+        >>> doc["scenarios"][0]["k"] = 2
+        >>> [sc.id for sc in parse_spec(doc).scenarios]
+        ['g|k=2|mu=0|tau=0|se=[0.2,0.2]', 'g|k=2|mu=0.5|tau=0|se=[0.2,0.2]']
+    """
     r = _Reader(source)
     r.table(doc, "", ("study", "scenarios"), ("bayes", "truth_prior"))
     st = r.table(
@@ -274,7 +367,7 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
                 f"study.methods[{i}]", f"unknown method {m!r} (valid: {', '.join(CLASSICAL)})"
             )
         methods.append(m)
-    bayes = []
+    bayes: list[BayesMethod] = []
     raw_bayes = doc.get("bayes", [])
     if not isinstance(raw_bayes, list):
         raise r.fail("bayes", "must be an array of tables ([[bayes]])")
@@ -343,7 +436,28 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
 
 
 def load_spec(path: str | Path) -> StudySpec:
-    """Read and validate a simulation spec file (InputError naming the file and key)."""
+    """Read and validate a simulation spec file (TOML; InputError naming the file and key).
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.simulate import load_spec
+        >>> _ = Path("demo.toml").write_text('''
+        ... [study]
+        ... name = "demo"
+        ... seed = 7
+        ... replicates = 100
+        ... methods = ["FE", "REML-HKSJ"]
+        ... [[scenarios]]
+        ... name = "grid"
+        ... k = [3, 10]
+        ... mu = 0.0
+        ... tau = [0.0, 0.5]
+        ... se = { dist = "uniform", low = 0.1, high = 0.5 }
+        ... ''')
+        >>> spec = load_spec("demo.toml")
+        >>> spec.name, spec.source, [sc.id for sc in spec.scenarios][-1]
+        ('demo', 'demo.toml', 'grid|k=10|mu=0|tau=0.5|se=uniform(0.1,0.5)')
+    """
     p = Path(path)
     try:
         doc = tomllib.loads(p.read_text())

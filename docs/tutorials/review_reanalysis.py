@@ -126,7 +126,7 @@ assert abs(est - overall.published.md) < 0.01 and abs(lo - overall.published.ci_
 # `classical_rows()`:
 
 # %%
-from bayesmeta.review.reproduce import classical_rows
+from bayesmeta.review.reanalysis import classical_rows
 
 classical = classical_rows(spec, stats)
 status = pd.DataFrame(
@@ -252,7 +252,7 @@ plt.show()
 # `comparison.csv`, `findings.csv`, `report.md` / `report.html` and the figures.
 
 # %%
-from bayesmeta.review.reproduce import reproduce
+from bayesmeta.review.reanalysis import reproduce
 
 r = reproduce(OUT, mcmc=False, simulation=False, progress=False)
 print(sorted(p.name for p in OUT.iterdir()))

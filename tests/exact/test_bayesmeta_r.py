@@ -26,9 +26,9 @@ import math
 
 import numpy as np
 import pytest
-from conftest import load_fixture
 
 from bayesmeta.exact import NormalNormal
+from conftest import load_fixture
 
 FIX = load_fixture("bayesmeta_fits.json")
 FITS = {rec["name"]: rec for rec in FIX["fits"]}

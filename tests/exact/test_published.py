@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_fixture
 
 from bayesmeta._paths import data_dir
 from bayesmeta.exact import NormalNormal
+from conftest import load_fixture
 
 DATA = data_dir()  # the shipped copies (identical to shared/datasets, tested in test_datasets)
 

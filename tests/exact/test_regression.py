@@ -16,11 +16,11 @@ import math
 
 import numpy as np
 import pytest
-from conftest import load_fixture
 from scipy import stats
 
 from bayesmeta.errors import InputError
 from bayesmeta.exact import NormalNormal, NormalNormalRegression, subgroup_analysis
+from conftest import load_fixture
 
 Y = np.array([-2.3097026, -0.4595323, -2.3025851, -1.7578579, -1.258461, -2.4178959])
 S = np.sqrt([0.35937183, 0.30957602, 0.775, 0.20781609, 0.41215909, 2.3372623])

@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from hier_data import schools, toy
+from hier_data import morris, schools, toy
 
 import bayesmeta.hierarchical.bayesian_meta as fit_module
 from bayesmeta.errors import InputError
 from bayesmeta.hierarchical import BayesianMeta, SamplingWarning
 from bayesmeta.studies import StudyTable
+from conftest import load_fixture
 
 CHAINS, DRAWS = 2, 200
 
@@ -235,3 +236,17 @@ def test_bad_settings(kw, message):
 def test_unfitted_model_says_so():
     with pytest.raises(RuntimeError, match="fit"):
         BayesianMeta().to_result()
+
+
+def test_prepost_with_fixed_r_reports_metafor_mc_variances(mocked):
+    """A fixed pre-post correlation gives the study variances of metafor's mean change.
+
+    R: escalc(measure="MC", m1i=m_post_t, m2i=m_pre_t, sd1i=sd_post_t, sd2i=sd_pre_t,
+    ni=n_t, ri=0*r, data=mo)   (tests/fixtures/escalc.json, morris2008/MC_t_r0); 1e-10.
+    (to_result() used to fail here: pre/post data have no sei of their own.)
+    """
+    ref = load_fixture("escalc.json")["morris2008"]["MC_t_r0"]
+    bm = BayesianMeta("prepost", r=0.0, draws=DRAWS, chains=CHAINS, seed=3, warn=False)
+    res = bm.fit(morris()).to_result()
+    np.testing.assert_allclose(res.studies["vi"], ref["vi"], rtol=1e-10)
+    np.testing.assert_allclose(res.studies["yi"], ref["yi"], rtol=1e-10, atol=1e-12)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import load_fixture
 
 from bayesmeta.review import celltype
 from bayesmeta.review.spec import load_spec
+from conftest import load_fixture
 
 
 @pytest.fixture(scope="module")

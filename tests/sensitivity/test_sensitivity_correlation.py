@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, load_fixture
 
 from bayesmeta.effects import before_after
 from bayesmeta.errors import InputError
 from bayesmeta.sensitivity.correlation import correlation_sweep
+from conftest import ROOT, load_fixture
 
 
 def _morris() -> pd.DataFrame:

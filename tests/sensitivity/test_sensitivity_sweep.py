@@ -9,13 +9,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_fixture
 
 from bayesmeta import datasets
 from bayesmeta.errors import InputError
 from bayesmeta.exact import NormalNormal, subgroup_analysis
 from bayesmeta.sensitivity import COLUMNS, sweep, to_json
 from bayesmeta.studies import StudyTable
+from conftest import load_fixture
 
 
 def _rubin() -> pd.DataFrame:

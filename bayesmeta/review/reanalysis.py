@@ -1,6 +1,6 @@
 """``bayesmeta reproduce``: the review's 18 published rows re-analysed, classical and Bayesian.
 
-:func:`reproduce` writes into ``out``:
+`reproduce()` writes into ``out``:
 
 * ``comparison.csv``: one row per published row: the published numbers and what they imply
   (SE, z, p, CI symmetry), the classical re-analysis from the text (or why there is none), the
@@ -13,6 +13,9 @@
 Numbers in the CSV files are written with 6 significant digits, so a re-run with the same seed
 gives byte-identical files (tested with ``mcmc=False``; nutpie's seeded draws are reproducible
 on one machine too).
+
+The cheap parts run on the spec alone: `classical_rows()` and `bayes_rows()` (from the
+published rows' implied statistics), `comparison_table()` on a `Reanalysis` built from them.
 """
 
 from __future__ import annotations
@@ -40,7 +43,18 @@ IID_DRAWS = 4000
 
 @dataclass(frozen=True)
 class ClassicalRow:
-    """The classical re-analysis of one published row from the text alone."""
+    """The classical re-analysis of one published row from the text alone.
+
+    ``status`` is ``"reproduced"`` (within 0.01 of every printed number), ``"not
+    reproduced"``, ``"not reproducible"`` or ``"needs study-level data"``; the numbers are NaN
+    when there is no re-analysis, and ``note`` says how it was done or why not.
+
+    Examples:
+        >>> from bayesmeta.review.reanalysis import ClassicalRow
+        >>> row = ClassicalRow("needs study-level data", note="per-arm values not in the text")
+        >>> row.status, row.md
+        ('needs study-level data', nan)
+    """
 
     status: str  # "reproduced", "not reproduced", "not reproducible", "needs study-level data"
     md: float = float("nan")
@@ -52,6 +66,20 @@ class ClassicalRow:
 
 @dataclass(frozen=True)
 class BayesRow:
+    """The conjugate re-analysis of one published row under one effect prior (outcome units).
+
+    ``p_benefit`` is P(sign x theta > 0), ``p_beyond_mcid`` P(sign x theta > MCID) or NaN
+    without a declared MCID (`bayesmeta.review.conjugate.NormalPosterior.prob_benefit`).
+
+    Examples:
+        >>> from bayesmeta.review.conjugate import normal_update
+        >>> from bayesmeta.review.reanalysis import BayesRow
+        >>> post = normal_update(-0.87, 0.2551, 0.0, 0.5289)
+        >>> row = BayesRow("sceptical", 0.0, 0.5289, post, post.prob_benefit(-1), float("nan"))
+        >>> print(f"{row.posterior.median:.4f} {row.p_benefit:.4f}")
+        -0.7058 0.9989
+    """
+
     prior: str  # name of the prior set
     prior_mean: float
     prior_sd: float
@@ -66,7 +94,25 @@ SENSITIVITY_N = 20
 
 @dataclass
 class Reanalysis:
-    """Everything :func:`reproduce` computed (what the report and the CSV files show)."""
+    """Everything `reproduce()` computed (what the report and the CSV files show).
+
+    The first eight fields are required; the cell-type fits may be empty (``{}``) and the
+    findings an empty list, which is enough for `comparison_table()`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.review.published import analysis_stats
+        >>> from bayesmeta.review.reanalysis import Reanalysis, bayes_rows, classical_rows
+        >>> from bayesmeta.review.spec import load_spec
+        >>> spec = load_spec()
+        >>> stats = {a.key: analysis_stats(a) for a in spec.analyses}
+        >>> bayes, summary = bayes_rows(spec, stats, np.random.default_rng(1))
+        >>> r = Reanalysis(spec, datasets.load("zhang2020_table1"), stats,
+        ...                classical_rows(spec, stats), bayes, summary, {}, [])
+        >>> r.classical["T2DM/insulin_dose/all"].status
+        'reproduced'
+    """
 
     spec: ReviewSpec
     table1: pd.DataFrame
@@ -102,7 +148,27 @@ class _Progress:
 
 
 def classical_rows(spec: ReviewSpec, stats: dict[str, RowStats]) -> dict[str, ClassicalRow]:
-    """Re-derive what the text determines: one-study rows and all-fixed-effect overall rows."""
+    """Re-derive what the text determines: one-study rows and all-fixed-effect overall rows.
+
+    A one-study row is its MD with the Wald CI of its implied SE; an overall row whose
+    subgroups are all fixed-effect is the inverse-variance pool of the subgroup summaries
+    (`bayesmeta.review.published.pool_fixed_from_summaries`). DerSimonian-Laird overall rows
+    and pooled subgroups need study-level data. Reproduced means within 0.01 of MD and CI.
+
+    Examples:
+        The review prints -35.76 [-40.47, -31.04] for the insulin dose (Figure 6):
+
+        >>> from bayesmeta.review.published import analysis_stats
+        >>> from bayesmeta.review.reanalysis import classical_rows
+        >>> from bayesmeta.review.spec import load_spec
+        >>> spec = load_spec()
+        >>> rows = classical_rows(spec, {a.key: analysis_stats(a) for a in spec.analyses})
+        >>> c = rows["T2DM/insulin_dose/all"]
+        >>> print(f"{c.status}: {c.md:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]")
+        reproduced: -35.754 [-40.474, -31.034]
+        >>> rows["T2DM/hba1c/all"].status
+        'not reproducible'
+    """
     out: dict[str, ClassicalRow] = {}
     for a in spec.analyses:
         p = a.published
@@ -153,7 +219,26 @@ def _compare(a: Analysis, est: float, lo: float, hi: float, note: str) -> Classi
 def bayes_rows(
     spec: ReviewSpec, stats: dict[str, RowStats], rng: np.random.Generator
 ) -> tuple[dict[str, list[BayesRow]], pd.DataFrame]:
-    """Conjugate posteriors of every row under every prior set, and their ArviZ summaries."""
+    """Conjugate posteriors of every row under every prior set, and their ArviZ summaries.
+
+    Each published MD is one observation ``N(theta, SE^2)`` with its implied SE, under each
+    effect prior of the spec in outcome units (`bayesmeta.review.conjugate.normal_update`).
+    The summary is ``az.summary`` of ``IID_DRAWS`` (4000) i.i.d. draws per posterior, drawn
+    with ``rng``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.review.published import analysis_stats
+        >>> from bayesmeta.review.reanalysis import bayes_rows
+        >>> from bayesmeta.review.spec import load_spec
+        >>> spec = load_spec()
+        >>> stats = {a.key: analysis_stats(a) for a in spec.analyses}
+        >>> rows, summary = bayes_rows(spec, stats, np.random.default_rng(1))
+        >>> [(b.prior, round(b.posterior.median, 4)) for b in rows["T2DM/hba1c/all"]]
+        [('vague', -0.87), ('sceptical', -0.7058), ('enthusiastic', -0.87)]
+        >>> summary.shape
+        (54, 7)
+    """
     out: dict[str, list[BayesRow]] = {}
     draws: dict[str, np.ndarray] = {}
     keys = [a.key for a in spec.analyses]
@@ -182,11 +267,32 @@ def bayes_rows(
 
 
 def _fmt_prior(mean: float, sd: float) -> str:
+    """A prior as ``normal(mean, sd)`` text, 4 significant digits."""
     return f"normal({mean:.4g}, {sd:.4g})"
 
 
 def comparison_table(r: Reanalysis) -> pd.DataFrame:
-    """The rows of comparison.csv (see the module docstring)."""
+    """The rows of comparison.csv (see the module docstring), one per published row.
+
+    Cell-type and study-level columns are NaN where ``r`` has no such fit.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.review.published import analysis_stats
+        >>> from bayesmeta.review.reanalysis import (
+        ...     Reanalysis, bayes_rows, classical_rows, comparison_table)
+        >>> from bayesmeta.review.spec import load_spec
+        >>> spec = load_spec()
+        >>> stats = {a.key: analysis_stats(a) for a in spec.analyses}
+        >>> bayes, summary = bayes_rows(spec, stats, np.random.default_rng(1))
+        >>> r = Reanalysis(spec, datasets.load("zhang2020_table1"), stats,
+        ...                classical_rows(spec, stats), bayes, summary, {}, [])
+        >>> table = comparison_table(r).set_index("analysis")
+        >>> row = table.loc["T2DM/insulin_dose/all"]
+        >>> print(row["md"], round(row["classical_md"], 3), round(row["bayes_vague_median"], 3))
+        -35.76 -35.754 -35.76
+    """
     spec = r.spec
     arms = {str(x["arm"]): x for x in r.table1.to_dict("records")}
     rows = []
@@ -270,7 +376,26 @@ def comparison_table(r: Reanalysis) -> pd.DataFrame:
 
 
 def arviz_table(r: Reanalysis) -> pd.DataFrame:
-    """All ArviZ summaries in one long table (source, what the draws are, param, stats)."""
+    """All ArviZ summaries in one long table (source, what the draws are, param, stats).
+
+    Conjugate summaries first, then each cell-type fit (exact, then PyMC if fitted), then the
+    study-level PyMC fits.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta import datasets
+        >>> from bayesmeta.review.published import analysis_stats
+        >>> from bayesmeta.review.reanalysis import Reanalysis, arviz_table, bayes_rows
+        >>> from bayesmeta.review.spec import load_spec
+        >>> spec = load_spec()
+        >>> stats = {a.key: analysis_stats(a) for a in spec.analyses}
+        >>> bayes, summary = bayes_rows(spec, stats, np.random.default_rng(1))
+        >>> table1 = datasets.load("zhang2020_table1")
+        >>> r = Reanalysis(spec, table1, stats, {}, bayes, summary, {}, [])
+        >>> table = arviz_table(r)
+        >>> list(table.columns[:3]), table.loc[0, "param"]
+        (['param', 'source', 'draws'], 'theta_vague[T1DM/c_peptide/all]')
+    """
     parts = []
     s = r.bayes_summary.copy()
     s.insert(0, "draws", "iid from the exact (conjugate normal) posterior")
@@ -326,12 +451,27 @@ def reproduce(
         mcmc: run the PyMC cross-checks (False: exact and conjugate only; fast).
         figures: write the PNG figures.
         simulation: run the small coverage study of the review's interval method (cached
-            under ``out/simulation``; see :mod:`bayesmeta.review.trust`).
+            under ``out/simulation``; see `bayesmeta.review.trust`).
         spec: the review spec (default: the shipped models/zhang2020.toml).
         draws: MCMC draws per chain of each PyMC fit.
         tune: MCMC tuning steps per chain.
         chains: MCMC chains.
         cores: processes for the chains (None: PyMC's default).
+
+    Returns:
+        The `Reanalysis`, with ``out`` set to the folder written.
+
+    Examples:
+        The full run takes seconds without MCMC and minutes with it, so it is not run here;
+        ``tests/review/test_review_reanalysis.py`` runs it (also through the CLI,
+        ``bayesmeta reproduce``). `classical_rows()` and `comparison_table()` show the cheap
+        parts.
+
+        >>> from bayesmeta.review.reanalysis import reproduce
+        >>> r = reproduce("results", mcmc=False, progress=False)  # doctest: +SKIP
+        >>> sorted(p.name for p in r.out.iterdir())  # doctest: +SKIP
+        ['arviz_summary.csv', 'comparison.csv', 'figures', 'findings.csv', 'interval_trust.csv',
+         'report.html', 'report.md', 'sensitivity.csv', 'simulation']
     """
     say = _Progress(progress)
     timings: dict[str, float] = {}

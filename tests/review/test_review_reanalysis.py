@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesmeta.review.reproduce import reproduce
+from bayesmeta.review.reanalysis import reproduce
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,7 @@ def test_probability_beyond_a_declared_mcid():
 
     from bayesmeta._paths import models_dir
     from bayesmeta.review.published import analysis_stats
-    from bayesmeta.review.reproduce import bayes_rows
+    from bayesmeta.review.reanalysis import bayes_rows
     from bayesmeta.review.spec import parse_spec
 
     raw = tomllib.loads((models_dir() / "zhang2020.toml").read_text())
@@ -161,7 +161,7 @@ def test_prior_sensitivity_section(fast_run):
     """Every published row is swept over 40 tau priors; each swept fit equals a direct exact
     fit of the same row (checked here for one cell-type row and one k = 1 row, 1e-10)."""
     from bayesmeta.exact import NormalNormal
-    from bayesmeta.review.reproduce import SENSITIVITY_N
+    from bayesmeta.review.reanalysis import SENSITIVITY_N
 
     out, r = fast_run
     sens = pd.read_csv(out / "sensitivity.csv")
@@ -198,3 +198,15 @@ def test_interval_trust_section(fast_run):
     assert abs(fe0["coverage"].mean() - 0.95) < 3 * mcse
     assert "How trustworthy is the review's interval method" in (out / "report.md").read_text()
     assert len(list((out / "simulation" / "chunks").glob("*.parquet"))) == 64
+
+
+def test_package_level_reproduce_is_the_function() -> None:
+    """`from bayesmeta.review import reproduce` is the function, however often it is imported
+    (the module is `reanalysis`: a submodule of the same name used to shadow it)."""
+    import bayesmeta.review as review
+    import bayesmeta.review.reanalysis as reanalysis
+
+    first = review.reproduce
+    from bayesmeta.review import reproduce as again
+
+    assert callable(first) and first is again is reanalysis.reproduce
