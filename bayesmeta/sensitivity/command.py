@@ -12,11 +12,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+if TYPE_CHECKING:
+    from bayesmeta.studies import StudyTable
+
 DEFAULT_TAU = ("halfnormal(0.1..2, n=20)", "halfcauchy(0.1..2, n=20)")
 DEFAULT_MU = ("normal(0, 4)",)
+#: columns printed for ``--refit`` (those present)
+REFIT_SHOWN = (
+    "tau_prior", "mu_median", "mu_ci_low", "mu_ci_high", "mu_mcse_median", "exact_mu_median",
+    "tau_median", "tau_mcse_median", "exact_tau_median", "divergences", "max_rhat",
+    "min_ess_bulk", "compiled",
+)  # fmt: skip
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,6 +70,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="add each tau prior's implied theta_i - mu half-width and I^2",
     )
+    p.add_argument(
+        "--refit",
+        default=None,
+        metavar="MODEL",
+        help="refit a PyMC model (normal, student_t, subgroup, ...) under every tau prior, "
+        "one compiled model per prior family (bayesmeta.sensitivity.refit_sweep); for the "
+        "normal model the exact engine's medians are printed beside the sampled ones",
+    )
+    p.add_argument("--draws", type=int, default=1000, help="--refit: draws per chain")
+    p.add_argument("--tune", type=int, default=1000, help="--refit: tuning steps per chain")
+    p.add_argument("--chains", type=int, default=4, help="--refit: chains")
+    p.add_argument("--seed", type=int, default=1, help="--refit: seed of every fit")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--csv", default=None, metavar="FILE", help="also write the table as CSV")
     p.add_argument("--plots", default=None, metavar="DIR",
@@ -95,6 +117,8 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     table = StudyTable.read_csv(args.data, subgroup=args.subgroup)
     taus = list(args.tau_prior or DEFAULT_TAU)
     mus = list(args.mu_prior or DEFAULT_MU)
+    if getattr(args, "refit", None):
+        return _refit(args, table, taus, mus)
     df = sweep(table, taus, mus, threshold=args.threshold, level=args.level)
     if args.prior_predictive:
         pp = prior_predictive(taus, table.vi, args.level).drop(columns=["tau_sweep", "tau_value"])
@@ -112,6 +136,31 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         tornado(out / "sensitivity_tornado.png", df)
         if table.subgroup is None:
             overlay(out / "sensitivity_posteriors.png", posterior_curves(table, taus, mus))
+    return df
+
+
+def _refit(
+    args: argparse.Namespace, table: StudyTable, taus: list[str], mus: list[str]
+) -> pd.DataFrame:
+    """``--refit MODEL``: `refit_sweep`, with the exact medians beside for the normal model."""
+    from bayesmeta.errors import InputError
+    from bayesmeta.sensitivity.refit import refit_sweep
+    from bayesmeta.sensitivity.sweep import sweep
+
+    if len(mus) != 1 or ".." in mus[0]:
+        raise InputError("--refit sweeps the tau prior: give one --mu-prior, not a sweep")
+    for flag in ("prior_predictive", "plots"):
+        if getattr(args, flag):
+            raise InputError(f"--{flag.replace('_', '-')} goes with the exact sweep, not --refit")
+    df = refit_sweep(
+        table, taus, mus[0], model=args.refit, draws=args.draws, tune=args.tune,
+        chains=args.chains, seed=args.seed, level=args.level,
+    )  # fmt: skip
+    if args.refit == "normal" and table.subgroup is None:
+        exact = sweep(table, list(df["tau_prior"]), mus[0], level=args.level)
+        df["exact_mu_median"] = exact["mu_median"].to_numpy()
+        df["exact_tau_median"] = exact["tau_median"].to_numpy()
+    df.attrs["refit"] = args.refit
     return df
 
 
@@ -146,6 +195,15 @@ def run_cli(args: argparse.Namespace) -> int:
         df.to_csv(args.csv, index=False)
     if args.json:
         print(to_json(df))
+    elif "refit" in df.attrs:
+        cols = [c for c in REFIT_SHOWN if c in df.columns]
+        sys.stdout.write(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        sys.stdout.write(
+            f"\n(PyMC model {df.attrs['refit']}, mu prior {df['mu_prior'].iloc[0]}, "
+            f"{df.attrs['chains']} chains x {df.attrs['draws']} draws, seed {df.attrs['seed']}; "
+            f"central {args.level:g} intervals; mcse = MCSE of the median; exact_* = the "
+            "exact engine, for comparison)\n"
+        )
     else:
         cols = ["tau_prior", "mu_prior", "mu_median", "mu_ci_low", "mu_ci_high",
                 "mu_hdi_width", "tau_median", "p_mu_below"]  # fmt: skip

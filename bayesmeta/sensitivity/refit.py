@@ -13,6 +13,7 @@ needs no sampling at all and is the reference.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ def _summary(draws: Any, level: float) -> dict[str, float]:
 
 def refit_sweep(
     table: Any,
-    tau_priors: str | Prior | list[str | Prior],
+    tau_priors: str | Prior | Sequence[str | Prior],
     mu_prior: str | Prior = "normal(0, 4)",
     *,
     model: str = "normal",
