@@ -65,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("datasets", help="list the shipped data sets, or show one")
     p.add_argument("name", nargs="?", help="a data set to print with its provenance")
 
-    p = sub.add_parser("sensitivity", help="prior sensitivity sweep (exact engine; --refit MODEL: PyMC refits)")
+    p = sub.add_parser(
+        "sensitivity", help="prior sensitivity sweep (exact engine; --refit MODEL: PyMC refits)"
+    )
     from bayesmeta.sensitivity.command import add_arguments as add_sensitivity_arguments
 
     add_sensitivity_arguments(p)
