@@ -398,6 +398,103 @@ class NormalNormal:
             }
         )
 
+    # ---- exact joint draws ---------------------------------------------------------
+    def draws(self, n: int, rng: np.random.Generator | int | None = None) -> dict[str, np.ndarray]:
+        """``n`` independent draws from the exact joint posterior (NumPy; no MCMC).
+
+        tau = F^-1(U) with U ~ U(0, 1) (inverse CDF of p(tau | y)), then, given tau,
+        mu ~ N(M, 1/P), theta_i ~ N(y_i - B_i (y_i - mu), B_i tau^2) (given mu; B_i =
+        s_i^2 / (s_i^2 + tau^2); theta_i = mu at tau = 0) and theta_new ~ N(mu, tau^2): the
+        conditionals of the module docstring, so any joint functional (e.g. a contrast of two
+        studies) has the right distribution.
+
+        Returns:
+            ``{"tau": (n,), "mu": (n,), "theta_new": (n,), "theta": (n, k)}``.
+
+        Examples:
+            >>> import numpy as np
+            >>> from bayesmeta.exact import NormalNormal
+            >>> nn = NormalNormal([0.1, 0.5, 0.9], [0.2, 0.2, 0.3], "halfnormal(0.5)")
+            >>> d = nn.draws(20000, rng=1)
+            >>> d["theta"].shape
+            (20000, 3)
+            >>> print(f"{d['mu'].mean():.2f} {nn.mu.mean:.2f}")
+            0.45 0.45
+        """
+        if not (isinstance(n, (int, np.integer)) and n >= 1):
+            raise InputError(f"the number of draws must be a whole number >= 1 (got {n!r})")
+        gen = np.random.default_rng(rng)
+        tau = np.asarray(self.tau.quantile(gen.uniform(size=n)), dtype=float)
+        m, v = self.conditional_mu(tau)
+        mu = gen.normal(m, np.sqrt(v))
+        t2 = tau[:, None] ** 2
+        s2 = self.s[None, :] ** 2
+        b = s2 / (s2 + t2)
+        theta = gen.normal(self.y[None, :] - b * (self.y[None, :] - mu[:, None]), np.sqrt(b * t2))
+        theta_new = gen.normal(mu, tau)
+        return {"tau": tau, "mu": mu, "theta_new": theta_new, "theta": theta}
+
+    def sample(
+        self, draws: int = 1000, chains: int = 4, seed: int | np.random.Generator | None = None
+    ) -> Any:
+        """Exact joint draws as an ArviZ `xarray.DataTree`, shaped like a PyMC fit's.
+
+        Groups: ``posterior`` (mu, tau, theta_new, theta with dim ``study``; ``chains`` x
+        ``draws`` independent draws from `draws()`), ``log_likelihood`` (``y_obs`` =
+        log N(y_i | theta_i, s_i^2), the convention of `bayesmeta.hierarchical`),
+        ``observed_data`` (``y_obs``) and ``constant_data`` (``sei``). ArviZ tools (plots,
+        `summary`, `loo`) then work on the exact posterior; the draws are independent, so
+        the effective sample size is the number of draws.
+
+        Examples:
+            >>> import arviz as az
+            >>> from bayesmeta import datasets
+            >>> from bayesmeta.exact import NormalNormal
+            >>> d = datasets.load("rubin1981")
+            >>> nn = NormalNormal(d.effect, d.stderr, "halfcauchy(25)", "flat", labels=d.school)
+            >>> tree = nn.sample(draws=1000, chains=4, seed=1)
+            >>> sorted(tree.children)
+            ['constant_data', 'log_likelihood', 'observed_data', 'posterior']
+            >>> dict(tree["posterior"]["theta"].sizes)
+            {'chain': 4, 'draw': 1000, 'study': 8}
+            >>> print(f"{float(tree['posterior']['mu'].median()):.1f} {nn.mu.median:.1f}")
+            8.0 8.0
+        """
+        import xarray as xr
+
+        if not (isinstance(chains, (int, np.integer)) and chains >= 1):
+            raise InputError(f"chains must be a whole number >= 1 (got {chains!r})")
+        if not (isinstance(draws, (int, np.integer)) and draws >= 1):
+            raise InputError(f"draws must be a whole number >= 1 (got {draws!r})")
+        d = self.draws(int(chains) * int(draws), seed)
+        shape = (int(chains), int(draws))
+        coords = {"chain": np.arange(shape[0]), "draw": np.arange(shape[1]),
+                  "study": list(self.labels)}  # fmt: skip
+        cd = ("chain", "draw")
+        theta = d["theta"].reshape(*shape, self.k)
+        post = xr.Dataset(
+            {
+                "mu": (cd, d["mu"].reshape(shape)),
+                "tau": (cd, d["tau"].reshape(shape)),
+                "theta_new": (cd, d["theta_new"].reshape(shape)),
+                "theta": ((*cd, "study"), theta),
+            },
+            coords=coords,
+        )
+        ll = -0.5 * (_LOG_2PI + np.log(self.s**2) + (self.y - theta) ** 2 / self.s**2)
+        return xr.DataTree.from_dict(
+            {
+                "/posterior": post,
+                "/log_likelihood": xr.Dataset({"y_obs": ((*cd, "study"), ll)}, coords=coords),
+                "/observed_data": xr.Dataset(
+                    {"y_obs": ("study", self.y)}, coords={"study": coords["study"]}
+                ),
+                "/constant_data": xr.Dataset(
+                    {"sei": ("study", self.s)}, coords={"study": coords["study"]}
+                ),
+            }
+        )
+
     def to_result(self, level: float = 0.95, interval: str = "central") -> MetaResult:
         """The exact posterior as a `bayesmeta.results.MetaResult`.
 

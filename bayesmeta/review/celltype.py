@@ -7,7 +7,7 @@ effect prior and ``tau ~ half-normal(scale D)``, D the reference difference of t
 
 * **Exact**: `bayesmeta.exact.NormalNormal` (1-D integration over tau) gives the
   posteriors of mu, tau and the shrunken theta_c. Their ArviZ summary is computed from i.i.d.
-  inverse-CDF draws of each exact marginal.
+  draws of the exact joint posterior (`NormalNormal.draws`).
 * **PyMC cross-check**: the same model with `bayesmeta.hierarchical.fit()`. The model is
   scale-equivariant (normal likelihood, location-scale priors), so it is fitted to
   ``y / D`` and ``se / D`` with priors in units of D and the draws are multiplied back by D.
@@ -28,15 +28,6 @@ from scipy import optimize
 from bayesmeta.review.published import analysis_stats
 from bayesmeta.review.spec import ReviewSpec, _g
 from bayesmeta.review.summaries import draws_tree, summarize
-
-#: Probability grid on which exact marginal quantiles are tabulated for inverse-CDF draws.
-_P_GRID = np.concatenate(
-    [
-        np.geomspace(1e-7, 0.01, 60),
-        np.linspace(0.01, 0.99, 393)[1:-1],
-        1 - np.geomspace(0.01, 1e-7, 60),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -121,11 +112,6 @@ def _marginal_summary(marginal: Any, sign: int, level: float) -> PosteriorSummar
     )
 
 
-def _draws_from_marginal(marginal: Any, n: int, rng: np.random.Generator) -> np.ndarray:
-    q = _quantiles(marginal, _P_GRID)
-    return np.interp(rng.uniform(size=n), _P_GRID, q)
-
-
 def subgroup_summaries(
     spec: ReviewSpec, disease: str, outcome: str
 ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
@@ -163,13 +149,8 @@ def fit_exact(
     for lab in labels:
         marginals[f"theta[{lab}]"] = nn.theta(lab)
     exact = {k: _marginal_summary(m, sign, spec.level) for k, m in marginals.items()}
-    draws = {
-        "mu": _draws_from_marginal(nn.mu, n_draws, rng),
-        "tau": _draws_from_marginal(nn.tau, n_draws, rng),
-        "theta": np.column_stack(
-            [_draws_from_marginal(marginals[f"theta[{lab}]"], n_draws, rng) for lab in labels]
-        ),
-    }
+    joint = nn.draws(n_draws, rng)
+    draws = {"mu": joint["mu"], "tau": joint["tau"], "theta": joint["theta"]}
     tree = draws_tree(
         draws, chains=chains, dims={"theta": ["cell_type"]}, coords={"cell_type": labels}
     )

@@ -64,28 +64,24 @@ def with_log_prior(fit: Any) -> xr.DataTree:
     has not been fitted, has no scalar mu and tau, or is not a common-mean model.
 
     Examples:
-        Exact posterior draws of Rubin (1981) under halfnormal(10) stand in for a fitted
-        `BayesianMeta` (any object with its ``idata_``, ``spec`` and ``data_`` will do):
+        Exact posterior draws of Rubin (1981) under halfnormal(10) (`NormalNormal.sample`)
+        stand in for a fitted `BayesianMeta` (any object with its ``idata_``, ``spec`` and
+        ``data_`` will do):
 
-        >>> import numpy as np, xarray as xr
         >>> from types import SimpleNamespace as NS
         >>> from bayesmeta import datasets
         >>> from bayesmeta.exact import NormalNormal
         >>> d = datasets.load("rubin1981")
         >>> nn = NormalNormal(d["effect"], d["stderr"], "halfnormal(10)", "normal(0, 100)")
-        >>> rng = np.random.default_rng(1)
-        >>> tau = nn.tau.quantile(rng.uniform(size=(2, 1000)))
-        >>> m, v = nn.conditional_mu(tau)
-        >>> post = xr.Dataset({"mu": (("chain", "draw"), rng.normal(m, np.sqrt(v))),
-        ...                    "tau": (("chain", "draw"), tau)})
-        >>> fit = NS(idata_=xr.DataTree.from_dict({"/posterior": post}), data_=NS(sei=nn.s),
+        >>> fit = NS(idata_=nn.sample(draws=1000, chains=2, seed=1), data_=NS(sei=nn.s),
         ...          spec=NS(mean="common", mu_prior=nn.mu_prior, tau_prior=nn.tau_prior))
         >>> from bayesmeta.sensitivity.mcmc import with_log_prior
         >>> tree = with_log_prior(fit)
-        >>> sorted(tree.children), tree["log_prior"]["tau"].shape
-        (['log_prior', 'posterior'], (2, 1000))
+        >>> "log_prior" in tree.children, tree["log_prior"]["tau"].shape
+        (True, (2, 1000))
         >>> lp = float(tree["log_prior"]["tau"][0, 0])
-        >>> print(f"{lp:.6f} {float(nn.tau_prior.logpdf(tau[0, 0])):.6f}")
+        >>> tau0 = float(tree["posterior"]["tau"][0, 0])
+        >>> print(f"{lp:.6f} {float(nn.tau_prior.logpdf(tau0)):.6f}")
         -2.614141 -2.614141
     """
     tree, mu_prior, tau_prior = _fitted(fit)
@@ -103,33 +99,22 @@ def power_sensitivity(fit: Any, threshold: float = 0.05) -> pd.DataFrame:
     The fit's ``idata_`` needs a ``log_likelihood`` group (a `BayesianMeta` fit has one).
 
     Examples:
-        Exact posterior draws of Rubin (1981) under halfnormal(10) stand in for a fitted
-        `BayesianMeta` (any object with its ``idata_``, ``spec`` and ``data_`` will do); the
-        log-likelihood group holds log N(y_i | mu, tau^2 + s_i^2) per draw and study:
+        Exact posterior draws of Rubin (1981) under halfnormal(10) (`NormalNormal.sample`,
+        which has the log-likelihood group of a fit) stand in for a fitted `BayesianMeta`
+        (any object with its ``idata_``, ``spec`` and ``data_`` will do):
 
-        >>> import numpy as np, xarray as xr
         >>> from types import SimpleNamespace as NS
         >>> from bayesmeta import datasets
         >>> from bayesmeta.exact import NormalNormal
         >>> d = datasets.load("rubin1981")
         >>> nn = NormalNormal(d["effect"], d["stderr"], "halfnormal(10)", "normal(0, 100)")
-        >>> rng = np.random.default_rng(1)
-        >>> tau = nn.tau.quantile(rng.uniform(size=(2, 1000)))
-        >>> m, v = nn.conditional_mu(tau)
-        >>> post = xr.Dataset({"mu": (("chain", "draw"), rng.normal(m, np.sqrt(v))),
-        ...                    "tau": (("chain", "draw"), tau)})
-        >>> from scipy import stats
-        >>> sd = np.hypot(tau[..., None], nn.s)
-        >>> ll = stats.norm.logpdf(nn.y, post["mu"].values[..., None], sd)
-        >>> tree = xr.DataTree.from_dict({"/posterior": post, "/log_likelihood": xr.Dataset(
-        ...     {"y": (("chain", "draw", "study"), ll)})})
-        >>> fit = NS(idata_=tree, data_=NS(sei=nn.s),
+        >>> fit = NS(idata_=nn.sample(draws=1000, chains=2, seed=1), data_=NS(sei=nn.s),
         ...          spec=NS(mean="common", mu_prior=nn.mu_prior, tau_prior=nn.tau_prior))
         >>> from bayesmeta.sensitivity.mcmc import power_sensitivity
         >>> print(power_sensitivity(fit)[["prior", "likelihood"]].round(3))
              prior  likelihood
-        mu   0.008       0.095
-        tau  0.102       0.199
+        mu   0.008       0.070
+        tau  0.102       0.018
     """
     from arviz_stats import psense_summary
 
@@ -184,24 +169,19 @@ def reweight(
         priors and the number of draws.
 
     Examples:
-        Exact posterior draws of Rubin (1981) under halfnormal(10) stand in for a fitted
-        `BayesianMeta` (any object with its ``idata_``, ``spec`` and ``data_`` will do):
+        Exact posterior draws of Rubin (1981) under halfnormal(10) (`NormalNormal.sample`)
+        stand in for a fitted `BayesianMeta` (any object with its ``idata_``, ``spec`` and
+        ``data_`` will do):
         the exact posterior means of tau under halfnormal(5) and halfnormal(20) are 3.299 and
         5.889 (within 1 MCSE of the reweighted means); halfcauchy(10)'s heavier tail is
         flagged:
 
-        >>> import numpy as np, xarray as xr
         >>> from types import SimpleNamespace as NS
         >>> from bayesmeta import datasets
         >>> from bayesmeta.exact import NormalNormal
         >>> d = datasets.load("rubin1981")
         >>> nn = NormalNormal(d["effect"], d["stderr"], "halfnormal(10)", "normal(0, 100)")
-        >>> rng = np.random.default_rng(1)
-        >>> tau = nn.tau.quantile(rng.uniform(size=(2, 1000)))
-        >>> m, v = nn.conditional_mu(tau)
-        >>> post = xr.Dataset({"mu": (("chain", "draw"), rng.normal(m, np.sqrt(v))),
-        ...                    "tau": (("chain", "draw"), tau)})
-        >>> fit = NS(idata_=xr.DataTree.from_dict({"/posterior": post}), data_=NS(sei=nn.s),
+        >>> fit = NS(idata_=nn.sample(draws=1000, chains=2, seed=1), data_=NS(sei=nn.s),
         ...          spec=NS(mean="common", mu_prior=nn.mu_prior, tau_prior=nn.tau_prior))
         >>> from bayesmeta.sensitivity.mcmc import reweight
         >>> rw = reweight(fit, ["halfnormal(5)", "halfnormal(20)", "halfcauchy(10)"])

@@ -54,7 +54,7 @@ def test_exact_cell_type_posteriors_match_r_bayesmeta(fits):
 
 
 def test_iid_draw_summaries_agree_with_exact(fits):
-    """az.summary of 4000 i.i.d. inverse-CDF draws: mean within 5 Monte Carlo SEs of exact."""
+    """az.summary of 4000 i.i.d. exact joint draws: mean within 5 Monte Carlo SEs of exact."""
     for f in fits.values():
         s = f.exact_summary
         for name in ("mu", "tau"):
