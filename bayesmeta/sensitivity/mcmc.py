@@ -2,7 +2,9 @@
 
 * `with_log_prior` adds the ``log_prior`` group ArviZ needs: per draw,
   log p(mu) and log p(tau) of the fit's mu / tau priors (the hyperpriors; the study-level
-  effects are part of the hierarchical model, not the assessed prior).
+  effects are part of the hierarchical model, not the assessed prior). In a model with
+  fixed subgroup means the mu prior is on each subgroup mean (their log densities are
+  summed), in a regression on uncentred covariates on the intercept.
 * `power_sensitivity`: ArviZ power-scaling sensitivity (Kallioinen et al. 2024, Stat
   Comput 34:57) via ``arviz_stats.psense_summary``: the prior p(mu) p(tau) is raised to
   alpha in (0.99, 1.01), the posterior reweighted by PSIS, and the change measured by the
@@ -34,26 +36,52 @@ K_REFIT = 0.7
 MIN_ESS = 100.0
 
 
-def _fitted(fit: Any) -> tuple[xr.DataTree, Prior, Prior]:
+def mu_prior_variable(spec: Any) -> str:
+    """The posterior variable that carries ``spec.mu_prior`` in a `BayesianMeta` model.
+
+    ``mu`` (common mean; pooled subgroup means; centred regression), ``mu_subgroup``
+    (fixed subgroup means: one i.i.d. prior per subgroup) or ``intercept`` (regression on
+    uncentred covariates).
+
+    Examples:
+        >>> from bayesmeta.hierarchical import model_spec
+        >>> from bayesmeta.sensitivity.mcmc import mu_prior_variable
+        >>> [mu_prior_variable(model_spec(m)) for m in ("normal", "subgroup", "student_t")]
+        ['mu', 'mu_subgroup', 'mu']
+    """
+    if spec.mean == "subgroup" and spec.subgroup_means == "fixed":
+        return "mu_subgroup"
+    if spec.mean == "regression" and not spec.center_covariates:
+        return "intercept"
+    return "mu"
+
+
+def _fitted(fit: Any) -> tuple[xr.DataTree, Prior, Prior, str]:
     tree = getattr(fit, "idata_", None)
     if tree is None:
         raise InputError("fit the BayesianMeta model first (call .fit(data))")
     post = tree["posterior"]
-    if "mu" not in post or "tau" not in post:
-        raise InputError("prior reweighting needs a model with scalar mu and tau")
-    if fit.spec.mean != "common":
-        raise InputError("prior reweighting is implemented for the common-mean model only")
-    return tree, fit.spec.mu_prior, fit.spec.tau_prior.bind(fit.data_.sei)
+    mu_var = mu_prior_variable(fit.spec)
+    if mu_var not in post or "tau" not in post or "mu" not in post:
+        raise InputError(f"prior sensitivity needs the posterior of {mu_var}, mu and tau")
+    return tree, fit.spec.mu_prior, fit.spec.tau_prior.bind(fit.data_.sei), mu_var
 
 
-def _log_prior(post: xr.Dataset, mu_prior: Prior, tau_prior: Prior) -> xr.Dataset:
-    return xr.Dataset(
-        {
-            "mu": (post["mu"].dims, np.asarray(mu_prior.logpdf(post["mu"].values), float)),
-            "tau": (post["tau"].dims, np.asarray(tau_prior.logpdf(post["tau"].values), float)),
-        },
-        coords={d: post.coords[d] for d in ("chain", "draw") if d in post.coords},
-    )
+def _summed_logpdf(prior: Prior, x: xr.DataArray) -> xr.DataArray:
+    """sum over the non-(chain, draw) dims of log p(x): the joint log prior of i.i.d. terms."""
+    lp = xr.DataArray(np.asarray(prior.logpdf(x.values), float), dims=x.dims, coords=x.coords)
+    extra = [d for d in lp.dims if d not in ("chain", "draw")]
+    return lp.sum(extra) if extra else lp
+
+
+def _log_prior(post: xr.Dataset, mu_prior: Prior, tau_prior: Prior, mu_var: str) -> xr.Dataset:
+    """The ``log_prior`` group: per draw, log p of the mu-prior variable and of tau."""
+    keep = {d: post.coords[d] for d in ("chain", "draw") if d in post.coords}
+    out = {}
+    for name, prior, var in (("mu", mu_prior, mu_var), ("tau", tau_prior, "tau")):
+        lp = _summed_logpdf(prior, post[var])
+        out[name] = lp.drop_vars([c for c in lp.coords if c not in keep])
+    return xr.Dataset(out, coords=keep)
 
 
 def with_log_prior(fit: Any) -> xr.DataTree:
@@ -61,7 +89,9 @@ def with_log_prior(fit: Any) -> xr.DataTree:
 
     Per draw, log p(mu) under the fit's mu prior and log p(tau) under its tau prior (bound
     to the data's standard errors where the prior depends on them). InputError if ``fit``
-    has not been fitted, has no scalar mu and tau, or is not a common-mean model.
+    has not been fitted or lacks these variables. For models whose mu prior is on other
+    variables (`mu_prior_variable`: i.i.d. subgroup means, an intercept), ``mu`` is the
+    summed log prior of those; ``tau`` likewise sums over a tau per subgroup.
 
     Examples:
         Exact posterior draws of Rubin (1981) under halfnormal(10) (`NormalNormal.sample`)
@@ -84,9 +114,9 @@ def with_log_prior(fit: Any) -> xr.DataTree:
         >>> print(f"{lp:.6f} {float(nn.tau_prior.logpdf(tau0)):.6f}")
         -2.614141 -2.614141
     """
-    tree, mu_prior, tau_prior = _fitted(fit)
+    tree, mu_prior, tau_prior, mu_var = _fitted(fit)
     groups = {f"/{k}": tree[k].to_dataset() for k in tree.children}
-    groups["/log_prior"] = _log_prior(tree["posterior"].to_dataset(), mu_prior, tau_prior)
+    groups["/log_prior"] = _log_prior(tree["posterior"].to_dataset(), mu_prior, tau_prior, mu_var)
     return xr.DataTree.from_dict(groups)
 
 
@@ -155,7 +185,9 @@ def reweight(
     ESS 1 / sum w^2 below ``min_ess`` (too few draws carry the new posterior).
 
     Args:
-        fit: a fitted common-mean `BayesianMeta` (scalar mu and tau).
+        fit: a fitted `BayesianMeta` with one tau (any mean structure: common, subgroup
+            means fixed or pooled, regression; normal or Student-t effects). The mu prior
+            is reweighted where the model puts it (`mu_prior_variable`).
         tau_priors: a tau prior or sweep string (`bayesmeta.sensitivity.grammar`), or a list.
         mu_prior: the new mu prior; None (default) keeps the fit's.
         level: level of the reweighted central intervals. Default 0.95.
@@ -194,19 +226,26 @@ def reweight(
     from arviz_stats import ess
 
     level = check_level(level)
-    tree, old_mu, old_tau = _fitted(fit)
+    tree, old_mu, old_tau, mu_var = _fitted(fit)
     post = tree["posterior"].to_dataset()
+    if post["tau"].ndim != 2:
+        raise InputError("reweighting summarises one tau: not for a tau per subgroup")
     mu = post["mu"].values.ravel()
     tau = post["tau"].values.ravel()
     n = mu.size
     new_mu = old_mu if mu_prior is None else parse_prior(mu_prior, "mu")
     r_eff = {v: min(1.0, float(ess(post[v], method="mean").values) / n) for v in ("mu", "tau")}
-    base = old_tau.logpdf(tau) + old_mu.logpdf(mu)
+
+    def log_prior(mu_p: Prior, tau_p: Prior) -> np.ndarray:
+        lp = _log_prior(post, mu_p, tau_p, mu_var)
+        return np.asarray((lp["mu"] + lp["tau"]).transpose("chain", "draw").values).ravel()
+
+    base = log_prior(old_mu, old_tau)
     rows = []
     for grid in expand(tau_priors, "tau"):
         for p in grid.priors:
             p = p.bind(fit.data_.sei)
-            lw = np.asarray(p.logpdf(tau) + new_mu.logpdf(mu) - base, float)
+            lw = log_prior(new_mu, p) - base
             if not np.all(np.isfinite(lw)):
                 raise InputError(f"{p.text}: the new prior is zero where the fit has draws")
             if np.ptp(lw) <= 1e-12 * (1.0 + np.abs(lw).max()):  # same prior: no reweighting
