@@ -161,16 +161,28 @@ class NormalMixture:
         return out.reshape(shape)
 
     # ---- shortest intervals and modes ----------------------------------------------
-    def shortest(self, rows: Any, level: float) -> tuple[np.ndarray, np.ndarray]:
+    def shortest(
+        self, rows: Any, level: float, start: tuple[Any, Any] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Highest-density intervals: F(b) - F(a) = level and f(a) = f(b) (2-D Newton).
 
-        Starts from the central interval; rows that do not converge fall back to a
+        Starts from ``start`` = (a, b) per row if given (e.g. central quantiles already
+        computed), else from the central interval; rows that do not converge fall back to a
         bracketing root search on the lower tail probability.
         """
         rows = np.atleast_1d(np.asarray(rows, int))
-        pr = np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
-        q = self.quantile(np.repeat(rows, 2), np.tile(pr, rows.size)).reshape(-1, 2)
-        a, b = q[:, 0].copy(), q[:, 1].copy()
+        if start is None:
+            pr = np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+            q = self.quantile(np.repeat(rows, 2), np.tile(pr, rows.size)).reshape(-1, 2)
+            a, b = q[:, 0].copy(), q[:, 1].copy()
+        else:
+            a = np.array(np.broadcast_to(np.asarray(start[0], float), rows.shape))
+            b = np.array(np.broadcast_to(np.asarray(start[1], float), rows.shape))
+            if not np.all(np.isfinite(a) & np.isfinite(b) & (a < b)):
+                raise ValueError("start must be finite intervals with a < b")
+        if rows.size == 1:  # one row (the common case): the same Newton on scalars, faster
+            lo, hi = self._shortest_one(int(rows[0]), level, float(a[0]), float(b[0]))
+            return np.array([lo]), np.array([hi])
         ok = np.zeros(rows.size, bool)
         for _ in range(60):
             rr = np.concatenate([rows, rows])
@@ -199,6 +211,26 @@ class NormalMixture:
         for i in np.flatnonzero(~ok):  # robust fallback
             a[i], b[i] = self._shortest_bracketed(int(rows[i]), level)
         return a, b
+
+    def _shortest_one(self, row: int, level: float, a: float, b: float) -> tuple[float, float]:
+        """`shortest` for one row from (a, b): 2-D Newton on scalars, damped to keep a < b."""
+        rows = np.array([row, row])
+        for _ in range(60):
+            cdf, sf, f, d = self._dist(rows, np.array([a, b]))
+            e1 = (1.0 - sf[1]) - cdf[0] - level
+            e2 = math.log(f[0]) - math.log(f[1])
+            if abs(e1) < 1e-14 and abs(e2) < 1e-11:
+                return a, b
+            j11, j12, j21, j22 = -f[0], f[1], d[0] / f[0], -d[1] / f[1]
+            det = j11 * j22 - j12 * j21
+            if not (math.isfinite(det) and det != 0.0):
+                break
+            sa, sb = (e1 * j22 - j12 * e2) / det, (j11 * e2 - j21 * e1) / det
+            t = 1.0
+            while t > 1e-12 and not (a - t * sa < b - t * sb):
+                t *= 0.5
+            a, b = a - t * sa, b - t * sb
+        return self._shortest_bracketed(row, level)
 
     def _shortest_bracketed(self, row: int, level: float) -> tuple[float, float]:
         def g(p1: float) -> float:

@@ -243,10 +243,14 @@ class TauPosterior(Marginal):
             lo, hi = self.edges[idx].copy(), self.edges[idx + 1].copy()
             frac = (pa - self._cum[idx]) / np.maximum(self._panel_mass[idx], 1e-300)
             u = lo + np.clip(frac, 0.0, 1.0) * (hi - lo)
+            # a closer start: interpolate p on the cumulated node weights (mid-node steps),
+            # kept inside the bracketing panel
+            w = self.weights
+            u_nodes = np.interp(pa, np.cumsum(w) - 0.5 * w, self.nodes_u)
+            inside = (u_nodes > lo) & (u_nodes < hi)
+            u = np.where(inside, u_nodes, u)
             upper = pa > 0.5
-            res = np.empty(pa.size)
-            todo = np.arange(pa.size)
-            for _ in range(100):
+            for _ in range(100):  # all points together: they converge in a few steps
                 cdf, sf = self._cdf_sf(np.exp(u))
                 g = np.where(upper, (1.0 - pa) - sf, cdf - pa)
                 pos = g > 0
@@ -255,24 +259,13 @@ class TauPosterior(Marginal):
                 dens = np.exp(self.ell(u) - self.log_norm)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     un = u - g / dens
-                bad = ~np.isfinite(un) | (un < lo) | (un > hi)
-                un = np.where(bad, 0.5 * (lo + hi), un)
+                bad = ~((un >= lo) & (un <= hi))  # also nan
+                un[bad] = 0.5 * (lo[bad] + hi[bad])
                 done = (np.abs(un - u) <= 1e-14 * (1.0 + np.abs(u))) | (g == 0)
                 u = un
-                res[todo[done]] = u[done]
-                keep = ~done
-                if not keep.any():
+                if done.all():
                     break
-                todo, u, lo, hi, pa, upper = (
-                    todo[keep],
-                    u[keep],
-                    lo[keep],
-                    hi[keep],
-                    pa[keep],
-                    upper[keep],
-                )
-            else:
-                res[todo] = u
+            res = u
             out[act] = np.exp(res)
         return out.reshape(shape)
 

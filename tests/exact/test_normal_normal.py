@@ -281,3 +281,19 @@ def test_improper_priors_have_no_evidence():
     fit2 = NormalNormal(Y, S, "halfnormal(0.5)", "flat")
     assert math.isnan(fit2.bayes_factor_tau0()) and math.isnan(fit2.bayes_factor_mu0())
     assert fit2.bayes_factor_mu0("minimum") > 0  # needs only a proper tau prior
+
+
+def test_shortest_from_a_given_start_is_the_same_interval():
+    """NormalMixture.shortest(start=(a, b)) converges to the interval it finds from the central
+    one (rel. 1e-12), from a rough start too; a start with a >= b is refused."""
+    from bayesmeta import datasets
+
+    d = datasets.load("rubin1981")
+    fit = NormalNormal(d["effect"], d["stderr"], "halfcauchy(25)", "flat")
+    mix, row = fit.mu.mixture, fit.mu.row
+    ref = mix.shortest([row], 0.95)
+    for start in (tuple(fit.mu.quantile([0.025, 0.975])), (-5.0, 20.0)):
+        got = mix.shortest([row], 0.95, start=start)
+        np.testing.assert_allclose(np.ravel(got), np.ravel(ref), rtol=1e-12)
+    with pytest.raises(ValueError, match="a < b"):
+        mix.shortest([row], 0.95, start=(3.0, 1.0))

@@ -154,16 +154,20 @@ def test_not_a_table():
         sweep(pd.DataFrame({"study": ["a"], "yi": [1.0]}))
 
 
-def test_fast_quantile_helpers_match_engine():
-    """tau_quantiles / the sweep's HDI solve the engine's equations from better starts:
-    equal to tau.quantile and mu.interval(shortest) (rel. 1e-12), including fallbacks."""
+def test_quantiles_and_started_hdi_solve_the_engine_equations():
+    """tau quantiles invert the exact cdf (lower tail: |F(q) - p| <= 1e-12 p; upper tail
+    through the survival function, 1e-10 relative), and the sweep's HDI started from the
+    central interval equals mu.interval(shortest) (rel. 1e-12), for four tau priors."""
     from bayesmeta.sensitivity.sweep import _hdi, tau_quantiles
 
     d = _rubin()
     for tp in ("halfnormal(1)", "halfcauchy(50)", "turner", "uniform(0, 100)"):
         fit = NormalNormal(d["yi"], d["sei"], tp, "flat")
-        p = [1e-6, 0.025, 0.5, 0.975, 1 - 1e-9]
-        np.testing.assert_allclose(tau_quantiles(fit.tau, p), fit.tau.quantile(p), rtol=1e-12)
+        p = np.array([1e-6, 0.025, 0.5, 0.975, 1 - 1e-9])
+        q = tau_quantiles(fit.tau, p)
+        low = p <= 0.5
+        np.testing.assert_allclose(fit.tau.cdf(q[low]), p[low], rtol=1e-12)
+        np.testing.assert_allclose(fit.tau.sf(q[~low]), 1 - p[~low], rtol=1e-10)
         lo, hi = fit.mu.quantile([0.05, 0.95])
         np.testing.assert_allclose(
             _hdi(fit.mu, 0.9, lo, hi), fit.mu.interval(0.9, "shortest"), rtol=1e-12
