@@ -365,6 +365,20 @@ class Prior:
             return (RHODES_DF, self.params[0] / 2.0, self.params[1] / 2.0)
         return None
 
+    def _lognormal(self) -> tuple[float, float]:
+        """`lognormal_tau` where the family is known to be log-normal."""
+        p = self.lognormal_tau
+        if p is None:
+            raise ValueError(f"{self.text} is not a log-normal prior")
+        return p
+
+    def _logt(self) -> tuple[float, float, float]:
+        """`logt_tau` where the family is known to be log-t."""
+        p = self.logt_tau
+        if p is None:
+            raise ValueError(f"{self.text} is not a log-t prior")
+        return p
+
     def describe(self) -> str:
         """The canonical text plus, for empirical priors, what the numbers mean."""
         return f"{self.text} [{self.note}]" if self.note else self.text
@@ -414,11 +428,11 @@ class Prior:
             elif f == "exponential":
                 out = math.log(p[0]) - p[0] * x
             elif f in ("lognormal", "turner"):
-                m, s = self.lognormal_tau  # type: ignore[misc]
+                m, s = self._lognormal()
                 lx = np.log(x)
                 out = stats.norm.logpdf(lx, m, s) - lx
             elif f == "rhodes":
-                df, m, s = self.logt_tau  # type: ignore[misc]
+                df, m, s = self._logt()
                 lx = np.log(x)
                 out = stats.t.logpdf(lx, df, m, s) - lx
             elif f == "uniform":
@@ -463,10 +477,10 @@ class Prior:
             elif f == "exponential":
                 out = -np.expm1(-p[0] * xp)
             elif f in ("lognormal", "turner"):
-                m, s = self.lognormal_tau  # type: ignore[misc]
+                m, s = self._lognormal()
                 out = stats.norm.cdf(np.log(xp), m, s)
             elif f == "rhodes":
-                df, m, s = self.logt_tau  # type: ignore[misc]
+                df, m, s = self._logt()
                 out = stats.t.cdf(np.log(xp), df, m, s)
             elif f == "uniform":
                 out = np.clip((x - p[0]) / (p[1] - p[0]), 0.0, 1.0)
@@ -492,10 +506,10 @@ class Prior:
             elif f == "exponential":
                 out = -np.log1p(-q) / p[0]
             elif f in ("lognormal", "turner"):
-                m, s = self.lognormal_tau  # type: ignore[misc]
+                m, s = self._lognormal()
                 out = np.exp(stats.norm.ppf(q, m, s))
             elif f == "rhodes":
-                df, m, s = self.logt_tau  # type: ignore[misc]
+                df, m, s = self._logt()
                 out = np.exp(stats.t.ppf(q, df, m, s))
             elif f == "uniform":
                 out = p[0] + q * (p[1] - p[0])
@@ -519,10 +533,10 @@ class Prior:
         if self.kind == "mu":
             return {"mu": p[0], "sigma": p[1]} if f == "normal" else {}
         if f in ("lognormal", "turner"):
-            m, s = self.lognormal_tau  # type: ignore[misc]
+            m, s = self._lognormal()
             return {"mu": m, "sigma": s}
         if f == "rhodes":
-            df, m, s = self.logt_tau  # type: ignore[misc]
+            df, m, s = self._logt()
             return {"nu": df, "mu": m, "sigma": s}
         names = {"halfnormal": ("sigma",), "halfcauchy": ("beta",), "halft": ("nu", "sigma"),
                  "exponential": ("lam",), "uniform": ("lower", "upper")}.get(f, ())  # fmt: skip
