@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bayesmeta._paths import models_dir
+from bayesmeta._toml import TomlReader, join_key
 from bayesmeta.errors import InputError
 
 #: The fixed name of an overall (all cell types) row.
@@ -401,66 +402,42 @@ def p_interval(text: str) -> tuple[float, float]:
 # --------------------------------------------------------------------------- validation
 
 
-class _Reader:
-    """Typed access to TOML tables with one-line errors naming the file and the key."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def fail(self, key: str, message: str) -> InputError:
-        return InputError(f"key '{key}': {message}", file=self.path)
-
-    def table(
-        self, obj: Any, key: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
-    ) -> Mapping[str, Any]:
-        if not isinstance(obj, Mapping):
-            raise self.fail(key, f"must be a table, got {type(obj).__name__}")
-        allowed = required + optional
-        for k in obj:
-            if k not in allowed:
-                raise self.fail(_join(key, k), f"unknown key '{k}' (allowed: {', '.join(allowed)})")
-        for k in required:
-            if k not in obj:
-                raise self.fail(_join(key, k), "missing required key")
-        return obj
+class _Reader(TomlReader):
+    """Typed access to the review spec's tables (`bayesmeta._toml.TomlReader`)."""
 
     def string(self, obj: Mapping[str, Any], name: str, key: str, *, empty: bool = True) -> str:
         v = obj[name]
         if not isinstance(v, str):
-            raise self.fail(_join(key, name), f"must be a string, got {v!r}")
+            raise self.fail(join_key(key, name), f"must be a string, got {v!r}")
         if not empty and not v.strip():
-            raise self.fail(_join(key, name), "must not be empty")
+            raise self.fail(join_key(key, name), "must not be empty")
         return v
 
     def number(self, obj: Mapping[str, Any], name: str, key: str) -> float:
         v = obj[name]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise self.fail(_join(key, name), f"must be a finite number, got {v!r}")
+            raise self.fail(join_key(key, name), f"must be a finite number, got {v!r}")
         return float(v)
 
     def integer(self, obj: Mapping[str, Any], name: str, key: str, minimum: int = 0) -> int:
         v = obj[name]
         if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise self.fail(_join(key, name), f"must be an integer >= {minimum}, got {v!r}")
+            raise self.fail(join_key(key, name), f"must be an integer >= {minimum}, got {v!r}")
         return int(v)
 
     def choice(self, obj: Mapping[str, Any], name: str, key: str, options: Any) -> str:
         v = self.string(obj, name, key)
         if v not in options:
             raise self.fail(
-                _join(key, name), f"unknown {name} '{v}', known: {', '.join(map(str, options))}"
+                join_key(key, name), f"unknown {name} '{v}', known: {', '.join(map(str, options))}"
             )
         return v
 
     def strings(self, obj: Mapping[str, Any], name: str, key: str) -> tuple[str, ...]:
         v = obj[name]
         if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v):
-            raise self.fail(_join(key, name), f"must be a non-empty list of strings, got {v!r}")
+            raise self.fail(join_key(key, name), f"must be a non-empty list of strings, got {v!r}")
         return tuple(v)
-
-
-def _join(key: str, name: str) -> str:
-    return f"{key}.{name}" if key else name
 
 
 def load_spec(path: str | Path | None = None) -> ReviewSpec:

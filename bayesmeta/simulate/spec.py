@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bayesmeta._toml import TomlReader
 from bayesmeta.errors import InputError
 from bayesmeta.priors import Kind, parse_prior
 
@@ -233,28 +234,8 @@ class StudySpec:
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
-class _Reader:
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def fail(self, key: str, message: str) -> InputError:
-        return InputError(f"key '{key}': {message}", file=self.path)
-
-    def table(
-        self, obj: Any, key: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
-    ) -> Mapping[str, Any]:
-        if not isinstance(obj, Mapping):
-            raise self.fail(key, f"must be a table, got {type(obj).__name__}")
-        allowed = required + optional
-        for k in obj:
-            if k not in allowed:
-                raise self.fail(
-                    f"{key}.{k}" if key else k, f"unknown key (allowed: {', '.join(allowed)})"
-                )
-        for k in required:
-            if k not in obj:
-                raise self.fail(f"{key}.{k}" if key else k, "missing required key")
-        return obj
+class _Reader(TomlReader):
+    """Typed access to the simulation spec's tables (`bayesmeta._toml.TomlReader`)."""
 
     def integer(self, v: Any, key: str, minimum: int) -> int:
         if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
