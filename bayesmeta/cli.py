@@ -17,6 +17,13 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from bayesmeta import __version__
+from bayesmeta.cli_args import (
+    PRIOR_HELP,
+    _add_data_args,
+    _add_plot_arg,
+    _table,
+    seed_type,
+)
 from bayesmeta.errors import ConvergenceError, InputError
 
 EXIT_INPUT = 2
@@ -39,8 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bayesmeta {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    p = sub.add_parser(
+        "effects", help="effect sizes yi/vi from raw columns (metafor escalc), as CSV"
+    )
+    _add_data_args(p)
+    p.add_argument("--out", default=None, metavar="FILE", help="write CSV here (default stdout)")
+
     p = sub.add_parser("pool", help="classical meta-analysis (metafor / RevMan numbers)")
-    p.add_argument("data", help="CSV with study, yi and vi or sei")
+    _add_data_args(p)
+    _add_plot_arg(p)
     p.add_argument("--method", default=None, help="FE|DL|REML|PM|EB|SJ|HE|ML (default REML)")
     p.add_argument("--ci", default=None, help="wald|hksj (default wald)")
     p.add_argument("--subgroup", default=None, metavar="COL", help="subgroup column")
@@ -50,16 +64,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default=None, help="revman5|revman5-rule|cochrane2025")
     _add_interval_args(p)
 
-    p = sub.add_parser("posterior", help="Bayesian random-effects posterior")
-    p.add_argument("data", help="CSV with study, yi and vi or sei")
+    p = sub.add_parser(
+        "posterior", help="Bayesian random-effects posterior", epilog="Priors: " + PRIOR_HELP
+    )
+    _add_data_args(p)
+    _add_plot_arg(p)
     p.add_argument("--engine", default="exact", help="exact|pymc (default exact)")
-    p.add_argument("--mu-prior", default="normal(0, 4)", help='e.g. "normal(0, 4)" or "flat"')
-    p.add_argument("--tau-prior", default="halfnormal(0.5)", help='e.g. "halfcauchy(1)"')
+    p.add_argument("--mu-prior", default=None, help='mu prior, e.g. "normal(0, 4)" (default: flat)')
+    p.add_argument(
+        "--tau-prior",
+        default=None,
+        help='tau prior, e.g. "halfcauchy(1)" (default: by the data\'s scale, see below)',
+    )
     p.add_argument("--subgroup", default=None, metavar="COL", help="subgroup column")
     p.add_argument("--interval", default="central", help="central|shortest")
     p.add_argument("--draws", type=int, default=2000, help="pymc: draws per chain")
     p.add_argument("--chains", type=int, default=4, help="pymc: chains")
-    p.add_argument("--seed", type=int, default=20201, help="pymc: random seed")
+    p.add_argument("--seed", type=seed_type, default=20201, help="pymc: random seed")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     _add_interval_args(p)
 
     p = sub.add_parser("datasets", help="list the shipped data sets, or show one")
@@ -80,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="re-analyse the reference review (Zhang 2020)")
     p.add_argument("--out", default="results", help="output folder (default results/)")
     p.add_argument("--studies", default=None, help="per-arm forest-plot values (template: docs)")
-    p.add_argument("--seed", type=int, default=20201, help="random seed")
+    p.add_argument("--seed", type=seed_type, default=20201, help="random seed")
     p.add_argument(
         "--no-mcmc", action="store_true", help="skip the PyMC cross-checks (exact engine only)"
     )
@@ -92,11 +114,39 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, allow_nan=False))
 
 
+def _write_plot(args: argparse.Namespace, res: Any, inputs: Sequence[str]) -> None:
+    if getattr(args, "plot", None):
+        from bayesmeta.outputs import atomic_path
+
+        with atomic_path(args.plot, inputs=inputs, option="--plot") as tmp:
+            res.plot_forest(xlabel=res.settings.get("measure", "effect")).savefig(
+                tmp, dpi=150, format="png"
+            )
+
+
+def _cmd_effects(args: argparse.Namespace) -> int:
+    from bayesmeta.outputs import atomic_path
+
+    if args.measure is None and not args.columns:
+        from bayesmeta.effects import MEASURES
+
+        raise InputError(f"option --measure: give one of {', '.join(MEASURES)}")
+    table = _table(args)
+    df = table.to_frame()
+    if args.out:
+        with atomic_path(args.out, inputs=[args.data], option="--out") as tmp:
+            df.to_csv(tmp, index=False)
+    else:
+        sys.stdout.write(df.to_csv(index=False))
+    return 0
+
+
 def _cmd_pool(args: argparse.Namespace) -> int:
     from bayesmeta.classical import pool
-    from bayesmeta.studies import StudyTable
+    from bayesmeta.outputs import check_outputs
 
-    table = StudyTable.read_csv(args.data, subgroup=args.subgroup)
+    check_outputs({"--plot": args.plot}, inputs=[args.data])
+    table = _table(args)
     res = pool(
         table,
         method=args.method,
@@ -106,6 +156,7 @@ def _cmd_pool(args: argparse.Namespace) -> int:
         tau2_common=args.tau2_common,
         preset=args.preset,
     )
+    _write_plot(args, res, [args.data])
     if args.json:
         _print_json(res.to_dict())
     else:
@@ -114,10 +165,11 @@ def _cmd_pool(args: argparse.Namespace) -> int:
 
 
 def _cmd_posterior(args: argparse.Namespace) -> int:
+    from bayesmeta.outputs import check_outputs
     from bayesmeta.posterior import posterior
-    from bayesmeta.studies import StudyTable
 
-    table = StudyTable.read_csv(args.data, subgroup=args.subgroup)
+    check_outputs({"--plot": args.plot}, inputs=[args.data])
+    table = _table(args)
     res = posterior(
         table,
         engine=args.engine,
@@ -129,6 +181,7 @@ def _cmd_posterior(args: argparse.Namespace) -> int:
         chains=args.chains,
         seed=args.seed,
     )
+    _write_plot(args, res, [args.data])
     if args.json:
         _print_json(res.posterior_dict())
     else:
@@ -180,6 +233,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "effects": _cmd_effects,
     "sensitivity": _cmd_sensitivity,
     "simulate": _cmd_simulate,
     "pool": _cmd_pool,
@@ -189,21 +243,49 @@ COMMANDS = {
 }
 
 
+EXIT_INTERRUPT = 130
+
+
+def _oneline(text: str) -> str:
+    """Control characters (newlines in a file name, say) shown escaped, on one line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``bayesmeta`` console script; returns the exit code."""
-    args = _parser().parse_args(argv)
+    """Entry point of the ``bayesmeta`` console script; returns the exit code.
+
+    Bad input (`InputError`, a file that cannot be read or written, a number out of range)
+    prints one line and returns 2; an interrupt prints one line and returns 130.
+    """
+    try:
+        args = _parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print("bayesmeta: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPT
+    prefix = f"bayesmeta {args.command}: error:"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             return COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"bayesmeta {args.command}: error: {exc.oneline()}", file=sys.stderr)
+        print(f"{prefix} {_oneline(exc.oneline())}", file=sys.stderr)
         return EXIT_INPUT
     except ConvergenceError as exc:
-        print(f"bayesmeta {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prefix} {_oneline(str(exc))}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"bayesmeta {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPT
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return 0
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else ""
+        reason = exc.strerror or type(exc).__name__
+        print(f"{prefix} {_oneline(str(where))}: {reason}".replace(": :", ":"), file=sys.stderr)
+        return EXIT_INPUT
+    except (OverflowError, MemoryError) as exc:
+        print(f"{prefix} numbers out of range for this computation ({exc})", file=sys.stderr)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,8 +2,11 @@
 
 The sidecar is the provenance record: title, citation, DOI, source table, R equivalent, licence,
 how the file was derived, one ``[[columns]]`` entry per CSV column (name, type, unit,
-description), published results under ``[published]`` and consistency notes under
-``[[findings]]``. `load()` types every column from the sidecar:
+description), published results under ``[published]``, consistency notes under
+``[[findings]]`` and, under ``[analysis]``, how the commands read it: ``measure`` (an
+effect-size code), ``columns`` (role = column, as ``--columns``) and ``options``; or
+``runnable = false`` with a ``reason`` for a set that holds no study effect sizes.
+`load()` types every column from the sidecar:
 
 - ``int``   -> ``int64``, or pandas' nullable ``Int64`` when a cell is missing;
 - ``float`` -> ``float64`` (missing -> NaN);
@@ -25,7 +28,7 @@ import pandas as pd
 from bayesmeta._paths import data_dir
 from bayesmeta.errors import InputError
 
-__all__ = ["list_datasets", "load", "path", "provenance"]
+__all__ = ["canonical", "list_datasets", "load", "names", "path", "provenance"]
 
 _TYPES = ("int", "float", "str")
 _NUMERIC_MISSING = {"", "NA"}
@@ -39,10 +42,34 @@ def _resolve(name: str) -> str:
     if not isinstance(name, str):
         raise InputError(f"data set name must be a string, not {type(name).__name__}")
     key = name.strip().lower().removesuffix(".csv").removesuffix(".toml")
+    shown = name.encode("unicode_escape").decode("ascii")
     names = _names()
     if key not in names:
-        raise InputError(f"unknown data set '{name}'; available: {', '.join(names)}")
+        raise InputError(f"unknown data set '{shown}'; available: {', '.join(names)}")
     return key
+
+
+def names() -> list[str]:
+    """The shipped data set names, sorted.
+
+    Examples:
+        >>> from bayesmeta.datasets import names
+        >>> "crins2014" in names()
+        True
+    """
+    return _names()
+
+
+def canonical(name: str) -> str:
+    """The shipped name for ``name`` (case-insensitive, ``.csv`` allowed; `InputError` if
+    unknown).
+
+    Examples:
+        >>> from bayesmeta.datasets import canonical
+        >>> canonical("Crins2014.CSV")
+        'crins2014'
+    """
+    return _resolve(name)
 
 
 def path(name: str) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
+from bayesmeta.defaults import resolve_priors
 from bayesmeta.errors import InputError
 from bayesmeta.priors import parse_prior
 from bayesmeta.results import MetaResult
@@ -23,8 +24,8 @@ def posterior(
     table: StudyTable,
     *,
     engine: str = "exact",
-    mu_prior: str = "normal(0, 4)",
-    tau_prior: str = "halfnormal(0.5)",
+    mu_prior: str | None = None,
+    tau_prior: str | None = None,
     interval: str = "central",
     level: float = 0.95,
     draws: int = 2000,
@@ -34,16 +35,24 @@ def posterior(
     """Posterior of the normal-normal model (subgroup means if ``table.subgroup``).
 
     The model is ``y_i ~ N(theta_i, vi)``, ``theta_i ~ N(mu, tau^2)`` with the priors
-    ``mu ~ mu_prior`` and ``tau ~ tau_prior`` (Roever 2020, JSS 93(6)). With subgroups each
-    subgroup has its own mean (prior ``mu_prior``) and all share one tau.
+    ``mu ~ mu_prior`` and ``tau ~ tau_prior`` (Roever 2020, JSS 93(6)).
+
+    With subgroups each subgroup g has its own mean beta_g (prior ``mu_prior``) and all
+    share one tau, as R bayesmeta ``bmr()`` with subgroup indicators and brms
+    ``yi | se(sei) ~ 0 + group + (1 | study)``. Both engines then report at the top level
+    the numbers of that one model: ``tau`` is the common tau, ``mu`` the study-weighted mean
+    of the subgroup means, sum_g (k_g / k) beta_g, and no overall prediction interval (each
+    subgroup has its own in ``subgroups``). The fit that ignores the subgroups (RevMan's
+    overall diamond) is in ``extra["overall_ignoring_subgroups"]`` (exact engine).
 
     Args:
         table: the studies (``yi``, ``vi``; ``subgroup`` optional).
         engine: ``"exact"`` (default; numerical integration over tau, no sampling) or
             ``"pymc"`` (MCMC).
-        mu_prior: prior of mu as text, default ``"normal(0, 4)"``.
-        tau_prior: prior of tau as text, default ``"halfnormal(0.5)"``; any form
-            `bayesmeta.priors.parse_prior` reads.
+        mu_prior: prior of mu as text; default (None) ``"flat"`` (`bayesmeta.defaults`).
+        tau_prior: prior of tau as text, any form `bayesmeta.priors.parse_prior` reads;
+            default (None) the scale-aware rule of `bayesmeta.defaults` (from the table's
+            sample sizes, measure and standard errors).
         interval: ``"central"`` (default, equal tails) or ``"shortest"`` credible interval.
         level: credible level, default 0.95.
         draws: draws per chain (PyMC only, default 2000).
@@ -69,7 +78,8 @@ def posterior(
         >>> d = datasets.load("crins2014")
         >>> es = log_or(d["exp.AR.events"], ci=d["cont.AR.events"],
         ...             n1i=d["exp.total"], n2i=d["cont.total"])
-        >>> res = posterior(StudyTable.from_arrays(es.yi, es.vi), interval="shortest")
+        >>> res = posterior(StudyTable.from_arrays(es.yi, es.vi), interval="shortest",
+        ...                 mu_prior="normal(0, 4)", tau_prior="halfnormal(0.5)")
         >>> print(res.posterior.loc[["mu", "tau"], ["median", "ci_low", "ci_high"]].round(4))
                median  ci_low  ci_high
         param
@@ -84,13 +94,16 @@ def posterior(
     kind = cast(Literal["central", "shortest"], interval)  # checked just above
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1 (got {level})")
-    mu = parse_prior(mu_prior, "mu")
-    tau = parse_prior(tau_prior, "tau")
+    mu_text, tau_text, note = resolve_priors(
+        mu_prior, tau_prior, table.sei, n=table.ni, measure=table.measure
+    )
+    mu = parse_prior(mu_text, "mu")
+    tau = parse_prior(tau_text, "tau")
     if engine == "exact":
         from bayesmeta.exact import NormalNormal, subgroup_analysis
 
         if table.subgroup is not None:
-            return subgroup_analysis(
+            res = subgroup_analysis(
                 table.yi,
                 table.sei,
                 table.subgroup.tolist(),
@@ -100,9 +113,11 @@ def posterior(
                 level=level,
                 interval=interval,
             )
-        return NormalNormal(table.yi, table.sei, tau, mu, table.study.tolist()).to_result(
-            level, interval
-        )
+        else:
+            res = NormalNormal(table.yi, table.sei, tau, mu, table.study.tolist()).to_result(
+                level, interval
+            )
+        return _with_note(res, note)
 
     from bayesmeta.hierarchical import BayesianMeta
 
@@ -117,4 +132,13 @@ def posterior(
         level=level,
         interval=kind,
     )
-    return fitter.fit(table).to_result()
+    return _with_note(fitter.fit(table).to_result(), note)
+
+
+def _with_note(res: MetaResult, note: str | None) -> MetaResult:
+    """Record the default-prior note in the settings (after the priors)."""
+    if note:
+        res.settings["default_prior"] = note
+        for sub in res.subgroups.values():
+            sub.settings["default_prior"] = note
+    return res

@@ -64,7 +64,7 @@ def _num(x: Any) -> float | int | None:
     return x if math.isfinite(x) else None
 
 
-@dataclass
+@dataclass(repr=False)
 class MetaResult:
     """A pooled meta-analysis result from any engine (field meanings in the module docstring).
 
@@ -165,7 +165,9 @@ class MetaResult:
         """The ``posterior --json`` object of a Bayesian result.
 
         ``mu``, ``tau``, ``theta_new``: each ``{mean, sd, median, ci_low, ci_high}``;
-        ``theta``: one such object per study with ``study``; ``priors``; ``engine``;
+        ``theta``: one such object per study with ``study``; with subgroups ``subgroups``,
+        one such object per subgroup (its mean) with ``k`` and its prediction interval
+        ``pi_low``/``pi_high``; ``priors``; ``engine``;
         for MCMC also ``diagnostics`` (``max_rhat``, ``min_ess_bulk``, ``divergences``).
         """
         if self.posterior is None:
@@ -181,11 +183,15 @@ class MetaResult:
             if name in post.index
         }
         if self.subgroups:
-            out["subgroups"] = {
-                name: block(post.loc[name].to_dict())
-                for name in self.subgroups
-                if name in post.index
-            }
+            out["subgroups"] = {}
+            for name, sub in self.subgroups.items():
+                if sub.posterior is not None and "mu" in sub.posterior.index:
+                    entry = block(sub.posterior.loc["mu"].to_dict())
+                else:
+                    entry = {"median": _num(sub.estimate), "sd": _num(sub.se)}
+                    entry |= {"ci_low": _num(sub.ci_low), "ci_high": _num(sub.ci_high)}
+                entry |= {"k": sub.k, "pi_low": _num(sub.pi_low), "pi_high": _num(sub.pi_high)}
+                out["subgroups"][str(name)] = entry
         studies = self.studies if self.studies is not None else pd.DataFrame()
         out["theta"] = [{"study": str(r["study"]), **block(r)} for r in studies.to_dict("records")]
         out["priors"] = {key: val for key, val in self.settings.items() if key.endswith("prior")}
@@ -238,56 +244,119 @@ class MetaResult:
         return pd.DataFrame(rows).set_index("param").astype(float)
 
     def format(self, digits: int = 4) -> str:
-        """A readable multi-line text block (what ``print_summary`` prints)."""
-        f = f"{{:.{digits}f}}".format
+        """The printed summary: metafor ``print.rma`` style for classical results, R
+        bayesmeta ``print`` style for Bayesian ones (`bayesmeta.summary_text`); ``digits``
+        is kept for compatibility (numbers show about 4 significant digits)."""
+        from bayesmeta.summary_text import text
 
-        def fmt(x: Any) -> str:
-            return "NA" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f(x)
+        return text(self)
 
-        pct = round(100 * self.level)
-        lines = [f"{self.engine} meta-analysis, k = {self.k}", f"  {self.describe()}"]
-        lines.append(
-            f"  estimate {fmt(self.estimate)}  se {fmt(self.se)}  "
-            f"{pct}% CI [{fmt(self.ci_low)}, {fmt(self.ci_high)}]"
-        )
-        if self.tau2 is not None:
-            ci = ""
-            if self.tau2_ci_low is not None:
-                ci = f"  {pct}% CI [{fmt(self.tau2_ci_low)}, {fmt(self.tau2_ci_high)}]"
-            lines.append(f"  tau^2 {fmt(self.tau2)} (tau {fmt(self.tau)}){ci}")
-        if self.q is not None:
-            lines.append(
-                f"  Q({self.q_df}) = {fmt(self.q)}, p = {fmt(self.q_p)}; "
-                f"I^2 = {fmt(self.i2)}%; H^2 = {fmt(self.h2)}"
-            )
-        if self.pi_low is not None:
-            lines.append(f"  prediction interval [{fmt(self.pi_low)}, {fmt(self.pi_high)}]")
-        if self.posterior is not None:
-            lines.append(self.posterior.to_string(float_format=f))
-        for name, sub in self.subgroups.items():
-            lines.append(
-                f"  subgroup {name}: k = {sub.k}, {fmt(sub.estimate)} "
-                f"[{fmt(sub.ci_low)}, {fmt(sub.ci_high)}], tau^2 = {fmt(sub.tau2)}"
-            )
-        if self.q_between is not None:
-            lines.append(
-                f"  test for subgroup differences: Q = {fmt(self.q_between)}, "
-                f"df = {self.q_between_df}, p = {fmt(self.q_between_p)}"
-            )
-        if self.diagnostics:
-            diag = ", ".join(f"{k}={v}" for k, v in self.diagnostics.items())
-            lines.append(f"  diagnostics: {diag}")
-        lines += [f"  warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
+    def __str__(self) -> str:
+        return self.format()
+
+    def __repr__(self) -> str:
+        return self.format()
+
+    def _repr_html_(self) -> str:
+        from bayesmeta.summary_text import html_block
+
+        return html_block(self)
 
     def print_summary(self, digits: int = 4) -> None:
-        """Print `format()` with ``digits`` decimals (default 4)."""
+        """Print `format()`."""
         print(self.format(digits))
+
+    def plot_forest(self, **kwargs: Any) -> Any:
+        """Forest plot of this result (`bayesmeta.plots.forest`); returns the Figure."""
+        from bayesmeta.plots.meta import forest_plot
+
+        return forest_plot(self, **kwargs)
+
+    def plot_funnel(self, **kwargs: Any) -> Any:
+        """Contour-enhanced funnel plot (`bayesmeta.plots.funnel`); returns the Figure."""
+        from bayesmeta.plots.meta import funnel_plot
+
+        return funnel_plot(self, **kwargs)
+
+    def plot_posterior(self, **kwargs: Any) -> Any:
+        """Posterior densities of mu, tau and theta_new with the priors
+        (`bayesmeta.plots.posterior`); returns the Figure."""
+        from bayesmeta.plots.meta import posterior_plot
+
+        return posterior_plot(self, **kwargs)
+
+
+class Comparison(pd.DataFrame):
+    """The table of `compare()`: a DataFrame that prints in 80 columns (one column per
+    result, one row per quantity, the settings as numbered notes) and has `to_markdown()`.
+
+    Examples:
+        >>> from bayesmeta import compare
+        >>> from bayesmeta.classical import pool
+        >>> from bayesmeta.inputs import load_studies
+        >>> t = load_studies("crins2014")
+        >>> table = compare({"REML": pool(t, "REML"), "DL": pool(t, "DL")})
+        >>> print(str(table).splitlines()[6])
+        estimate      -1.592     -1.585
+        >>> max(len(line) for line in str(table).splitlines()) <= 80
+        True
+        >>> print(table.to_markdown().splitlines()[0])
+        | quantity | REML | DL |
+    """
+
+    _metadata: list[str] = []
+
+    @property
+    def _constructor(self) -> type[Comparison]:
+        return Comparison
+
+    def _cells(self) -> tuple[list[str], list[list[str]], list[str]]:
+        from bayesmeta.summary_text import decimals, num
+
+        shown = ["engine", "method", "ci_method", "k", "estimate", "se", "ci_low", "ci_high"]
+        shown += ["tau2", "tau", "i2", "pi_low", "pi_high"]
+        shown = [c for c in shown if c in self.columns]
+        numeric = [c for c in shown if c not in ("engine", "method", "ci_method", "k")]
+        d = decimals(self[[c for c in numeric if c != "i2"]].to_numpy(dtype=float).ravel().tolist())
+        header = ["", *[f"[{i + 1}]" for i in range(len(self))]]
+        rows = [["result", *[str(i) for i in self.index]]]
+        for c in shown:
+            vals = self[c].tolist()
+            if c in numeric:
+                cells = [num(v, 2 if c == "i2" else d) for v in vals]
+            else:
+                cells = [str(v) for v in vals]
+            rows.append([c, *cells])
+        import textwrap
+
+        notes = [
+            line
+            for i, v in enumerate(self.get("settings", []))
+            for line in textwrap.wrap(f"[{i + 1}] {v}", 80, subsequent_indent="    ")
+        ]
+        return header, rows, notes
+
+    def __repr__(self) -> str:
+        from bayesmeta.summary_text import table
+
+        header, rows, notes = self._cells()
+        return "\n".join([*table(header, rows, indent=""), *notes])
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    def to_markdown(self, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]
+        """The comparison as a Markdown table (quantities as rows), the settings below."""
+        header, rows, notes = self._cells()
+        names = ["quantity", *rows[0][1:]]
+        lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+        return "\n".join([*lines, "", *[f"{n}  " for n in notes]]).rstrip() + "\n"
 
 
 def compare(
     results: Sequence[MetaResult] | Mapping[str, MetaResult],
-) -> pd.DataFrame:
+) -> Comparison:
     """Put results from any engines side by side, one row per result.
 
     Columns: engine, method, ci_method, k, estimate, se, ci_low, ci_high, tau2,
@@ -307,12 +376,13 @@ def compare(
         >>> es = log_or(d["exp.AR.events"], ci=d["cont.AR.events"],
         ...             n1i=d["exp.total"], n2i=d["cont.total"])
         >>> t = StudyTable.from_arrays(es.yi, es.vi)
-        >>> table = compare({"REML": pool(t, "REML"), "Bayes": posterior(t)})
-        >>> print(table[["estimate", "ci_low", "ci_high", "tau"]].round(4))
-               estimate  ci_low  ci_high     tau
+        >>> bayes = posterior(t, mu_prior="normal(0, 4)", tau_prior="halfnormal(0.5)")
+        >>> table = compare({"REML": pool(t, "REML"), "Bayes": bayes})
+        >>> print(table[["estimate", "ci_low", "ci_high", "tau"]].round(4).to_string())
+                estimate  ci_low  ci_high     tau
         result
-        REML    -1.5915 -2.2463  -0.9367  0.4670
-        Bayes   -1.5735 -2.2379  -0.9335  0.3445
+        REML     -1.5915 -2.2463  -0.9367  0.4670
+        Bayes    -1.5735 -2.2379  -0.9335  0.3445
     """
     items = results.items() if isinstance(results, Mapping) else ((r.label, r) for r in results)
     rows = []
@@ -336,4 +406,4 @@ def compare(
                 "settings": r.describe(),
             }
         )
-    return pd.DataFrame(rows).set_index("result")
+    return Comparison(pd.DataFrame(rows).set_index("result"))

@@ -1,8 +1,9 @@
 """The validated study table: one row per study (or arm), metafor's ``yi``/``vi`` names.
 
 Required columns: ``study`` and ``yi`` and one of ``vi`` (sampling variance) or
-``sei`` (standard error; ``vi = sei**2``). Optional: a subgroup column, a
-``cluster`` column (arms that belong to one study) and covariate columns.
+``sei`` (standard error; ``vi = sei**2``). Optional: ``ni`` (sample size, for the default
+priors), a subgroup column, a ``cluster`` column (arms that belong to one study) and
+covariate columns.
 Every problem raises `bayesmeta.errors.InputError` naming file, row
 (1-based data row) and column.
 """
@@ -147,6 +148,8 @@ class StudyTable:
     covariates: pd.DataFrame = field(default_factory=pd.DataFrame)
     source: str | None = None
     variance: str = "vi as given"
+    ni: np.ndarray | None = None
+    measure: str | None = None
 
     @property
     def k(self) -> int:
@@ -170,11 +173,15 @@ class StudyTable:
             covariates=self.covariates.loc[mask].reset_index(drop=True),
             source=self.source,
             variance=self.variance,
+            ni=None if self.ni is None else self.ni[mask],
+            measure=self.measure,
         )
 
     def to_frame(self) -> pd.DataFrame:
         """``study``, ``yi``, ``vi``, then ``subgroup``/``cluster`` if set, then covariates."""
         df = pd.DataFrame({"study": self.study, "yi": self.yi, "vi": self.vi})
+        if self.ni is not None:
+            df["ni"] = self.ni
         if self.subgroup is not None:
             df["subgroup"] = self.subgroup
         if self.cluster is not None:
@@ -190,11 +197,14 @@ class StudyTable:
         sei: Sequence[float] | np.ndarray | None = None,
         study: Sequence[str] | np.ndarray | pd.Series | None = None,
         subgroup: Sequence[str] | np.ndarray | pd.Series | None = None,
+        ni: Sequence[float] | np.ndarray | pd.Series | None = None,
+        measure: str | None = None,
     ) -> StudyTable:
         """Build from arrays (validated like a file).
 
         Give ``vi`` or ``sei``. ``study`` defaults to ``"1"``, ``"2"``, ...; ``subgroup``
-        (default None) is one label per row.
+        (default None) is one label per row; ``ni`` (sample sizes) and ``measure`` (effect
+        measure code) are optional and select the default priors (`bayesmeta.defaults`).
         """
         yi_arr = np.asarray(yi, dtype=float)
         data: dict[str, object] = {"yi": yi_arr}
@@ -206,8 +216,12 @@ class StudyTable:
             data["sei"] = np.asarray(sei, dtype=float)
         if subgroup is not None:
             data["subgroup"] = list(subgroup)
+        if ni is not None:
+            data["ni"] = np.asarray(ni, dtype=float)
         return cls.from_frame(
-            pd.DataFrame(data), subgroup="subgroup" if subgroup is not None else None
+            pd.DataFrame(data),
+            subgroup="subgroup" if subgroup is not None else None,
+            measure=measure,
         )
 
     @classmethod
@@ -219,12 +233,15 @@ class StudyTable:
         subgroup: str | None = None,
         cluster: str | None = None,
         covariates: Sequence[str] = (),
+        measure: str | None = None,
     ) -> StudyTable:
         """Validate a DataFrame with ``study``, ``yi`` and ``vi`` or ``sei``.
 
         ``subgroup`` and ``cluster`` name label columns, ``covariates`` numeric columns
         (all optional); ``source`` is the file name used in error messages. ``vi`` wins
-        when both ``vi`` and ``sei`` are present.
+        when both ``vi`` and ``sei`` are present. An ``ni`` column (sample size per study,
+        optional) and ``measure`` feed the default priors (`bayesmeta.defaults`); a frame
+        made by `bayesmeta.effects.compute` carries its measure in ``df.attrs``.
 
         Examples:
             >>> import pandas as pd
@@ -274,7 +291,10 @@ class StudyTable:
         cov = pd.DataFrame(
             {c: numeric_column(df, c, file=source) for c in covariates}, index=range(len(yi))
         )
-        return cls(study, yi, vi, sub, clu, cov, source, variance)
+        ni = numeric_column(df, "ni", file=source, positive=True) if "ni" in df.columns else None
+        if measure is None:
+            measure = df.attrs.get("measure")
+        return cls(study, yi, vi, sub, clu, cov, source, variance, ni, measure)
 
     @classmethod
     def read_csv(
@@ -284,6 +304,7 @@ class StudyTable:
         subgroup: str | None = None,
         cluster: str | None = None,
         covariates: Sequence[str] = (),
+        measure: str | None = None,
     ) -> StudyTable:
         """Read and validate a study CSV (columns as in the module docstring).
 
@@ -297,5 +318,10 @@ class StudyTable:
         """
         df = read_table(path)
         return cls.from_frame(
-            df, source=str(path), subgroup=subgroup, cluster=cluster, covariates=covariates
+            df,
+            source=str(path),
+            subgroup=subgroup,
+            cluster=cluster,
+            covariates=covariates,
+            measure=measure,
         )

@@ -57,7 +57,7 @@ def test_pool_subgroup_json(write_csv, capsys):
 def test_pool_text_prints_settings(write_csv, capsys):
     code, out, _ = run(capsys, "pool", str(write_csv(NORMAND_HO)), "--ci", "hksj")
     assert code == 0
-    assert "REML" in out and "variance=vi as given" in out and "Knapp-Hartung" in out
+    assert "REML" in out and "variance: vi as given" in out and "Knapp-Hartung" in out
 
 
 @pytest.mark.parametrize(

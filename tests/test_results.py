@@ -55,7 +55,9 @@ def test_describe_names_settings_and_tau():
     line = r.describe()
     assert "method=REML" in line and "variance=vi as given" in line and "level=0.95" in line
     assert math.isclose(r.tau, 0.2, rel_tol=1e-15)
-    assert "tau^2 0.0400 (tau 0.2000)" in r.format()
+    text = r.format()
+    assert "tau^2 (estimated amount of total heterogeneity): 0.0400" in text
+    assert "tau (square root of estimated tau^2 value):      0.2000" in text
 
 
 def test_compare_side_by_side():

@@ -153,6 +153,8 @@ def fit_table(table: StudyTable, spec: Spec) -> MetaResult:
         )
         extra["leave_one_out"] = lo
         warns += lo.attrs["warnings"]
+    extra["zval"] = float(fit.zval[0])
+    extra["pval"] = float(fit.pval[0])
     return MetaResult(
         engine="classical",
         method=spec.method,

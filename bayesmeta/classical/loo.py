@@ -3,8 +3,10 @@
 Each study is omitted in turn and the model refitted with the same estimator, test, level and
 control settings. Columns: estimate, se, ci_low, ci_high, q, q_p, tau2, i2, h2 (metafor's
 ``estimate, se, ci.lb, ci.ub, Q, Qp, tau2, I2, H2``). Deviations from metafor, by design: when
-only one study remains, tau^2, Q, I^2 and H^2 are NaN (metafor reports 0, 0, 0, 1) and the
-Knapp-Hartung CI is NaN (as metafor); for fixed-effect fits tau2 is NaN (metafor omits it).
+only one study remains, tau^2, Q, I^2 and H^2 are NaN (metafor reports 0, 0, 0, 1); the CI
+of that one study is then a z interval whatever the test, as metafor 3.8.1 falls back to z
+(``leave1out(rma(c(.1, .4), c(.01, .02), test = "knha"))``: 0.4 [0.1228, 0.6772] and
+0.1 [-0.0960, 0.2960]); for fixed-effect fits tau2 is NaN (metafor omits it).
 A refit that fails (e.g. no convergence) gives a row of NaN, as metafor's ``try()`` does; the
 reasons are listed in ``DataFrame.attrs["warnings"]``.
 """
@@ -71,7 +73,9 @@ def leave_one_out(
         keep = np.arange(k) != i
         row = dict.fromkeys(COLUMNS, math.nan)
         try:
-            fit = rma(y[keep], v[keep], method, test, level, control=control)
+            # one study left: metafor's leave1out() falls back to z intervals
+            one_test = test if keep.sum() > 1 else "z"
+            fit = rma(y[keep], v[keep], method, one_test, level, control=control)
         except ConvergenceError as exc:
             notes.append(f"without {labels[i]}: {exc}")
             rows.append(row)

@@ -99,7 +99,8 @@ class RmaFit:
 
     @property
     def zval(self) -> np.ndarray:
-        return self.beta / self.se
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.beta / self.se
 
     @property
     def pval(self) -> np.ndarray:
@@ -250,7 +251,11 @@ def rma(
     btt = default_btt(Xm)
     m = btt.size
     bt = beta[btt]
-    qm = float(bt @ np.linalg.solve(vb[np.ix_(btt, btt)], bt))
+    vbb = vb[np.ix_(btt, btt)]
+    if np.all(np.diag(vbb) > 0):
+        qm = float(bt @ np.linalg.solve(vbb, bt))
+    else:  # s2w = 0 (identical effects under Knapp-Hartung): a zero-variance estimate
+        qm = math.inf if np.any(bt != 0) else math.nan
     if test == "z":
         qm_df: tuple[int, int | None] = (m, None)
         qm_p = float(stats.chi2.sf(qm, m))

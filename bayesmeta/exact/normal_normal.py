@@ -31,18 +31,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from bayesmeta.defaults import resolve_priors
 from bayesmeta.errors import InputError
 from bayesmeta.exact.marginal import Marginal, check_kind, check_level
 from bayesmeta.exact.mixture import MixtureMarginal, NormalMixture, batch_summary
 from bayesmeta.exact.quadrature import TauPosterior
 from bayesmeta.priors import Prior, parse_prior
 from bayesmeta.results import MetaResult
+
+if TYPE_CHECKING:
+    from bayesmeta.studies import StudyTable
 
 _LOG_2PI = math.log(2.0 * math.pi)
 COMPUTATION = "exact 1-D quadrature"
@@ -172,10 +176,14 @@ class NormalNormal:
     Args:
         yi: study estimates y_i.
         sei: their standard errors s_i (> 0).
-        tau_prior: prior text (`bayesmeta.priors.parse_prior`) or a `Prior`; default
-            ``"halfnormal(0.5)"`` (Roever 2020's choice for log odds ratios).
-        mu_prior: ``"normal(m0, s0)"`` or ``"flat"``; default ``"normal(0, 4)"``.
+        tau_prior: prior text (`bayesmeta.priors.parse_prior`) or a `Prior`; default (None)
+            the scale-aware rule of `bayesmeta.defaults`.
+        mu_prior: ``"normal(m0, s0)"`` or ``"flat"``; default (None) ``"flat"``.
         labels: study labels (default ``"1"``, ``"2"``, ...).
+        n: sample size per study (optional): the default tau prior then uses the
+            unit-information SD (`bayesmeta.defaults`).
+        measure: effect measure code (optional): a log-ratio measure selects the log-ratio
+            default tau prior.
         order: Gauss-Legendre points per panel of the tau quadrature (default 12).
 
     Raises:
@@ -192,7 +200,7 @@ class NormalNormal:
         >>> d = datasets.load("crins2014")
         >>> es = log_or(d["exp.AR.events"], ci=d["cont.AR.events"],
         ...             n1i=d["exp.total"], n2i=d["cont.total"])
-        >>> fit = NormalNormal(es.yi, es.vi**0.5)
+        >>> fit = NormalNormal(es.yi, es.vi**0.5, "halfnormal(0.5)", "normal(0, 4)")
         >>> print(f"{fit.mu.median:.4f} {fit.tau.median:.4f}")
         -1.5735 0.3445
         >>> print(f"{fit.bayes_factor_tau0():.4f} {fit.bayes_factor_mu0():.6f}")
@@ -203,17 +211,22 @@ class NormalNormal:
         self,
         yi: Any,
         sei: Any,
-        tau_prior: str | Prior = "halfnormal(0.5)",
-        mu_prior: str | Prior = "normal(0, 4)",
+        tau_prior: str | Prior | None = None,
+        mu_prior: str | Prior | None = None,
         labels: Sequence[Any] | None = None,
         *,
+        n: Any = None,
+        measure: str | None = None,
         order: int = 12,
     ) -> None:
         y, s, lab = validate_data(yi, sei, labels)
         self.y, self.s, self.labels = y, s, lab
         self.k = y.size
-        self.tau_prior = parse_prior(tau_prior, "tau").bind(s)
-        self.mu_prior = parse_prior(mu_prior, "mu")
+        mu_given, tau_given, self.prior_note = resolve_priors(
+            mu_prior, tau_prior, s, n=n, measure=measure
+        )
+        self.tau_prior = parse_prior(cast("str | Prior", tau_given), "tau").bind(s)
+        self.mu_prior = parse_prior(cast("str | Prior", mu_given), "mu")
         flat_mu = self.mu_prior.family == "flat"
         what = "a flat mu prior" if flat_mu else f"mu ~ {self.mu_prior.text}"
         self._tau_m1, self._tau_m2 = propriety(
@@ -234,6 +247,49 @@ class NormalNormal:
             moments=(self._tau_m1, self._tau_m2),
         )
         self._mix: NormalMixture | None = None
+
+    @classmethod
+    def from_table(
+        cls,
+        table: StudyTable,
+        tau_prior: str | Prior | None = None,
+        mu_prior: str | Prior | None = None,
+        *,
+        order: int = 12,
+    ) -> NormalNormal:
+        """The posterior for a `bayesmeta.StudyTable`: its labels, and its sample sizes and
+        measure for the default priors.
+
+        Examples:
+            >>> from bayesmeta.exact import NormalNormal
+            >>> from bayesmeta.inputs import load_studies
+            >>> t = load_studies("rubin1981")
+            >>> fit = NormalNormal.from_table(t)
+            >>> fit.labels[:3], fit.mu_prior.text, round(fit.mu.median, 2)  # R bayesmeta: 8.05
+            (['A', 'B', 'C'], 'flat', 8.05)
+        """
+        return cls(
+            table.yi,
+            table.sei,
+            tau_prior,
+            mu_prior,
+            table.study.tolist(),
+            n=table.ni,
+            measure=table.measure,
+            order=order,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"NormalNormal(k={self.k}, tau_prior={self.tau_prior.text!r}, "
+            f"mu_prior={self.mu_prior.text!r})"
+        )
+
+    def __str__(self) -> str:
+        return self.to_result().format()
+
+    def _repr_html_(self) -> str:
+        return self.to_result()._repr_html_()
 
     # ---- conditional quantities ----------------------------------------------------
     def _terms(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -414,7 +470,8 @@ class NormalNormal:
         Examples:
             >>> import numpy as np
             >>> from bayesmeta.exact import NormalNormal
-            >>> nn = NormalNormal([0.1, 0.5, 0.9], [0.2, 0.2, 0.3], "halfnormal(0.5)")
+            >>> nn = NormalNormal([0.1, 0.5, 0.9], [0.2, 0.2, 0.3], "halfnormal(0.5)",
+            ...                   "normal(0, 4)")
             >>> d = nn.draws(20000, rng=1)
             >>> d["theta"].shape
             (20000, 3)
@@ -549,6 +606,7 @@ class NormalNormal:
             settings={
                 "mu_prior": self.mu_prior.text,
                 "tau_prior": self.tau_prior.text,
+                **({"default_prior": self.prior_note} if self.prior_note else {}),
                 "interval": interval,
                 "computation": COMPUTATION,
             },
@@ -556,6 +614,7 @@ class NormalNormal:
             diagnostics={"tau_nodes": int(tau.nodes.size), "tau_panels": int(tau.edges.size - 1)},
             warnings=warnings,
             extra={
+                "p_mu_gt_0": float(1.0 - self.mu.cdf(0.0)),
                 "log_marginal_likelihood": self.log_marginal_likelihood,
                 "tau_prior_note": self.tau_prior.note,
             },

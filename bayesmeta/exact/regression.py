@@ -18,20 +18,21 @@ any c'beta (a coefficient, a subgroup mean, a contrast) is the tau-mixture of
 N(c'beta_hat, c'A^-1 c); a new study with covariates x adds tau^2 to the variance.
 For one intercept column this is exactly `bayesmeta.exact.NormalNormal`.
 
-Note: R bmr()'s marginal likelihood omits the factor (2 pi)^(-d/2) of a proper beta
-prior (its Bayes factors, ratios of such likelihoods, are unaffected); ours is the
-normalised p(y).
+The marginal likelihood is the normalised p(y), as R bmr()'s ``marginal.likelihood``: on
+Karner et al. (2014) with subgroup indicators (beta ~ N(0, 4^2), tau ~ HN(0.5)) R, this
+module and a direct SciPy integral all give log p(y) = -14.8785428664.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
+from bayesmeta.defaults import resolve_priors
 from bayesmeta.errors import InputError
 from bayesmeta.exact.marginal import Marginal, check_kind, check_level
 from bayesmeta.exact.mixture import MixtureMarginal, NormalMixture, batch_summary
@@ -327,12 +328,55 @@ class NormalNormalRegression:
         )
 
 
+def _weighted_overall(
+    reg: NormalNormalRegression, weights: np.ndarray, level: float, interval: str
+) -> MetaResult:
+    """The top level of a subgroup analysis: mu = weights'beta, the common tau."""
+    mu = reg.linear(weights, "mu")
+    lo, hi = mu.interval(level, interval)
+    tau = reg.tau
+    t_lo, t_hi = tau.interval(level, interval)
+    post = pd.DataFrame(
+        {
+            "mean": [mu.mean, tau.mean],
+            "sd": [mu.sd, tau.sd],
+            "median": [mu.median, tau.median],
+            "ci_low": [lo, t_lo],
+            "ci_high": [hi, t_hi],
+        },
+        index=pd.Index(["mu", "tau"], name="param"),
+    )
+    return MetaResult(
+        engine="exact",
+        method="normal-normal subgroups (common tau)",
+        ci_method=interval,
+        k=reg.k,
+        estimate=float(mu.median),
+        se=float(mu.sd),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        level=level,
+        tau2=tau.median**2,
+        tau2_ci_low=t_lo**2,
+        tau2_ci_high=t_hi**2,
+        settings={
+            "mu_prior": reg.beta_prior_text,
+            "tau_prior": reg.tau_prior.text,
+            "mu": "study-weighted mean of the subgroup means, sum_g (k_g/k) beta_g",
+            "tau": "common to all subgroups",
+            "interval": interval,
+        },
+        posterior=post,
+        extra={"log_marginal_likelihood": reg.log_marginal_likelihood},
+    )
+
+
 def subgroup_analysis(
     yi: Any,
     sei: Any,
     groups: Sequence[Any],
-    tau_prior: str | Prior = "halfnormal(0.5)",
-    mu_prior: str | Prior = "normal(0, 4)",
+    tau_prior: str | Prior | None = None,
+    mu_prior: str | Prior | None = None,
     labels: Sequence[Any] | None = None,
     *,
     level: float = 0.95,
@@ -340,8 +384,11 @@ def subgroup_analysis(
 ) -> MetaResult:
     """Subgroup means with one common tau: X = subgroup indicators, beta_g ~ mu_prior.
 
-    The top-level estimate is the overall `NormalNormal` fit (same priors, defaults
-    ``"halfnormal(0.5)"`` and ``"normal(0, 4)"``); ``subgroups`` holds one result per
+    The top-level numbers are those of this one model: mu is the study-weighted mean of
+    the subgroup means, sum_g (k_g / k) beta_g, tau the common tau, and there is no overall
+    prediction interval; the fit that ignores the subgroups is in
+    ``extra["overall_ignoring_subgroups"]``. Priors default (None) to the rule of
+    `bayesmeta.defaults`. ``subgroups`` holds one result per
     subgroup (its mean beta_g, the common tau, the prediction interval of a new study in that
     subgroup); ``extra["contrasts"]`` holds every pairwise difference beta_g - beta_h with
     P(difference > 0). ``level`` (default 0.95) and ``interval`` (``"central"`` or
@@ -357,7 +404,8 @@ def subgroup_analysis(
         >>> d = datasets.load("crins2014")
         >>> es = log_or(d["exp.AR.events"], ci=d["cont.AR.events"],
         ...             n1i=d["exp.total"], n2i=d["cont.total"])
-        >>> res = subgroup_analysis(es.yi, es.vi**0.5, d["IL2RA"])
+        >>> res = subgroup_analysis(es.yi, es.vi**0.5, d["IL2RA"], "halfnormal(0.5)",
+        ...                         "normal(0, 4)")
         >>> print({g: round(r.estimate, 4) for g, r in res.subgroups.items()})
         {'daclizumab': -2.2613, 'basiliximab': -1.2719}
         >>> c = res.extra["contrasts"].iloc[0]
@@ -369,10 +417,16 @@ def subgroup_analysis(
     g = [str(v) for v in groups]
     if len(g) != y.size:
         raise InputError(f"{len(g)} subgroup labels for {y.size} studies")
+    mu_given, tau_given, note = resolve_priors(mu_prior, tau_prior, s)
+    tau_prior = cast("str | Prior", tau_given)
+    mu_prior = cast("str | Prior", mu_given)
     levels = list(dict.fromkeys(g))
     x = np.array([[1.0 if gi == lv else 0.0 for lv in levels] for gi in g])
     reg = NormalNormalRegression(y, s, x, tau_prior, mu_prior, lab, levels)
-    overall = NormalNormal(y, s, tau_prior, mu_prior, lab).to_result(level, interval)
+    weights = x.sum(axis=0) / y.size
+    overall = _weighted_overall(reg, weights, level, interval)
+    ignoring = NormalNormal(y, s, tau_prior, mu_prior, lab).to_result(level, interval)
+    overall.extra["overall_ignoring_subgroups"] = ignoring
     coef = reg.coefficients(level, interval)
     t_lo, t_hi = reg.tau.interval(level, interval)
     subs: dict[str, MetaResult] = {}
@@ -395,6 +449,10 @@ def subgroup_analysis(
             tau2_ci_high=t_hi**2,
             pi_low=p_lo,
             pi_high=p_hi,
+            posterior=pd.DataFrame(
+                {key: [float(row[key])] for key in ("mean", "sd", "median", "ci_low", "ci_high")},
+                index=pd.Index(["mu"], name="param"),
+            ),
             settings={
                 "mu_prior": reg.beta_prior_text,
                 "tau_prior": reg.tau_prior.text,
@@ -419,6 +477,11 @@ def subgroup_analysis(
                     "p_gt_0": m.prob_above(0.0),
                 }
             )
+    if note:
+        overall.settings["default_prior"] = note
+        for sub in subs.values():
+            sub.settings["default_prior"] = note
+    overall.studies = None if ignoring.studies is None else ignoring.studies.assign(subgroup=g)
     overall.subgroups = subs
     overall.extra["contrasts"] = pd.DataFrame(rows)
     overall.extra["subgroup_tau"] = reg.tau.summary(level, interval)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayesmeta.defaults import resolve_priors
 from bayesmeta.errors import InputError
 from bayesmeta.hierarchical.data import MetaData
 from bayesmeta.hierarchical.diagnostics import diagnose, diagnostic_warnings, warn_all
@@ -95,8 +96,9 @@ class BayesianMeta:
 
     ``model`` is one of ``normal``, ``subgroup``, ``nested``, ``student_t``, ``regression``,
     ``prepost`` (equations in docs/models.md). The prior defaults are those of the exact engine
-    (`bayesmeta.exact.NormalNormal`: mu ~ normal(0, 4), tau ~ halfnormal(0.5)), the
-    log-odds-ratio scale of Roever (2020). Defaults: ``draws=1000``, ``tune=1000``,
+    (None: the scale-aware rule of `bayesmeta.defaults`, applied to the data at `fit()`:
+    mu flat, tau half-normal from the unit-information SD, or halfnormal(0.5) on a log-ratio
+    scale). Defaults: ``draws=1000``, ``tune=1000``,
     ``chains=4``, ``seed=1``, ``max_treedepth=10``, ``prior_draws=1000``, ``level=0.95``.
     Sampling: ``draws``/``tune`` per chain, ``chains``, ``seed``, ``target_accept`` (0.99 by
     default: with few studies the posterior of tau is wide and funnel-shaped, and the smaller
@@ -126,8 +128,8 @@ class BayesianMeta:
         self,
         model: str = "normal",
         *,
-        mu_prior: str | Prior = "normal(0, 4)",
-        tau_prior: str | Prior = "halfnormal(0.5)",
+        mu_prior: str | Prior | None = None,
+        tau_prior: str | Prior | None = None,
         centred: bool = False,
         subgroups: bool | None = None,
         subgroup_means: Literal["fixed", "pooled"] = "fixed",
@@ -154,10 +156,9 @@ class BayesianMeta:
         interval: Literal["central", "shortest"] = "central",
         warn: bool = True,
     ) -> None:
-        self.spec = model_spec(
-            model,
-            mu_prior=mu_prior,
-            tau_prior=tau_prior,
+        self._model = model
+        self._priors_given = (mu_prior, tau_prior)
+        self._spec_kwargs: dict[str, Any] = dict(
             centred=centred,
             subgroups=subgroups,
             subgroup_means=subgroup_means,
@@ -172,6 +173,14 @@ class BayesianMeta:
             r_by_study=r_by_study,
             prior_data=prior_data,
         )
+        # until fit() sees the data, a default prior stands as its data-free form
+        self.spec = model_spec(
+            model,
+            mu_prior="flat" if mu_prior is None else mu_prior,
+            tau_prior="halfnormal(0.5)" if tau_prior is None else tau_prior,
+            **self._spec_kwargs,
+        )
+        self.prior_default_ = None if (mu_prior is not None and tau_prior is not None) else ""
         if sampler not in SAMPLERS:
             raise InputError(f"sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}")
         for name, v in (("draws", draws), ("tune", tune), ("chains", chains)):
@@ -209,6 +218,8 @@ class BayesianMeta:
         data = as_data(
             data, prepost=spec.prepost, subgroup=subgroup, cluster=cluster, covariates=covariates
         )
+        if self.prior_default_ is not None:
+            spec = self.spec = self._default_spec(data)
         check_data(spec, data)
         entry, hit = get_entry(spec, data)
         values = data_values(spec, data)
@@ -280,6 +291,17 @@ class BayesianMeta:
         self.fit_time_ = time.perf_counter() - t_start
         return self
 
+    def _default_spec(self, data: MetaData) -> Any:
+        """The model spec with the default priors of `bayesmeta.defaults` for ``data``."""
+        if data.sei is not None:
+            sei, n = data.sei, data.ni
+        else:  # pre/post summaries: the SE of the mean change at r = 0
+            sei = np.sqrt((data.sd_pre**2 + data.sd_post**2) / data.n)  # type: ignore[operator]
+            n = data.n
+        mu, tau, note = resolve_priors(*self._priors_given, sei, n=n, measure=data.measure)
+        self.prior_default_ = note or ""
+        return model_spec(self._model, mu_prior=mu, tau_prior=tau, **self._spec_kwargs)  # type: ignore[arg-type]
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "idata_"):
             raise RuntimeError("call fit() first")
@@ -306,6 +328,10 @@ class BayesianMeta:
             "seed": str(self.seed),
             "target_accept": f"{self.target_accept:g}",
         }
+        if self.prior_default_ == "":
+            s["default_prior"] = "set from the data at fit() (bayesmeta.defaults)"
+        elif self.prior_default_:
+            s["default_prior"] = self.prior_default_
         return s
 
     @property

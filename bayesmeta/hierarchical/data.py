@@ -57,6 +57,8 @@ class MetaData:
     sd_post: np.ndarray | None = None
     n: np.ndarray | None = None
     source: str | None = None
+    ni: np.ndarray | None = None
+    measure: str | None = None
 
     @property
     def k(self) -> int:
@@ -106,6 +108,8 @@ class MetaData:
             cluster=table.cluster,
             covariates=table.covariates.reset_index(drop=True),
             source=table.source,
+            ni=table.ni,
+            measure=table.measure,
         )
 
     @classmethod

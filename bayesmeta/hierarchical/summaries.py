@@ -91,6 +91,7 @@ def _pooled(
     settings: dict[str, str],
 ) -> MetaResult:
     m = describe(post_mu, level, kind)
+    table = pd.DataFrame([m], index=pd.Index(["mu"], name="param"))
     res = MetaResult(
         engine="pymc",
         method=method,
@@ -102,6 +103,7 @@ def _pooled(
         ci_high=m["ci_high"],
         level=level,
         settings=dict(settings),
+        posterior=table,
     )
     if tau is not None:
         res.tau2 = float(np.median(tau)) ** 2

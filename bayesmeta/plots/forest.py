@@ -1,4 +1,6 @@
-"""Forest plot of several estimates per row (published, re-analysed, posteriors) side by side."""
+"""Forest plot of several estimates per row (published, re-analysed, posteriors) side by side,
+written as a PNG (the review's figures; `bayesmeta.plots.forest` is the one-call forest plot
+of `MetaResult`s)."""
 
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ class ForestRow:
     bold: bool = False
 
 
-def forest(
+def interval_forest(
     path: str | Path,
     rows: Sequence[ForestRow],
     *,
@@ -57,11 +59,11 @@ def forest(
     the interval kinds in order of appearance. Returns the path written.
 
     Examples:
-        >>> from bayesmeta.plots import ForestRow, Interval, forest
+        >>> from bayesmeta.plots import ForestRow, Interval, interval_forest
         >>> rows = [ForestRow("study 1", [Interval("published", 0.3, 0.1, 0.5),
         ...                               Interval("vague", 0.25, 0.05, 0.45)]),
         ...         ForestRow("overall", [Interval("classical", 0.2, 0.0, 0.4)], bold=True)]
-        >>> forest("forest.png", rows, xlabel="mean difference").name
+        >>> interval_forest("forest.png", rows, xlabel="mean difference").name
         'forest.png'
     """
     plt = pyplot()

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats
 
-from bayesmeta.plots import Curve, ForestRow, Interval, ShrinkagePanel, densities, forest, shrinkage
+from bayesmeta.plots import (
+    Curve,
+    ForestRow,
+    Interval,
+    ShrinkagePanel,
+    densities,
+    interval_forest,
+    shrinkage,
+)
 
 if TYPE_CHECKING:
     from bayesmeta.review.reanalysis import BayesRow, Reanalysis
@@ -74,7 +82,7 @@ def make_figures(r: Reanalysis, folder: Path) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for d, o in spec.groups():
         label = spec.outcomes[o].label
-        path = forest(
+        path = interval_forest(
             folder / f"forest_{d}_{o}.png",
             forest_rows(r, d, o),
             title=f"{d} {label}: published, re-analysed and posterior (95% intervals)",

@@ -19,8 +19,11 @@ import pandas as pd
 if TYPE_CHECKING:
     from bayesmeta.studies import StudyTable
 
-DEFAULT_TAU = ("halfnormal(0.1..2, n=20)", "halfcauchy(0.1..2, n=20)")
-DEFAULT_MU = ("normal(0, 4)",)
+#: The default sweep: the default tau prior's family and the half-Cauchy, each with scales
+#: from 0.2 to 4 times the default tau prior's scale (20 values), mu flat
+#: (`bayesmeta.defaults`): on a log-ratio scale halfnormal(0.1..2) and halfcauchy(0.1..2).
+SWEEP_FACTORS = (0.2, 4.0)
+DEFAULT_MU = ("flat",)
 #: columns printed for ``--refit`` (those present)
 REFIT_SHOWN = (
     "tau_prior", "mu_median", "mu_ci_low", "mu_ci_high", "mu_mcse_median", "exact_mu_median",
@@ -30,7 +33,7 @@ REFIT_SHOWN = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The sub-command's arguments (defaults: tau priors `DEFAULT_TAU`, mu prior `DEFAULT_MU`).
+    """The sub-command's arguments (defaults: `default_sweep` for tau, mu prior `DEFAULT_MU`).
 
     Examples:
         >>> import argparse
@@ -41,21 +44,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         >>> a.tau_prior, a.mu_prior, a.threshold, a.level
         (['turner'], None, 0.2, 0.95)
     """
-    p.add_argument("data", help="CSV with study, yi and vi or sei")
+    from bayesmeta.cli_args import _add_data_args, _add_plot_arg, seed_type
+
+    _add_data_args(p)
+    _add_plot_arg(p)
     p.add_argument(
         "--tau-prior",
         action="append",
         default=None,
         metavar="SWEEP",
         help='tau prior or sweep, repeatable, e.g. "halfnormal(0.1..2, n=20)", '
-        '"turner" (default: halfnormal and halfcauchy scales 0.1..2, n=20)',
+        '"turner" (default: halfnormal and halfcauchy, scales 0.2 to 4 times the default '
+        "tau prior's scale, n=20: halfnormal(0.1..2) on a log-ratio scale)",
     )
     p.add_argument(
         "--mu-prior",
         action="append",
         default=None,
         metavar="SWEEP",
-        help='mu prior or sweep, repeatable, e.g. "normal(0, 1..10, n=5)" (default normal(0, 4))',
+        help='mu prior or sweep, repeatable, e.g. "normal(0, 1..10, n=5)" (default flat)',
     )
     p.add_argument(
         "--subgroup",
@@ -81,12 +88,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--draws", type=int, default=1000, help="--refit: draws per chain")
     p.add_argument("--tune", type=int, default=1000, help="--refit: tuning steps per chain")
     p.add_argument("--chains", type=int, default=4, help="--refit: chains")
-    p.add_argument("--seed", type=int, default=1, help="--refit: seed of every fit")
+    p.add_argument("--seed", type=seed_type, default=1, help="--refit: seed of every fit")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--csv", default=None, metavar="FILE", help="also write the table as CSV")
     p.add_argument("--plots", default=None, metavar="DIR",
                    help="write sensitivity_interval.png, sensitivity_tornado.png, "
                         "sensitivity_posteriors.png")  # fmt: skip
+
+
+def default_sweep(table: StudyTable) -> list[str]:
+    """The default tau-prior sweep for ``table`` (see `SWEEP_FACTORS`).
+
+    Examples:
+        >>> from bayesmeta.inputs import load_studies
+        >>> from bayesmeta.sensitivity.command import default_sweep
+        >>> default_sweep(load_studies("crins2014"))
+        ['halfnormal(0.1..2, n=20)', 'halfcauchy(0.1..2, n=20)']
+    """
+    from bayesmeta.defaults import default_priors
+    from bayesmeta.priors import parse_prior
+
+    d = default_priors(table.sei, n=table.ni, measure=table.measure)
+    scale = parse_prior(d.tau, "tau").params[0]
+    lo, hi = (f"{f * scale:.6g}" for f in SWEEP_FACTORS)
+    return [f"halfnormal({lo}..{hi}, n=20)", f"halfcauchy({lo}..{hi}, n=20)"]
 
 
 def run(args: argparse.Namespace) -> pd.DataFrame:
@@ -110,12 +135,15 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         0  halfnormal(0.5)     0.1054      0.2279
         1    halfnormal(1)     0.1011      0.2848
     """
+    from bayesmeta.cli_args import _table
+    from bayesmeta.outputs import check_output_dir, check_outputs
     from bayesmeta.sensitivity.predictive import prior_predictive
     from bayesmeta.sensitivity.sweep import sweep
-    from bayesmeta.studies import StudyTable
 
-    table = StudyTable.read_csv(args.data, subgroup=args.subgroup)
-    taus = list(args.tau_prior or DEFAULT_TAU)
+    check_outputs({"--csv": args.csv, "--plot": args.plot}, inputs=[args.data])
+    check_output_dir(args.plots, option="--plots", inputs=[args.data])
+    table = _table(args)
+    taus = list(args.tau_prior or default_sweep(table))
     mus = list(args.mu_prior or DEFAULT_MU)
     if getattr(args, "refit", None):
         return _refit(args, table, taus, mus)
@@ -187,12 +215,22 @@ def run_cli(args: argparse.Namespace) -> int:
         (level 0.95; p_mu_below = P(mu < 0))
         0
     """
+    from bayesmeta.outputs import atomic_path
     from bayesmeta.sensitivity.sweep import to_json
 
     df = run(args)
     if args.csv:
-        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(args.csv, index=False)
+        with atomic_path(args.csv, inputs=[args.data], option="--csv") as tmp:
+            df.to_csv(tmp, index=False)
+    if args.plot:
+        from bayesmeta.cli_args import _table
+        from bayesmeta.posterior import posterior
+
+        table = _table(args)
+        mu = None if args.mu_prior is None else args.mu_prior[0]
+        res = posterior(table, mu_prior=mu if mu and ".." not in mu else None, level=args.level)
+        with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
+            res.plot_posterior().savefig(tmp, dpi=150, format="png")
     if args.json:
         print(to_json(df))
     elif "refit" in df.attrs:

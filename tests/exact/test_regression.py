@@ -70,7 +70,13 @@ def test_subgroup_analysis_contrasts_and_structure():
     assert row["contrast"] == "d - b"
     assert row["median"] == pytest.approx(diff.median, rel=1e-12)
     assert row["p_gt_0"] == pytest.approx(diff.prob_above(0.0), rel=1e-12)
-    assert res.estimate == pytest.approx(NormalNormal(Y, S).mu.median, rel=1e-12)
+    # top level: the study-weighted mean of the subgroup means (k_d = 2, k_b = 4), common tau
+    assert res.estimate == pytest.approx(reg.linear([2 / 6, 4 / 6]).median, rel=1e-12)
+    assert res.tau2 == pytest.approx(reg.tau.median**2, rel=1e-12)
+    assert res.pi_low is None
+    ignoring = res.extra["overall_ignoring_subgroups"]
+    overall = NormalNormal(Y, S, "halfnormal(0.5)", "normal(0, 4)")
+    assert ignoring.estimate == pytest.approx(overall.mu.median, rel=1e-12)
     one = subgroup_analysis(Y, S, ["all"] * 6, "halfnormal(0.5)", "normal(0, 4)")
     assert one.subgroups["all"].estimate == pytest.approx(one.estimate, rel=1e-12)
 

@@ -11,7 +11,7 @@ from bayesmeta.plots import (
     Interval,
     ShrinkagePanel,
     densities,
-    forest,
+    interval_forest,
     shrinkage,
 )
 
@@ -43,7 +43,7 @@ def test_forest(tmp_path):
             [Interval("published", -1.5, -2.5, -0.5), Interval("sceptical", -0.8, -1.5, -0.1)],
         ),
     ]
-    _png(forest(tmp_path / "f.png", rows, title="t", xlabel="x"), width=900)
+    _png(interval_forest(tmp_path / "f.png", rows, title="t", xlabel="x"), width=900)
 
 
 def test_shrinkage(tmp_path):
