@@ -37,8 +37,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=str(path))
+    if path.is_dir():
+        raise InputError("is a folder, not a CSV file", file=str(path))
+    _check_fields(path)
     try:
-        df = pd.read_csv(path, skipinitialspace=True)
+        df = pd.read_csv(path, skipinitialspace=True, index_col=False)
     except pd.errors.EmptyDataError:
         raise InputError("empty file: no header and no rows", file=str(path)) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -46,6 +49,47 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError(f"not a readable CSV ({first})", file=str(path)) from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def _check_fields(path: Path) -> None:
+    """Every data row has as many fields as the header, and no header name repeats.
+
+    pandas would otherwise read a row with one field too many shifted (the first field as
+    the index) and rename a repeated column silently.
+    """
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = csv.reader(fh, skipinitialspace=True)
+            header = next(rows, None)
+            if header is None:
+                return
+            names = [h.strip() for h in header]
+            seen: dict[str, int] = {}
+            for j, name in enumerate(names):
+                if name in seen and name:
+                    raise InputError(
+                        f"header names column '{name}' twice (fields {seen[name]} and {j + 1})",
+                        file=str(path),
+                        column=name,
+                    )
+                seen[name] = j + 1
+            row = 0
+            for fields in rows:
+                if not fields or all(not f.strip() for f in fields):
+                    continue  # blank lines are skipped, as pandas does
+                row += 1
+                if len(fields) != len(header):
+                    raise InputError(
+                        f"{len(fields)} fields where the header has {len(header)}",
+                        file=str(path),
+                        row=row,
+                    )
+    except UnicodeDecodeError:
+        return  # pandas reports the encoding problem below
+    except csv.Error as exc:
+        raise InputError(f"not a readable CSV ({exc})", file=str(path)) from None
 
 
 def numeric_column(
