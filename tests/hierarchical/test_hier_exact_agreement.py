@@ -148,12 +148,13 @@ EDGE_CASES = {
 
 @pytest.mark.parametrize("case", list(EDGE_CASES))
 def test_edge_cases_match_the_exact_engine(case):
-    """Default priors mu ~ N(0, 4^2), tau ~ half-normal(0.5); proper, so k = 1 is defined."""
+    """Priors mu ~ N(0, 4^2), tau ~ half-normal(0.5); proper, so k = 1 is defined."""
     from bayesmeta.exact import NormalNormal
 
     yi, sei = EDGE_CASES[case]
-    exact = NormalNormal(yi, sei)
-    bm = BayesianMeta(**RUN).fit(MetaData.from_arrays(yi, sei))
+    exact = NormalNormal(yi, sei, "halfnormal(0.5)", "normal(0, 4)")
+    priors = {"mu_prior": "normal(0, 4)", "tau_prior": "halfnormal(0.5)"}
+    bm = BayesianMeta(**priors, **RUN).fit(MetaData.from_arrays(yi, sei))
     assert bm.warnings_ == []
     post = bm.idata_["posterior"]
     assert_within_mcse(post["mu"], exact.mu, "mu")
