@@ -18,7 +18,6 @@ matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parent
 FIXTURES = ROOT / "tests" / "fixtures"
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(autouse=True)

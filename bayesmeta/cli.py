@@ -19,10 +19,10 @@ from typing import Any, NoReturn
 from bayesmeta import __version__
 from bayesmeta.cli_args import (
     PRIOR_HELP,
-    _add_data_args,
-    _add_plot_arg,
-    _table,
+    add_data_args,
+    add_plot_arg,
     seed_type,
+    study_table,
 )
 from bayesmeta.errors import ConvergenceError, InputError
 
@@ -49,12 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "effects", help="effect sizes yi/vi from raw columns (metafor escalc), as CSV"
     )
-    _add_data_args(p)
+    add_data_args(p)
     p.add_argument("--out", default=None, metavar="FILE", help="write CSV here (default stdout)")
 
     p = sub.add_parser("pool", help="classical meta-analysis (metafor / RevMan numbers)")
-    _add_data_args(p)
-    _add_plot_arg(p)
+    add_data_args(p)
+    add_plot_arg(p)
     p.add_argument("--method", default=None, help="FE|DL|REML|PM|EB|SJ|HE|ML (default REML)")
     p.add_argument("--ci", default=None, help="wald|hksj (default wald)")
     p.add_argument("--subgroup", default=None, metavar="COL", help="subgroup column")
@@ -67,8 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "posterior", help="Bayesian random-effects posterior", epilog="Priors: " + PRIOR_HELP
     )
-    _add_data_args(p)
-    _add_plot_arg(p)
+    add_data_args(p)
+    add_plot_arg(p)
     p.add_argument("--engine", default="exact", help="exact|pymc (default exact)")
     p.add_argument("--mu-prior", default=None, help='mu prior, e.g. "normal(0, 4)" (default: flat)')
     p.add_argument(
@@ -81,7 +81,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=2000, help="pymc: draws per chain")
     p.add_argument("--chains", type=int, default=4, help="pymc: chains")
     p.add_argument("--seed", type=seed_type, default=20201, help="pymc: random seed")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
     _add_interval_args(p)
 
     p = sub.add_parser("datasets", help="list the shipped data sets, or show one")
@@ -114,14 +113,13 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, allow_nan=False))
 
 
-def _write_plot(args: argparse.Namespace, res: Any, inputs: Sequence[str]) -> None:
-    if getattr(args, "plot", None):
+def _write_plot(args: argparse.Namespace, res: Any, table: Any) -> None:
+    """``--plot``: the forest plot of ``res``, the x axis named by the table's measure."""
+    if args.plot:
         from bayesmeta.outputs import atomic_path
 
-        with atomic_path(args.plot, inputs=inputs, option="--plot") as tmp:
-            res.plot_forest(xlabel=res.settings.get("measure", "effect")).savefig(
-                tmp, dpi=150, format="png"
-            )
+        with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
+            res.plot_forest(xlabel=table.measure or "effect").savefig(tmp, dpi=150, format="png")
 
 
 def _cmd_effects(args: argparse.Namespace) -> int:
@@ -131,7 +129,7 @@ def _cmd_effects(args: argparse.Namespace) -> int:
         from bayesmeta.effects import MEASURES
 
         raise InputError(f"option --measure: give one of {', '.join(MEASURES)}")
-    table = _table(args)
+    table = study_table(args)
     df = table.to_frame()
     if args.out:
         with atomic_path(args.out, inputs=[args.data], option="--out") as tmp:
@@ -146,7 +144,7 @@ def _cmd_pool(args: argparse.Namespace) -> int:
     from bayesmeta.outputs import check_outputs
 
     check_outputs({"--plot": args.plot}, inputs=[args.data])
-    table = _table(args)
+    table = study_table(args)
     res = pool(
         table,
         method=args.method,
@@ -156,7 +154,7 @@ def _cmd_pool(args: argparse.Namespace) -> int:
         tau2_common=args.tau2_common,
         preset=args.preset,
     )
-    _write_plot(args, res, [args.data])
+    _write_plot(args, res, table)
     if args.json:
         _print_json(res.to_dict())
     else:
@@ -169,7 +167,7 @@ def _cmd_posterior(args: argparse.Namespace) -> int:
     from bayesmeta.posterior import posterior
 
     check_outputs({"--plot": args.plot}, inputs=[args.data])
-    table = _table(args)
+    table = study_table(args)
     res = posterior(
         table,
         engine=args.engine,
@@ -181,7 +179,7 @@ def _cmd_posterior(args: argparse.Namespace) -> int:
         chains=args.chains,
         seed=args.seed,
     )
-    _write_plot(args, res, [args.data])
+    _write_plot(args, res, table)
     if args.json:
         _print_json(res.posterior_dict())
     else:
@@ -279,9 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return 0
     except OSError as exc:
-        where = exc.filename if exc.filename is not None else ""
         reason = exc.strerror or type(exc).__name__
-        print(f"{prefix} {_oneline(str(where))}: {reason}".replace(": :", ":"), file=sys.stderr)
+        where = "" if exc.filename is None else f"{_oneline(str(exc.filename))}: "
+        print(f"{prefix} {where}{reason}", file=sys.stderr)
         return EXIT_INPUT
     except (OverflowError, MemoryError) as exc:
         print(f"{prefix} numbers out of range for this computation ({exc})", file=sys.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["PRIOR_HELP", "seed_type"]
+__all__ = ["PRIOR_HELP", "add_data_args", "add_plot_arg", "seed_type", "study_table"]
 
 
 PRIOR_HELP = (
@@ -17,7 +17,8 @@ PRIOR_HELP = (
 )
 
 
-def _add_data_args(p: argparse.ArgumentParser) -> None:
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    """DATA (a CSV or a shipped data set), ``--measure`` and ``--columns``."""
     from bayesmeta.effects import MEASURES
 
     p.add_argument(
@@ -39,8 +40,9 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_plot_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--plot", default=None, metavar="FILE.png", help="write the forest plot")
+def add_plot_arg(p: argparse.ArgumentParser, what: str = "the forest plot") -> None:
+    """``--plot FILE.png``: write ``what`` as a PNG."""
+    p.add_argument("--plot", default=None, metavar="FILE.png", help=f"write {what}")
 
 
 def seed_type(text: str) -> int:
@@ -54,7 +56,7 @@ def seed_type(text: str) -> int:
     return value
 
 
-def _table(args: argparse.Namespace) -> Any:
+def study_table(args: argparse.Namespace) -> Any:
     """The study table of a command's DATA, --measure, --columns and --subgroup."""
     from bayesmeta.inputs import load_studies, parse_columns
 

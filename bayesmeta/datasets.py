@@ -42,10 +42,9 @@ def _resolve(name: str) -> str:
     if not isinstance(name, str):
         raise InputError(f"data set name must be a string, not {type(name).__name__}")
     key = name.strip().lower().removesuffix(".csv").removesuffix(".toml")
-    shown = name.encode("unicode_escape").decode("ascii")
     names = _names()
     if key not in names:
-        raise InputError(f"unknown data set '{shown}'; available: {', '.join(names)}")
+        raise InputError(f"unknown data set '{name}'; available: {', '.join(names)}")
     return key
 
 

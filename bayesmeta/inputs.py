@@ -87,9 +87,8 @@ def resolve_source(source: str | Path) -> tuple[pd.DataFrame, str, dict[str, Any
         df = datasets.load(str(source))
     except InputError:
         names = ", ".join(datasets.names())
-        shown = str(source).encode("unicode_escape").decode("ascii")
         raise InputError(
-            f"no such file, and not a shipped data set (shipped: {names})", file=shown
+            f"no such file, and not a shipped data set (shipped: {names})", file=str(source)
         ) from None
     meta = df.attrs["provenance"]
     analysis = dict(meta.get("analysis", {}))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
-from bayesmeta.defaults import resolve_priors
 from bayesmeta.errors import InputError
 from bayesmeta.priors import parse_prior
 from bayesmeta.results import MetaResult
@@ -94,51 +93,39 @@ def posterior(
     kind = cast(Literal["central", "shortest"], interval)  # checked just above
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1 (got {level})")
-    mu_text, tau_text, note = resolve_priors(
-        mu_prior, tau_prior, table.sei, n=table.ni, measure=table.measure
-    )
-    mu = parse_prior(mu_text, "mu")
-    tau = parse_prior(tau_text, "tau")
+    # bad prior text fails here, before any engine starts; a None prior is left to the
+    # engine, which applies the default rule of bayesmeta.defaults and records it
+    mu = None if mu_prior is None else parse_prior(mu_prior, "mu")
+    tau = None if tau_prior is None else parse_prior(tau_prior, "tau")
     if engine == "exact":
         from bayesmeta.exact import NormalNormal, subgroup_analysis
 
         if table.subgroup is not None:
-            res = subgroup_analysis(
+            return subgroup_analysis(
                 table.yi,
                 table.sei,
                 table.subgroup.tolist(),
                 tau,
                 mu,
                 table.study.tolist(),
+                n=table.ni,
+                measure=table.measure,
                 level=level,
                 interval=interval,
             )
-        else:
-            res = NormalNormal(table.yi, table.sei, tau, mu, table.study.tolist()).to_result(
-                level, interval
-            )
-        return _with_note(res, note)
+        return NormalNormal.from_table(table, tau, mu).to_result(level, interval)
 
     from bayesmeta.hierarchical import BayesianMeta
 
     model = "subgroup" if table.subgroup is not None else "normal"
     fitter = BayesianMeta(
         model,
-        mu_prior=mu.text,
-        tau_prior=tau.text,
+        mu_prior=mu,
+        tau_prior=tau,
         draws=draws,
         chains=chains,
         seed=seed,
         level=level,
         interval=kind,
     )
-    return _with_note(fitter.fit(table).to_result(), note)
-
-
-def _with_note(res: MetaResult, note: str | None) -> MetaResult:
-    """Record the default-prior note in the settings (after the priors)."""
-    if note:
-        res.settings["default_prior"] = note
-        for sub in res.subgroups.values():
-            sub.settings["default_prior"] = note
-    return res
+    return fitter.fit(table).to_result()

@@ -379,6 +379,8 @@ def subgroup_analysis(
     mu_prior: str | Prior | None = None,
     labels: Sequence[Any] | None = None,
     *,
+    n: Any = None,
+    measure: str | None = None,
     level: float = 0.95,
     interval: str = "central",
 ) -> MetaResult:
@@ -388,7 +390,8 @@ def subgroup_analysis(
     the subgroup means, sum_g (k_g / k) beta_g, tau the common tau, and there is no overall
     prediction interval; the fit that ignores the subgroups is in
     ``extra["overall_ignoring_subgroups"]``. Priors default (None) to the rule of
-    `bayesmeta.defaults`. ``subgroups`` holds one result per
+    `bayesmeta.defaults` (``n``, sample sizes, and ``measure`` select its branch, as for
+    `NormalNormal`). ``subgroups`` holds one result per
     subgroup (its mean beta_g, the common tau, the prediction interval of a new study in that
     subgroup); ``extra["contrasts"]`` holds every pairwise difference beta_g - beta_h with
     P(difference > 0). ``level`` (default 0.95) and ``interval`` (``"central"`` or
@@ -417,7 +420,7 @@ def subgroup_analysis(
     g = [str(v) for v in groups]
     if len(g) != y.size:
         raise InputError(f"{len(g)} subgroup labels for {y.size} studies")
-    mu_given, tau_given, note = resolve_priors(mu_prior, tau_prior, s)
+    mu_given, tau_given, note = resolve_priors(mu_prior, tau_prior, s, n=n, measure=measure)
     tau_prior = cast("str | Prior", tau_given)
     mu_prior = cast("str | Prior", mu_given)
     levels = list(dict.fromkeys(g))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -180,7 +180,8 @@ class BayesianMeta:
             tau_prior="halfnormal(0.5)" if tau_prior is None else tau_prior,
             **self._spec_kwargs,
         )
-        self.prior_default_ = None if (mu_prior is not None and tau_prior is not None) else ""
+        #: the default-prior note, set by fit() when a prior was left to the default rule
+        self.prior_default_: str | None = None
         if sampler not in SAMPLERS:
             raise InputError(f"sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}")
         for name, v in (("draws", draws), ("tune", tune), ("chains", chains)):
@@ -218,7 +219,7 @@ class BayesianMeta:
         data = as_data(
             data, prepost=spec.prepost, subgroup=subgroup, cluster=cluster, covariates=covariates
         )
-        if self.prior_default_ is not None:
+        if None in self._priors_given:
             spec = self.spec = self._default_spec(data)
         check_data(spec, data)
         entry, hit = get_entry(spec, data)
@@ -296,11 +297,17 @@ class BayesianMeta:
         if data.sei is not None:
             sei, n = data.sei, data.ni
         else:  # pre/post summaries: the SE of the mean change at r = 0
-            sei = np.sqrt((data.sd_pre**2 + data.sd_post**2) / data.n)  # type: ignore[operator]
-            n = data.n
-        mu, tau, note = resolve_priors(*self._priors_given, sei, n=n, measure=data.measure)
-        self.prior_default_ = note or ""
-        return model_spec(self._model, mu_prior=mu, tau_prior=tau, **self._spec_kwargs)  # type: ignore[arg-type]
+            assert data.sd_pre is not None and data.sd_post is not None and data.n is not None
+            sei, n = np.sqrt((data.sd_pre**2 + data.sd_post**2) / data.n), data.n
+        mu, tau, self.prior_default_ = resolve_priors(
+            *self._priors_given, sei, n=n, measure=data.measure
+        )
+        return model_spec(
+            self._model,
+            mu_prior=cast("str | Prior", mu),
+            tau_prior=cast("str | Prior", tau),
+            **self._spec_kwargs,
+        )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "idata_"):
@@ -328,10 +335,10 @@ class BayesianMeta:
             "seed": str(self.seed),
             "target_accept": f"{self.target_accept:g}",
         }
-        if self.prior_default_ == "":
-            s["default_prior"] = "set from the data at fit() (bayesmeta.defaults)"
-        elif self.prior_default_:
+        if self.prior_default_:
             s["default_prior"] = self.prior_default_
+        elif None in self._priors_given:
+            s["default_prior"] = "set from the data at fit() (bayesmeta.defaults)"
         return s
 
     @property

@@ -1,4 +1,4 @@
-"""Prior sensitivity analysis (issue 5): sweeps of tau / mu priors through the exact engine.
+"""Prior sensitivity analysis: sweeps of tau / mu priors through the exact engine.
 
 `sweep` computes the exact posterior under every prior of one or more sweeps
 (`bayesmeta.sensitivity.grammar`: ``"halfnormal(0.1..2, n=20)"`` is 20 half-normal

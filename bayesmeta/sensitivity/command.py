@@ -44,10 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         >>> a.tau_prior, a.mu_prior, a.threshold, a.level
         (['turner'], None, 0.2, 0.95)
     """
-    from bayesmeta.cli_args import _add_data_args, _add_plot_arg, seed_type
+    from bayesmeta.cli_args import add_data_args, add_plot_arg, seed_type
 
-    _add_data_args(p)
-    _add_plot_arg(p)
+    add_data_args(p)
+    add_plot_arg(p, "the posterior densities under the default tau prior, priors overlaid")
     p.add_argument(
         "--tau-prior",
         action="append",
@@ -135,16 +135,18 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         0  halfnormal(0.5)     0.1054      0.2279
         1    halfnormal(1)     0.1011      0.2848
     """
-    from bayesmeta.cli_args import _table
+    from bayesmeta.cli_args import study_table
     from bayesmeta.outputs import check_output_dir, check_outputs
     from bayesmeta.sensitivity.predictive import prior_predictive
     from bayesmeta.sensitivity.sweep import sweep
 
     check_outputs({"--csv": args.csv, "--plot": args.plot}, inputs=[args.data])
     check_output_dir(args.plots, option="--plots", inputs=[args.data])
-    table = _table(args)
+    table = study_table(args)
     taus = list(args.tau_prior or default_sweep(table))
     mus = list(args.mu_prior or DEFAULT_MU)
+    if args.plot:
+        _plot_reference_posterior(args, table, mus)
     if getattr(args, "refit", None):
         return _refit(args, table, taus, mus)
     df = sweep(table, taus, mus, threshold=args.threshold, level=args.level)
@@ -165,6 +167,18 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         if table.subgroup is None:
             overlay(out / "sensitivity_posteriors.png", posterior_curves(table, taus, mus))
     return df
+
+
+def _plot_reference_posterior(args: argparse.Namespace, table: StudyTable, mus: list[str]) -> None:
+    """``--plot``: posterior densities under the default tau prior (and the first mu prior
+    when it is not a sweep), with the priors overlaid."""
+    from bayesmeta.outputs import atomic_path
+    from bayesmeta.posterior import posterior
+
+    mu = mus[0] if ".." not in mus[0] else None
+    res = posterior(table, mu_prior=mu, level=args.level)
+    with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
+        res.plot_posterior().savefig(tmp, dpi=150, format="png")
 
 
 def _refit(
@@ -222,15 +236,6 @@ def run_cli(args: argparse.Namespace) -> int:
     if args.csv:
         with atomic_path(args.csv, inputs=[args.data], option="--csv") as tmp:
             df.to_csv(tmp, index=False)
-    if args.plot:
-        from bayesmeta.cli_args import _table
-        from bayesmeta.posterior import posterior
-
-        table = _table(args)
-        mu = None if args.mu_prior is None else args.mu_prior[0]
-        res = posterior(table, mu_prior=mu if mu and ".." not in mu else None, level=args.level)
-        with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
-            res.plot_posterior().savefig(tmp, dpi=150, format="png")
     if args.json:
         print(to_json(df))
     elif "refit" in df.attrs:
