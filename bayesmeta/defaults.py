@@ -45,7 +45,7 @@ LOG_RATIO_MEASURES = frozenset({"OR", "RR", "HR", "IRR", "PETO", "ROM", "LOR", "
 CITATIONS = {
     "log-ratio": "Friede et al. 2017, Res Synth Methods 8:79-91; Roever et al. 2021, "
     "Res Synth Methods 12:448-474",
-    "uisd": "Roever et al. 2021, Res Synth Methods 12:448-474 (unit-information SD)",
+    "uisd": "Roever et al. 2021, Res Synth Methods 12:448-474",
     "se": "no sample sizes: an 'ni' column gives the unit-information rule",
 }
 

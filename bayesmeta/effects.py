@@ -16,6 +16,8 @@ of R metafor 3.8.1 ``escalc()`` with its defaults unless a docstring says otherw
 | OR      | log odds ratio of a 2x2 table                   | `log_or()`       |
 | RR      | log risk ratio                                  | `log_rr()`       |
 | RD      | risk difference                                 | `rd()`           |
+| PLO     | logit of a single-group proportion              | `plo()`          |
+| PR      | raw single-group proportion                     | `pr()`           |
 
 `compute()` applies one of them to the columns of a DataFrame (names in `COLUMNS`).
 Bad input raises `bayesmeta.errors.InputError` at the first bad cell (1-based row).
@@ -47,10 +49,13 @@ MEASURES: dict[str, str] = {
     "OR": "log odds ratio of a 2x2 table",
     "RR": "log risk ratio of a 2x2 table",
     "RD": "risk difference of a 2x2 table",
+    "PLO": "logit of a single-group proportion, log(xi/(ni - xi))",
+    "PR": "raw single-group proportion xi/ni",
 }
 
 #: Conventional input column names per measure (metafor-like). For OR/RR/RD give either
-#: ``bi``/``di`` (non-events) or ``n1i``/``n2i`` (group totals). For BA, ``n`` may replace
+#: ``bi``/``di`` (non-events) or ``n1i``/``n2i`` (group totals); for PLO/PR ``mi`` (non-events)
+#: may replace ``ni``. For BA, ``n`` may replace
 #: ``n_pre``/``n_post``; for PPC, ``r_t``/``r_c`` may replace ``r``.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "MD": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
@@ -72,6 +77,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "OR": ("ai", "n1i", "ci", "n2i"),
     "RR": ("ai", "n1i", "ci", "n2i"),
     "RD": ("ai", "n1i", "ci", "n2i"),
+    "PLO": ("xi", "ni"),
+    "PR": ("xi", "ni"),
 }
 
 
@@ -707,6 +714,115 @@ def rd(
     return _binary("RD", ai, bi, ci, di, n1i, n2i, add, to, drop00)
 
 
+def _proportion(
+    measure: str, xi: ArrayLike, ni: ArrayLike | None, mi: ArrayLike | None, add: float, to: str
+) -> EffectSizes:
+    named: dict[str, ArrayLike] = {"xi": xi}
+    if ni is None and mi is None:
+        raise InputError("need 'ni' (group size) or 'mi' (non-events)", column="ni")
+    if ni is not None:
+        named["ni"] = ni
+    if mi is not None:
+        named["mi"] = mi
+    a = _prep(**named)
+    _fail_at(a["xi"] < 0, "event count must be >= 0 (got {v})", "xi", a["xi"])
+    if "mi" in a:
+        _fail_at(a["mi"] < 0, "non-event count must be >= 0 (got {v})", "mi", a["mi"])
+        if "ni" in a:
+            _fail_at(
+                a["xi"] + a["mi"] != a["ni"], "ni must equal xi + mi (got ni = {v})", "ni", a["ni"]
+            )
+    else:
+        _fail_at(a["ni"] < 1, "group size must be >= 1 (got {v})", "ni", a["ni"])
+        _fail_at(a["xi"] > a["ni"], "event count exceeds the group size ni (got xi = {v})", "xi",
+                 a["xi"])  # fmt: skip
+        a["mi"] = a["ni"] - a["xi"]
+    x0, m0 = a["xi"], a["mi"]
+    _fail_at(x0 + m0 < 1, "group size must be >= 1 (got {v})", "xi", x0 + m0)
+    if not (np.isfinite(add) and add >= 0):
+        raise InputError(f"continuity correction 'add' must be a number >= 0 (got {add})")
+    if to not in _TO:
+        raise InputError(f"unknown 'to' value '{to}' (one of {', '.join(_TO)})")
+    zero = (x0 == 0) | (m0 == 0)
+    if add == 0 or to == "none":
+        corrected = np.zeros_like(zero)
+    elif to == "only0":
+        corrected = zero
+    elif to == "all" or zero.any():
+        corrected = np.ones_like(zero)
+    else:
+        corrected = np.zeros_like(zero)
+    x, m = x0 + np.where(corrected, add, 0.0), m0 + np.where(corrected, add, 0.0)
+    n = x + m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "PLO":
+            yi, vi = np.log(x / m), 1 / x + 1 / m
+            text = "logit p = log(xi/(ni - xi)); vi = 1/xi + 1/(ni - xi) (metafor escalc PLO)"
+            undefined = "logit undefined: 0 or all events and no continuity correction"
+        else:
+            yi = x / n
+            vi = yi * (1 - yi) / n
+            text = "p = xi/ni; vi = p (1 - p)/ni (metafor escalc PR)"
+            undefined = "sampling variance 0: 0 or all events and no continuity correction"
+    _fail_at(~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)), undefined, None, vi)
+    if corrected.any():
+        which = "groups with 0 or all events" if to == "only0" else "all groups"
+        text += f"; {add:g} added to events and non-events of {which} (rows {_rows(corrected)})"
+    elif add == 0 or to == "none":
+        text += "; no continuity correction"
+    else:
+        text += f"; no 0 or all-event groups, so no continuity correction (add={add:g})"
+    return EffectSizes(yi, vi, measure, text, corrected=corrected)
+
+
+def plo(
+    xi: ArrayLike,
+    ni: ArrayLike | None = None,
+    *,
+    mi: ArrayLike | None = None,
+    add: float = 0.5,
+    to: Literal["only0", "all", "if0all", "none"] = "only0",
+) -> EffectSizes:
+    """Logit of a proportion, ``yi = log(xi / (ni - xi))``, ``vi = 1/xi + 1/(ni - xi)``.
+
+    Events ``xi`` of ``ni`` (or non-events ``mi``). As metafor's defaults, ``add = 1/2`` is
+    added to events and non-events of a group with 0 or all events (``to="only0"``; also
+    ``"all"``, ``"if0all"``, ``"none"``).
+
+    Same as metafor `escalc("PLO", xi = c(0, 3, 10, 5), ni = c(10, 12, 10, 20))`: yi
+    -3.0445, -1.0986, 3.0445, -1.0986; vi 2.0952, 0.4444, 2.0952, 0.2667:
+
+    Examples:
+        >>> from bayesmeta.effects import plo
+        >>> es = plo([0, 3, 10, 5], [10, 12, 10, 20])
+        >>> es.yi.round(4).tolist(), es.vi.round(4).tolist()
+        ([-3.0445, -1.0986, 3.0445, -1.0986], [2.0952, 0.4444, 2.0952, 0.2667])
+    """
+    return _proportion("PLO", xi, ni, mi, add, to)
+
+
+def pr(
+    xi: ArrayLike,
+    ni: ArrayLike | None = None,
+    *,
+    mi: ArrayLike | None = None,
+    add: float = 0.5,
+    to: Literal["only0", "all", "if0all", "none"] = "only0",
+) -> EffectSizes:
+    """Raw proportion ``yi = xi / ni``, ``vi = yi (1 - yi) / ni``; zero groups as `plo()`.
+
+    Same as metafor `escalc("PR", xi = c(0, 3), ni = c(10, 12))`: yi 0.0455, 0.25; vi
+    0.0039, 0.0156:
+
+    Examples:
+        >>> from bayesmeta.effects import pr
+        >>> es = pr([0, 3], [10, 12])
+        >>> es.yi.round(4).tolist(), es.vi.round(4).tolist()
+        ([0.0455, 0.25], [0.0039, 0.0156])
+    """
+    return _proportion("PR", xi, ni, mi, add, to)
+
+
 # --------------------------------------------------------------------------- DataFrame interface
 
 #: (function parameter, conventional column) per measure, in call order.
@@ -721,10 +837,11 @@ _PARAMS: dict[str, tuple[tuple[str, str], ...]] = {
 _PARAMS["SMD"] = _PARAMS["MD"]
 _FUNCS: dict[str, Callable[..., EffectSizes]] = {
     "MD": md, "SMD": smd, "BA": before_after, "MC": mean_change, "SMCR": smcr, "PPC": ppc,
-    "OR": log_or, "RR": log_rr, "RD": rd,
+    "OR": log_or, "RR": log_rr, "RD": rd, "PLO": plo, "PR": pr,
 }  # fmt: skip
 _OPTIONS = {"MD": {"variance"}, "OR": {"add", "to", "drop00"}}
 _OPTIONS["RR"] = _OPTIONS["RD"] = _OPTIONS["OR"]
+_OPTIONS["PLO"] = _OPTIONS["PR"] = {"add", "to"}
 
 
 def compute(
@@ -772,7 +889,7 @@ def compute(
     colmap = dict(columns or {})
     roles = set(COLUMNS[key]) | {
         "BA": {"n"}, "PPC": {"r_t", "r_c"}, "OR": {"bi", "di"}, "RR": {"bi", "di"},
-        "RD": {"bi", "di"},
+        "RD": {"bi", "di"}, "PLO": {"mi"}, "PR": {"mi"},
     }.get(key, set())  # fmt: skip
     stray = set(colmap) - roles
     if stray:
@@ -812,6 +929,18 @@ def compute(
                     file=source,
                     column=name(total),
                 )
+    elif key in ("PLO", "PR"):
+        take("xi", "xi")
+        if has("ni"):
+            take("ni", "ni")
+        elif has("mi"):
+            take("mi", "mi")
+        else:
+            raise InputError(
+                f"missing required column '{name('ni')}' (or '{name('mi')}')",
+                file=source,
+                column=name("ni"),
+            )
     else:
         for param, role in _PARAMS[key]:
             if key == "BA" and role in ("n_pre", "n_post") and not has(role) and has("n"):

@@ -36,9 +36,11 @@ TABLE_ROLES = ("study", "yi", "vi", "sei", "ni")
 _SAMPLE_SIZES: dict[str, tuple[tuple[str, ...], ...]] = {
     "MD": (("n1i", "n2i"),),
     "SMD": (("n1i", "n2i"),),
-    "OR": (("n1i", "n2i"),),
-    "RR": (("n1i", "n2i"),),
-    "RD": (("n1i", "n2i"),),
+    "OR": (("n1i", "n2i"), ("ai", "bi", "ci", "di")),
+    "RR": (("n1i", "n2i"), ("ai", "bi", "ci", "di")),
+    "RD": (("n1i", "n2i"), ("ai", "bi", "ci", "di")),
+    "PLO": (("ni",), ("xi", "mi")),
+    "PR": (("ni",), ("xi", "mi")),
     "BA": (("n_post",), ("n",)),
     "MC": (("n",),),
     "SMCR": (("n",),),
@@ -125,7 +127,7 @@ def load_studies(
         >>> load_studies("rubin1981").study.tolist()[:3]
         ['A', 'B', 'C']
     """
-    from bayesmeta.effects import MEASURES, compute
+    from bayesmeta.effects import COLUMNS, MEASURES, compute
 
     df, name, analysis = resolve_source(source)
     colmap = dict(analysis.get("columns", {}))
@@ -142,15 +144,14 @@ def load_studies(
                 file=name,
                 column=col,
             )
+    key = None if measure is None else str(measure).strip().upper()
+    if key is not None and key not in MEASURES:
+        raise InputError(f"unknown measure '{measure}'; valid: {', '.join(MEASURES)}", file=name)
+    # 'ni' is both the table's sample size and a single-group measure's group size (PLO, PR)
+    raw_roles = set(COLUMNS.get(key or "", ()))
     table_map = {r: c for r, c in colmap.items() if r in TABLE_ROLES}
-    effect_map = {r: c for r, c in colmap.items() if r not in TABLE_ROLES}
-    key = None
-    if measure is not None:
-        key = str(measure).strip().upper()
-        if key not in MEASURES:
-            raise InputError(
-                f"unknown measure '{measure}'; valid: {', '.join(MEASURES)}", file=name
-            )
+    effect_map = {r: c for r, c in colmap.items() if r not in TABLE_ROLES or r in raw_roles}
+    if key is not None:
         yi_col = table_map.get("yi", "yi")
         given = yi_col in df.columns and any(
             table_map.get(r, r) in df.columns for r in ("vi", "sei")

@@ -130,7 +130,9 @@ class MetaResult:
     def describe(self) -> str:
         """One line naming the engine, method, CI method and every setting."""
         parts = [f"engine={self.engine}", f"method={self.method}", f"ci={self.ci_method}"]
-        parts += [f"{k}={v}" for k, v in self.settings.items()]
+        from bayesmeta.summary_text import short_numbers
+
+        parts += [f"{k}={short_numbers(str(v))}" for k, v in self.settings.items()]
         parts.append(f"level={self.level:g}")
         return "; ".join(parts)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -75,14 +76,28 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = " 
     return out
 
 
+_LONG_NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d{7,}(?:[eE][+-]?\d+)?")
+
+
+def short_numbers(text: str) -> str:
+    """``text`` with every decimal of more than 6 fractional digits shown to 6 significant
+    digits (a default prior's scale is computed to full precision; it is printed shorter).
+
+    Examples:
+        >>> short_numbers("tau ~ halfnormal(49.24375389312915), k = 8")
+        'tau ~ halfnormal(49.2438), k = 8'
+    """
+    return _LONG_NUMBER.sub(lambda m: f"{float(m.group(0)):.6g}", text)
+
+
 def _settings_lines(res: MetaResult) -> list[str]:
     lines = []
     for key, val in res.settings.items():
         if key == "default_prior":
             continue
-        lines.append(f"  {key}: {val}")
+        lines.append(f"  {key}: {short_numbers(str(val))}")
     if "default_prior" in res.settings:
-        lines.append(f"  note: {res.settings['default_prior']}")
+        lines.append(f"  note: {short_numbers(str(res.settings['default_prior']))}")
     return lines
 
 
@@ -192,14 +207,51 @@ def bayesian(res: MetaResult) -> list[str]:
         lines += _subgroup_lines(res, d)
     lines += ["", "Priors and settings:", *_settings_lines(res)]
     if res.diagnostics and res.engine != "exact":
-        diag = res.diagnostics
-        parts = []
-        for key, val in diag.items():
-            if isinstance(val, float):
-                val = f"{val:.4g}"
-            parts.append(f"{key} {val}")
-        lines += ["", "Sampler diagnostics: " + ", ".join(parts)]
+        lines += ["", "Sampler diagnostics: " + diagnostics_line(res.diagnostics)]
     return lines
+
+
+def diagnostics_line(diag: Mapping[str, Any]) -> str:
+    """Sampler diagnostics in one line, to sensible digits (keys as `diagnose` returns them).
+
+    Examples:
+        >>> diagnostics_line({"max_rhat": 1.0024969, "max_rhat_param": "theta[D]",
+        ...     "min_ess_bulk": 566.12, "min_ess_bulk_param": "tau", "min_ess_tail": 547.56,
+        ...     "min_ess_tail_param": "tau", "divergences": 0, "min_bfmi": 0.84791,
+        ...     "treedepth_hits": 0, "chains": 2, "draws": 1000})
+        'R-hat max 1.002 (theta[D]); ESS bulk min 566 (tau), tail min 548 (tau); 0 divergences; E-BFMI min 0.848; 0 tree-depth hits; 2 chains x 1000 draws'
+    """
+    known = {
+        "max_rhat", "max_rhat_param", "min_ess_bulk", "min_ess_bulk_param", "min_ess_tail",
+        "min_ess_tail_param", "divergences", "min_bfmi", "treedepth_hits", "chains", "draws",
+    }  # fmt: skip
+
+    def where(key: str) -> str:
+        return f" ({diag[key]})" if diag.get(key) else ""
+
+    def fmt(x: Any, spec: str) -> str:
+        return format(float(x), spec) if _finite(x) else "NA"
+
+    parts = []
+    if "max_rhat" in diag:
+        parts.append(f"R-hat max {fmt(diag['max_rhat'], '.4g')}{where('max_rhat_param')}")
+    if "min_ess_bulk" in diag:
+        ess = f"ESS bulk min {fmt(diag['min_ess_bulk'], '.0f')}{where('min_ess_bulk_param')}"
+        if "min_ess_tail" in diag:
+            ess += f", tail min {fmt(diag['min_ess_tail'], '.0f')}{where('min_ess_tail_param')}"
+        parts.append(ess)
+    if "divergences" in diag:
+        parts.append(f"{diag['divergences']} divergences")
+    if "min_bfmi" in diag:
+        parts.append(f"E-BFMI min {fmt(diag['min_bfmi'], '.3g')}")
+    if "treedepth_hits" in diag:
+        parts.append(f"{diag['treedepth_hits']} tree-depth hits")
+    if "chains" in diag and "draws" in diag:
+        parts.append(f"{diag['chains']} chains x {diag['draws']} draws")
+    for key, val in diag.items():
+        if key not in known:
+            parts.append(f"{key} {fmt(val, '.4g') if isinstance(val, float) else val}")
+    return "; ".join(parts)
 
 
 def text(res: MetaResult) -> str:

@@ -467,3 +467,50 @@ def test_compute_keeps_input_columns_and_registry_is_consistent():
     assert list(out.columns) == [*d.columns, "yi", "vi"]
     assert "yi" not in d.columns  # input untouched
     assert set(E.MEASURES) == set(E.COLUMNS)
+
+
+# R: library(metafor)  # 3.8.1
+#    escalc("PLO", xi = c(0, 3, 10, 5), ni = c(10, 12, 10, 20))
+#    escalc("PLO", xi = c(0, 3, 10, 5), ni = c(10, 12, 10, 20), to = "all")
+#    escalc("PR", xi = c(0, 3, 10, 5), ni = c(10, 12, 10, 20))
+PLO_X, PLO_N = [0, 3, 10, 5], [10, 12, 10, 20]
+
+
+def test_plo_matches_metafor():
+    from bayesmeta.effects import plo
+
+    es = plo(PLO_X, PLO_N)
+    np.testing.assert_allclose(es.yi, [-3.0445, -1.0986, 3.0445, -1.0986], atol=5e-5)
+    np.testing.assert_allclose(es.vi, [2.0952, 0.4444, 2.0952, 0.2667], atol=5e-5)
+    assert es.corrected.tolist() == [True, False, True, False]
+    every = plo(PLO_X, PLO_N, to="all")
+    np.testing.assert_allclose(every.yi, [-3.0445, -0.9985, 3.0445, -1.0361], atol=5e-5)
+    np.testing.assert_allclose(every.vi, [2.0952, 0.3910, 2.0952, 0.2463], atol=5e-5)
+    np.testing.assert_allclose(plo(PLO_X, mi=[10, 9, 0, 15]).yi, es.yi, rtol=1e-12)
+
+
+def test_pr_matches_metafor():
+    from bayesmeta.effects import pr
+
+    es = pr(PLO_X, PLO_N)
+    np.testing.assert_allclose(es.yi, [0.0455, 0.25, 0.9545, 0.25], atol=5e-5)
+    np.testing.assert_allclose(es.vi, [0.0039, 0.0156, 0.0039, 0.0094], atol=5e-5)
+
+
+def test_plo_bad_counts_name_the_row():
+    from bayesmeta.effects import plo
+
+    with pytest.raises(InputError, match="row 2.*exceeds"):
+        plo([1, 13], [10, 12])
+    with pytest.raises(InputError, match="logit undefined"):
+        plo([0, 3], [10, 12], add=0)
+
+
+def test_plo_from_csv_keeps_group_size_as_sample_size(tmp_path):
+    from bayesmeta.inputs import load_studies
+
+    f = tmp_path / "rates.csv"
+    f.write_text("study,events,total\na,0,10\nb,3,12\nc,10,10\nd,5,20\n")
+    t = load_studies(f, measure="PLO", columns={"xi": "events", "ni": "total"})
+    np.testing.assert_allclose(t.yi, [-3.0445, -1.0986, 3.0445, -1.0986], atol=5e-5)
+    assert t.ni.tolist() == [10, 12, 10, 20] and t.measure == "PLO"

@@ -361,6 +361,22 @@ class BayesianMeta:
         self._check_fitted()
         return to_result(self)
 
+    def __repr__(self) -> str:
+        if not hasattr(self, "idata_"):
+            mu, tau = (p if p is not None else "default" for p in self._priors_given)
+            return (
+                f"BayesianMeta(model={self._model!r}, mu_prior={str(mu)!r}, "
+                f"tau_prior={str(tau)!r}, draws={self.draws}, chains={self.chains}; not fitted)"
+            )
+        return str(self.to_result())
+
+    def _repr_html_(self) -> str:
+        if not hasattr(self, "idata_"):
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
+        return self.to_result()._repr_html_()
+
     def print_summary(self, digits: int = 4) -> None:
         """Print `to_result()`'s summary with ``digits`` decimals (default 4)."""
         self.to_result().print_summary(digits)

@@ -70,7 +70,24 @@ def _varying(posterior: xr.Dataset) -> xr.Dataset:
     return posterior[keep]
 
 
-def diagnose(idata: Any) -> dict[str, Any]:
+class Diagnostics(dict[str, Any]):
+    """The dict `diagnose` returns; it prints as one readable line.
+
+    Examples:
+        >>> from bayesmeta.hierarchical.diagnostics import Diagnostics
+        >>> Diagnostics({"max_rhat": 1.00412, "divergences": 0, "chains": 4, "draws": 1000})
+        R-hat max 1.004; 0 divergences; 4 chains x 1000 draws
+    """
+
+    def __repr__(self) -> str:
+        from bayesmeta.summary_text import diagnostics_line
+
+        return diagnostics_line(self)
+
+    __str__ = __repr__
+
+
+def diagnose(idata: Any) -> Diagnostics:
     """max R-hat, min bulk/tail ESS (and where), divergences, min E-BFMI, tree-depth hits.
 
     ``idata`` is a DataTree (or ArviZ tree) with ``posterior`` and ``sample_stats`` groups;
@@ -109,7 +126,7 @@ def diagnose(idata: Any) -> dict[str, Any]:
     bfmi = math.nan
     if "energy" in stats:
         bfmi = float(az.bfmi(stats[["energy"]], group=None)["energy"].min())
-    return {
+    return Diagnostics({
         "max_rhat": rhat,
         "min_ess_bulk": bulk,
         "min_ess_tail": tail,
@@ -121,7 +138,7 @@ def diagnose(idata: Any) -> dict[str, Any]:
         "max_rhat_param": rhat_at,
         "min_ess_bulk_param": bulk_at,
         "min_ess_tail_param": tail_at,
-    }
+    })
 
 
 def diagnostic_warnings(

@@ -270,9 +270,7 @@ def funnel_plot(
 
 
 def posterior_plot(result: MetaResult, *, xlabel: str = "effect") -> Any:
-    """Posterior densities of mu, tau and theta_new with the prior overlaid; returns the
-    Figure (exact results: the engine's own densities need the fitted model, so the
-    densities are drawn from normal approximations only for PyMC results' draws).
+    """Posterior densities of mu, tau and theta_new with the prior overlaid; returns the Figure.
 
     For an exact-engine result the posterior table is turned into densities by refitting
     the exact model (milliseconds); for a PyMC result from its draws (kernel density).

@@ -36,22 +36,24 @@ print(schools)
 print(datasets.provenance("rubin1981")["citation"])
 
 # %% [markdown]
-# The effects are already estimates with standard errors, so the study table is built directly
-# from them. (From raw means, SDs and counts, use `bayesmeta.effects` first; see
+# The effects are already estimates with standard errors. `load_studies` reads a shipped data
+# set by name (its sidecar says which columns hold the effects) or a CSV, and returns a
+# `StudyTable` with the labels, effects, variances and sample sizes. (From raw means, SDs and
+# counts, pass `measure=` and, if your names differ from metafor's, `columns=`; see
 # [effect sizes](../effects.md).)
 
 # %%
-from bayesmeta import StudyTable
+from bayesmeta.inputs import load_studies
 
-table = StudyTable.from_arrays(schools["effect"], sei=schools["stderr"], study=schools["school"])
-print(table.k, table.yi, table.vi)
+table = load_studies("rubin1981")
+print(table.k, list(table.study), table.yi, table.sei.round(1))
 
 # %% [markdown]
 # `StudyTable.read_csv("data.csv")` reads the same table from a CSV with `study`, `yi` and `vi`
 # (or `sei`) columns. Bad input raises `InputError` with one line naming the row and column:
 
 # %%
-from bayesmeta import InputError
+from bayesmeta import InputError, StudyTable
 
 try:
     StudyTable.from_arrays([0.1, 0.2], vi=[0.04, -1.0], study=["a", "b"])
@@ -86,16 +88,24 @@ assert reml.tau2 < 1e-6
 # %% [markdown]
 # ## 3. Bayesian: the exact normal-normal engine
 #
-# The exact engine integrates over tau numerically. Priors are strings; here the prior used in
-# the R `bayesmeta` documentation for these data (a half-Cauchy with scale 25 on tau, a flat
-# prior on mu):
+# The exact engine integrates over tau numerically. Without prior arguments it uses the
+# package's default priors, which follow the data's scale: a flat prior on mu (as R
+# `bayesmeta`), and here, since the table has sample sizes, a half-normal prior on tau with
+# scale 0.5 × the unit-information SD (Röver et al. 2021). `print` gives an R
+# `bayesmeta`-style summary that names the priors:
 
 # %%
 from bayesmeta.exact import NormalNormal
 
-fit = NormalNormal(
-    table.yi, table.sei, tau_prior="halfcauchy(25)", mu_prior="flat", labels=table.study
-)
+default_fit = NormalNormal.from_table(table)
+print(default_fit)
+
+# %% [markdown]
+# Priors are strings. Here the prior used in the R `bayesmeta` documentation for these data (a
+# half-Cauchy with scale 25 on tau, a flat prior on mu):
+
+# %%
+fit = NormalNormal.from_table(table, tau_prior="halfcauchy(25)", mu_prior="flat")
 mu_lo, mu_hi = fit.mu.interval(0.95)
 tau_lo, tau_hi = fit.tau.interval(0.95, "shortest")
 print(f"mu:  median {fit.mu.median:.3f}, central 95% [{mu_lo:.2f}, {mu_hi:.2f}]")
@@ -143,7 +153,7 @@ print(bayes.describe())
 
 # %%
 for prior in ["halfnormal(5)", "halfcauchy(25)", "halfnormal(25)"]:
-    f = NormalNormal(table.yi, table.sei, tau_prior=prior, mu_prior="normal(0, 100)")
+    f = NormalNormal.from_table(table, tau_prior=prior, mu_prior="normal(0, 100)")
     lo, hi = f.mu.interval(0.95)
     print(f"{prior:>15}: mu {f.mu.median:6.2f} [{lo:6.2f}, {hi:6.2f}], tau {f.tau.median:5.2f}")
 
@@ -160,8 +170,8 @@ from bayesmeta.hierarchical import BayesianMeta
 
 priors = {"tau_prior": "halfcauchy(25)", "mu_prior": "normal(0, 100)"}
 mcmc = BayesianMeta(draws=1000, tune=1000, chains=2, seed=1, **priors).fit(table)
-exact = NormalNormal(table.yi, table.sei, labels=table.study, **priors)
-print(mcmc.diagnostics_)
+exact = NormalNormal.from_table(table, **priors)
+print(mcmc.diagnostics_)  # R-hat, ESS, divergences, E-BFMI; print(mcmc) shows all
 both = compare({"exact": exact.to_result(), "PyMC": mcmc.to_result()})
 print(both[["estimate", "ci_low", "ci_high", "tau"]].round(2))
 
@@ -184,10 +194,39 @@ assert abs(z) < 4
 # %% [markdown]
 # ## 7. Pictures
 #
-# The exact posterior densities with the PyMC draws over them:
+# Every plot is one call that returns a matplotlib Figure. The posterior densities of mu, tau
+# and a new school's effect, with the prior overlaid:
 
 # %%
 import matplotlib.pyplot as plt
+
+fig = exact.to_result().plot_posterior(xlabel="SAT-V points")
+plt.show()
+
+# %% [markdown]
+# A forest plot in the RevMan layout: each school's estimate with its interval and weight, its
+# shrunken posterior beside it, the pooled diamond and the prediction interval:
+
+# %%
+fig = bayes.plot_forest(xlabel="effect of coaching (SAT-V points)")
+plt.show()
+
+# %% [markdown]
+# Several results side by side (here the classical REML fit next to the Bayesian one), and
+# a contour-enhanced funnel plot as metafor's `funnel()` draws it:
+
+# %%
+from bayesmeta import plots
+
+fig = plots.forest({"REML + KnHa": reml, "exact Bayes": bayes}, xlabel="SAT-V points")
+plt.show()
+fig = reml.plot_funnel(xlabel="SAT-V points")
+plt.show()
+
+# %% [markdown]
+# The PyMC draws can be checked against the exact densities directly:
+
+# %%
 import numpy as np
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -204,29 +243,6 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# and the schools' estimates next to their shrunken posteriors (a forest plot):
-
-# %%
-th = exact.studies()
-ypos = np.arange(table.k)[::-1]
-fig, ax = plt.subplots(figsize=(8, 4))
-ax.errorbar(
-    table.yi, ypos + 0.15, xerr=1.96 * table.sei, fmt="s", color="black", label="estimate, 95% CI"
-)
-ax.errorbar(
-    th["median"], ypos - 0.15,
-    xerr=[th["median"] - th["ci_low"], th["ci_high"] - th["median"]],
-    fmt="o", color="tab:purple", label="posterior median, 95% credible interval",
-)  # fmt: skip
-lo, hi = exact.mu.interval(0.95)
-ax.axvspan(lo, hi, color="tab:purple", alpha=0.1, label="mu, 95% credible interval")
-ax.set_yticks(ypos, table.study)
-ax.set_xlabel("effect of coaching (SAT-V points)")
-ax.legend(frameon=False, fontsize=8)
-fig.tight_layout()
-plt.show()
-
-# %% [markdown]
-# From the command line, the same analyses are `bayesmeta pool data.csv --method REML --ci hksj`
-# and `bayesmeta posterior data.csv --tau-prior "halfcauchy(25)" --mu-prior flat`
-# (`--engine pymc` samples).
+# From the command line, the same analyses are `bayesmeta pool rubin1981 --ci hksj --plot
+# forest.png` and `bayesmeta posterior rubin1981 --tau-prior "halfcauchy(25)" --mu-prior flat`
+# (`--engine pymc` samples); a CSV of your own takes the place of `rubin1981`.
