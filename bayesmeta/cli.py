@@ -206,8 +206,10 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from bayesmeta.outputs import check_output_dir
     from bayesmeta.review.reanalysis import reproduce
 
+    check_output_dir(args.out, option="--out", inputs=[args.studies])
     reproduce(
         out=args.out,
         studies=args.studies,

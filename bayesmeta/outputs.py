@@ -11,6 +11,7 @@ interrupted run never leaves a half-written file.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -74,9 +75,15 @@ def check_outputs(
 
 
 def check_output_dir(
-    folder: str | Path | None, *, option: str, inputs: Iterable[str | Path | None] = ()
+    folder: str | Path | None,
+    *,
+    option: str,
+    inputs: Iterable[str | Path | None] = (),
+    writes: Iterable[str] | None = None,
 ) -> None:
-    """Refuse an output folder that is a file, cannot be written, or holds an input.
+    """Refuse an output folder that is a file, cannot be written, or holds an input that
+    the command could overwrite: any input inside it, or with ``writes`` (shell patterns of
+    the paths the command writes, relative to the folder) only an input matching one.
 
     Examples:
         >>> from pathlib import Path
@@ -94,8 +101,13 @@ def check_output_dir(
     _writable_folder(path, option, shown)
     if path.exists():
         root = path.resolve()
+        patterns = None if writes is None else list(writes)
         for p in _existing_inputs(inputs):
-            if root in p.resolve().parents:
+            full = p.resolve()
+            if root not in full.parents:
+                continue
+            rel = full.relative_to(root).as_posix()
+            if patterns is None or any(fnmatch.fnmatch(rel, pat) for pat in patterns):
                 raise InputError(
                     f"option {option}: the folder holds the input {p}, which is never "
                     "overwritten; choose another folder",

@@ -617,6 +617,32 @@ def _fail(kind: Kind, text: str, reason: str) -> InputError:
     return InputError(f"invalid {kind} prior {text!r}: {reason}; valid forms: {forms}")
 
 
+#: Prior parameters the quadrature and the samplers compute with in double precision (the
+#: same range as the data's, `bayesmeta.studies.check_magnitudes`): locations and scales
+#: within [-1e150, 1e150], scales at least 1e-75; lognormal's meanlog within [-150, 150].
+_MAX_PARAM, _MIN_SCALE, _MAX_LOG = 1e150, 1e-75, 150.0
+
+
+def _check_range(kind: Kind, text: str, family: str, params: tuple[float, ...]) -> None:
+    if family == "lognormal" and params:
+        if abs(params[0]) > _MAX_LOG or params[1] > _MAX_LOG:
+            raise _fail(kind, text, f"meanlog and sdlog must lie within +-{_MAX_LOG:g}")
+        return
+    if any(abs(v) > _MAX_PARAM for v in params):
+        raise _fail(kind, text, f"parameters must lie within +-{_MAX_PARAM:g}; rescale the data")
+    if family == "exponential" and params and params[0] > 1 / _MIN_SCALE:
+        raise _fail(kind, text, f"rate must be <= {1 / _MIN_SCALE:g} (scale >= {_MIN_SCALE:g})")
+    scale = {"halfnormal": 0, "halfcauchy": 0, "halft": 1, "normal": 1, "uniform": 1}
+    j = scale.get(family)
+    if j is not None and j < len(params) and params[j] < _MIN_SCALE:
+        raise _fail(
+            kind,
+            text,
+            f"scale {params[j]:g} is below {_MIN_SCALE:g}, too small to compute with; "
+            "for tau = 0 use the fixed-effect model (bayesmeta pool --method FE)",
+        )
+
+
 def _key(s: str) -> str:
     return re.sub(r"[\s_]+", "-", s.strip().lower())
 
@@ -781,6 +807,7 @@ def parse_prior(text: str | Prior, kind: Kind) -> Prior:
     ok, reason = checks.get(family, (True, ""))
     if not ok:
         raise _fail(kind, text, reason)
+    _check_range(kind, text, family, params)
     canon = family if n == 0 else f"{family}({', '.join(_fmt(v) for v in params)})"
     note = ""
     if family == "jeffreys":

@@ -75,12 +75,15 @@ def _check_fields(path: Path) -> None:
                         column=name,
                     )
                 seen[name] = j + 1
-            row = 0
+            row, width = 0, len(header)
             for fields in rows:
+                if len(fields) == width:  # the common case first: a full row
+                    row += 1
+                    continue
                 if not fields or all(not f.strip() for f in fields):
                     continue  # blank lines are skipped, as pandas does
                 row += 1
-                if len(fields) != len(header):
+                if len(fields) != width:
                     raise InputError(
                         f"{len(fields)} fields where the header has {len(header)}",
                         file=str(path),
@@ -122,11 +125,20 @@ def numeric_column(
         raise InputError(f"missing required column '{column}'", file=file, column=column)
     raw = df[column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    for i, (r, v) in enumerate(zip(raw.tolist(), values, strict=True)):
-        missing = r is None or (isinstance(r, float) and np.isnan(r)) or str(r).strip() == ""
-        if missing:
-            if allow_missing:
-                continue
+    bad = ~np.isfinite(values)
+    if positive:
+        bad |= ~(values > 0)
+    if nonnegative:
+        bad |= ~(values >= 0)
+    if allow_missing and bad.any():
+        text = raw.astype(str).str.strip()
+        missing = raw.isna().to_numpy() | (text == "").to_numpy()
+        bad &= ~missing
+    if not bad.any():  # vectorised check; the loop below only words the first bad cell
+        return values
+    for i in np.flatnonzero(bad)[:1]:
+        r, v = raw.iloc[i], values[i]
+        if r is None or (isinstance(r, float) and np.isnan(r)) or str(r).strip() == "":
             raise InputError(
                 "empty cell (NaN): a number is required", file=file, row=i + 1, column=column
             )
@@ -134,9 +146,54 @@ def numeric_column(
             raise InputError(f"not a finite number: {r!r}", file=file, row=i + 1, column=column)
         if positive and not v > 0:
             raise InputError(f"must be > 0 (got {r})", file=file, row=i + 1, column=column)
-        if nonnegative and not v >= 0:
-            raise InputError(f"must be >= 0 (got {r})", file=file, row=i + 1, column=column)
+        raise InputError(f"must be >= 0 (got {r})", file=file, row=i + 1, column=column)
     return values
+
+
+#: The magnitudes every engine computes with in double precision: |yi| <= MAX_ABS_Y and
+#: MIN_VI <= vi <= MAX_VI (so weights 1/vi, their squares and yi^2 / vi stay finite).
+MAX_ABS_Y, MIN_VI, MAX_VI = 1e150, 1e-150, 1e150
+
+
+def check_magnitudes(
+    y: np.ndarray,
+    v: np.ndarray,
+    *,
+    file: str | None = None,
+    ycol: str = "yi",
+    vcol: str = "vi",
+    se: bool = False,
+) -> None:
+    """InputError at the first effect or variance outside what double precision carries
+    through the computations (`MAX_ABS_Y`, `MIN_VI`, `MAX_VI`); ``se=True`` reports ``v`` as
+    standard errors (``vcol`` then names the SE column and the limits are square roots).
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.studies import check_magnitudes
+        >>> check_magnitudes(np.array([0.1, 1e300]), np.array([0.01, 0.02]), file="d.csv")
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: d.csv, row 2, column 'yi': 1e+300 is too large ...
+    """
+    hint = "; rescale the data (other units)"
+    bad = np.flatnonzero(~(np.abs(y) <= MAX_ABS_Y))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"{y[i]:g} is too large to compute with (|{ycol}| must be <= {MAX_ABS_Y:g}){hint}",
+            file=file, row=i + 1, column=ycol,
+        )  # fmt: skip
+    lo, hi = (np.sqrt(MIN_VI), np.sqrt(MAX_VI)) if se else (MIN_VI, MAX_VI)
+    bad = np.flatnonzero(~((v >= lo) & (v <= hi)))
+    if bad.size:
+        i = int(bad[0])
+        what = "too small" if v[i] < lo else "too large"
+        raise InputError(
+            f"{v[i]:g} is {what} to compute with ({vcol} must lie in [{lo:g}, {hi:g}]){hint}",
+            file=file, row=i + 1, column=vcol,
+        )  # fmt: skip
 
 
 def label_column(df: pd.DataFrame, column: str, *, file: str | None = None) -> np.ndarray:
@@ -153,8 +210,14 @@ def label_column(df: pd.DataFrame, column: str, *, file: str | None = None) -> n
     """
     if column not in df.columns:
         raise InputError(f"missing required column '{column}'", file=file, column=column)
+    col = df[column]
+    if pd.api.types.infer_dtype(col, skipna=False) == "string":  # all str: vectorised
+        text = col.str.strip()
+        empty = (text == "").to_numpy()
+        if not empty.any():
+            return text.to_numpy(dtype=object)
     out = []
-    for i, v in enumerate(df[column].tolist()):
+    for i, v in enumerate(col.tolist()):
         if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
             raise InputError("empty cell: a label is required", file=file, row=i + 1, column=column)
         if isinstance(v, float) and v.is_integer():
@@ -309,9 +372,12 @@ class StudyTable:
         yi = numeric_column(df, "yi", file=source)
         if "vi" in df.columns:
             vi = numeric_column(df, "vi", file=source, positive=True)
+            check_magnitudes(yi, vi, file=source)
             variance = "vi as given"
         elif "sei" in df.columns:
-            vi = numeric_column(df, "sei", file=source, positive=True) ** 2
+            sei = numeric_column(df, "sei", file=source, positive=True)
+            check_magnitudes(yi, sei, file=source, vcol="sei", se=True)
+            vi = sei**2
             variance = "vi = sei^2"
         else:
             raise InputError(

@@ -113,3 +113,110 @@ def test_interrupt_exits_130(monkeypatch, capsys):
 def test_name_with_newline_is_escaped(capsys):
     code, _, err = run(capsys, "pool", "no\nsuch")
     assert code == 2 and one_line(err) and "no\\nsuch" in err
+
+
+MAGNITUDES = [
+    ("study,yi,vi\nA,0.1,1e300\nB,0.2,0.04\nC,0.3,0.05\n", "row 1, column 'vi': 1e+300"),
+    ("study,yi,vi\nA,0.1,0.01\nB,1e300,0.04\nC,0.3,0.05\n", "row 2, column 'yi': 1e+300"),
+    ("study,yi,sei\nA,0.1,0.1\nB,0.2,0.2\nC,0.3,1e200\n", "row 3, column 'sei': 1e+200 is"),
+    ("study,yi,sei\nA,0.1,1e-200\nB,0.2,0.2\nC,0.3,0.3\n", "row 1, column 'sei': 1e-200"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["pool", "posterior", "sensitivity"])
+@pytest.mark.parametrize(("text", "expected"), MAGNITUDES)
+def test_numbers_beyond_double_precision_are_one_line(command, text, expected, tmp_path, capsys):
+    """Extreme but finite numbers: refused with file, the real row and the column written."""
+    path = tmp_path / "extreme.csv"
+    path.write_text(text)
+    code, out, err = run(capsys, command, path)
+    assert code == 2 and one_line(err) and expected in err and str(path) in err
+
+
+@pytest.mark.parametrize(
+    ("option", "prior", "expected"),
+    [
+        ("--mu-prior", "normal(1e300, 1e300)", "parameters must lie within +-1e+150"),
+        ("--tau-prior", "halfnormal(1e-300)", "scale 1e-300 is below 1e-75"),
+        ("--tau-prior", "exponential(1e100)", "rate must be <="),
+    ],
+)
+def test_priors_beyond_double_precision_are_one_line(option, prior, expected, tmp_path, capsys):
+    path = tmp_path / "ok.csv"
+    path.write_text(GOOD)
+    code, out, err = run(capsys, "posterior", path, option, prior)
+    assert code == 2 and one_line(err) and expected in err
+
+
+def test_tiny_but_resolvable_tau_prior_is_computed(tmp_path, capsys):
+    """halfnormal(1e-70) is computed: the posterior of tau is then its prior (median
+    0.6745e-70, the half-normal's), since the data cannot tell tau apart from 0."""
+    import json
+
+    path = tmp_path / "ok.csv"
+    path.write_text(GOOD)
+    code, out, _ = run(capsys, "posterior", path, "--tau-prior", "halfnormal(1e-70)", "--json")
+    tau = json.loads(out)["tau"]
+    assert code == 0 and tau["median"] == pytest.approx(0.6744897501960817e-70, rel=1e-6)
+
+
+SPEC = """[study]
+name = "t"
+seed = 1
+replicates = {reps}
+methods = ["FE"]
+
+[[scenarios]]
+name = "s"
+k = {k}
+mu = 0.0
+tau = 0.0
+se = {{ dist = "uniform", low = 0.1, high = 0.5 }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("k", "reps", "expected"),
+    [
+        (100_000_000, 10, "'scenarios[0].k': must be at most 100,000 (the limit)"),
+        (3, 2**63 - 1, "'study.replicates': must be at most 10,000,000 (the limit)"),
+        (100_000, 1_000_000, "simulated studies in all"),
+    ],
+)
+def test_absurd_simulation_sizes_are_refused_before_work(k, reps, expected, tmp_path, capsys):
+    spec = tmp_path / "big.toml"
+    spec.write_text(SPEC.format(k=k, reps=reps))
+    code, out, err = run(capsys, "simulate", spec, "--out", tmp_path / "o", "--workers", "0")
+    assert code == 2 and one_line(err) and expected in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe[\x00s\x00", bytes(range(256))])
+def test_spec_that_is_not_utf8_is_one_line(content, tmp_path, capsys):
+    spec = tmp_path / "spec.toml"
+    spec.write_bytes(content)
+    code, out, err = run(capsys, "simulate", spec, "--out", tmp_path / "o")
+    assert code == 2 and one_line(err) and "spec.toml: not UTF-8 text" in err
+
+
+def test_output_folder_is_checked_before_work(tmp_path, capsys):
+    """A file as --out, and an input inside the folder the command writes, are refused."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    spec = tmp_path / "s.toml"
+    spec.write_text(SPEC.format(k=3, reps=2))
+    code, _, err = run(capsys, "simulate", spec, "--out", afile, "--workers", "0")
+    assert code == 2 and one_line(err) and "is a file, not a folder" in err
+    code, _, err = run(capsys, "reproduce", "--out", afile)
+    assert code == 2 and one_line(err) and "is a file, not a folder" in err
+    rv = tmp_path / "rv"
+    rv.mkdir()
+    studies = rv / "study_level.csv"
+    studies.write_text("keep me")
+    code, _, err = run(capsys, "reproduce", "--out", rv, "--studies", studies)
+    assert code == 2 and one_line(err) and "never overwritten" in err
+    assert studies.read_text() == "keep me"
+    inside = rv / "metrics.csv"
+    inside.write_text("keep")
+    code, _, err = run(capsys, "simulate", inside, "--out", rv, "--workers", "0")
+    assert code == 2 and "never overwritten" in err and inside.read_text() == "keep"

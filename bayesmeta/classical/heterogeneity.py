@@ -60,9 +60,9 @@ def heterogeneity(
         return 0.0, 1.0, 0.0, 0.0, 1.0
     y = yi - yi.mean()
     P = projection(1.0 / vi, X)
-    qe = max(0.0, float(y @ P @ y))
+    qe = max(0.0, P.quad(y))
     qe_p = float(stats.chi2.sf(qe, k - p))
-    vt = (k - p) / np.trace(P)
+    vt = (k - p) / P.trace()
     if fe:
         i2 = max(0.0, 100 * (qe - (k - p)) / qe) if qe > 0 else 0.0
         h2 = qe / (k - p)
@@ -117,7 +117,7 @@ class Tau2CI:
 
 
 def _qgen(y: np.ndarray, v: np.ndarray, X: np.ndarray, t: float) -> float:
-    return float(y @ projection(1.0 / (v + t), X) @ y)
+    return projection(1.0 / (v + t), X).quad(y)
 
 
 def tau2_ci_qprofile(

@@ -9,6 +9,7 @@ import numpy as np
 
 from bayesmeta.classical.zeroin import R_TOL
 from bayesmeta.errors import InputError
+from bayesmeta.studies import check_magnitudes
 
 #: Estimator names, canonical spelling (metafor's ``method=``).
 METHODS = ("FE", "DL", "REML", "ML", "PM", "EB", "SJ", "HE")
@@ -78,6 +79,7 @@ def check_arrays(yi: Any, vi: Any, X: Any = None) -> tuple[np.ndarray, np.ndarra
     bad = np.flatnonzero(v <= 0)
     if bad.size:
         raise InputError("sampling variance must be > 0", row=int(bad[0]) + 1, column="vi")
+    check_magnitudes(y, v)
     if X is None:
         Xm = np.ones((y.size, 1))
     else:
@@ -91,10 +93,86 @@ def check_arrays(yi: Any, vi: Any, X: Any = None) -> tuple[np.ndarray, np.ndarra
     return y, v, Xm
 
 
-def projection(wi: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """P = W - W X (X'WX)^{-1} X'W, so that Q = y'Py is the weighted residual sum of squares."""
-    WX = wi[:, None] * X
-    return np.diag(wi) - WX @ np.linalg.solve(X.T @ WX, WX.T)
+class Projection:
+    """``P = W - W X (X'WX)^{-1} X'W`` (W = diag(w)), never formed: every quantity the
+    estimators need costs O(k p^2) time and O(k p) memory, so a million studies fit.
+
+    ``Q = y'Py`` is the weighted residual sum of squares of the WLS fit of y on X.
+
+    Examples:
+        Against the explicit k x k matrix:
+
+        >>> import numpy as np
+        >>> from bayesmeta.classical.linalg import Projection
+        >>> rng = np.random.default_rng(1)
+        >>> X = np.c_[np.ones(5), rng.normal(size=5)]
+        >>> w, y = rng.uniform(1, 3, 5), rng.normal(size=5)
+        >>> WX = w[:, None] * X
+        >>> P = np.diag(w) - WX @ np.linalg.solve(X.T @ WX, WX.T)
+        >>> pr = Projection(w, X)
+        >>> bool(np.isclose(pr.quad(y), y @ P @ y) and np.isclose(pr.frob2(), np.sum(P * P)))
+        True
+    """
+
+    def __init__(self, w: np.ndarray, X: np.ndarray) -> None:
+        self.w = np.asarray(w, dtype=float)
+        self.X = X
+        self.A = X.T @ (self.w[:, None] * X)
+        self.Ainv = np.linalg.inv(self.A)
+        self._h: np.ndarray | None = None
+
+    def residuals(self, y: np.ndarray) -> np.ndarray:
+        """``y - X b`` with b the WLS coefficients."""
+        b = np.linalg.solve(self.A, self.X.T @ (self.w * y))
+        return y - self.X @ b
+
+    def apply(self, y: np.ndarray) -> np.ndarray:
+        """``P y = W (y - X b)``."""
+        return self.w * self.residuals(y)
+
+    def quad(self, y: np.ndarray) -> float:
+        """``y'Py = sum w (y - X b)^2``."""
+        r = self.residuals(y)
+        return float(np.sum(self.w * r * r))
+
+    def _lev(self) -> np.ndarray:
+        """``x_i' (X'WX)^{-1} x_i`` per row."""
+        if self._h is None:
+            self._h = np.einsum("ij,jk,ik->i", self.X, self.Ainv, self.X)
+        return self._h
+
+    def diag(self) -> np.ndarray:
+        """``diag(P)_i = w_i - w_i^2 x_i' A^{-1} x_i``."""
+        return self.w - self.w**2 * self._lev()
+
+    def trace(self) -> float:
+        """``tr P``."""
+        return float(np.sum(self.diag()))
+
+    def diag_sq(self) -> np.ndarray:
+        """``diag(P^2)_i = w_i^2 (1 - 2 w_i h_i + x_i' A^{-1} B A^{-1} x_i)``, B = X'W^2X."""
+        B = self.X.T @ ((self.w**2)[:, None] * self.X)
+        M = self.Ainv @ B @ self.Ainv
+        g = np.einsum("ij,jk,ik->i", self.X, M, self.X)
+        return self.w**2 * (1.0 - 2.0 * self.w * self._lev() + g)
+
+    def frob2(self) -> float:
+        """``sum(P * P) = tr(P^2)``."""
+        return float(np.sum(self.diag_sq()))
+
+    def trace_pvpv(self, v: np.ndarray) -> float:
+        """``tr(P V P V)`` for V = diag(v) (``sum(PV * PV')`` in metafor's se.tau2)."""
+        w, X, Ai = self.w, self.X, self.Ainv
+        t1 = float(np.sum((w * v) ** 2))
+        t2 = float(np.trace(Ai @ (X.T @ ((w**3 * v**2)[:, None] * X))))
+        C = X.T @ ((w**2 * v)[:, None] * X)
+        t3 = float(np.trace(Ai @ C @ Ai @ C))
+        return t1 - 2.0 * t2 + t3
+
+
+def projection(wi: np.ndarray, X: np.ndarray) -> Projection:
+    """The projection of `Projection` for weights ``wi`` (kept as the estimators' one entry)."""
+    return Projection(wi, X)
 
 
 def r_mad(x: np.ndarray) -> float:

@@ -64,8 +64,7 @@ class Tau2Estimate:
 
 def _q_gen(y: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float) -> float:
     """Generalised Q: y'P(1/(v+tau2))y (metafor's ``.QE.func`` with objective 0)."""
-    P = projection(1.0 / (vi + tau2), X)
-    return float(y @ P @ y)
+    return projection(1.0 / (vi + tau2), X).quad(y)
 
 
 def _loglik0_check(y: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float, reml: bool) -> float:
@@ -100,14 +99,14 @@ def _fisher_scoring(
         wi = 1.0 / (vi + tau2)
         P = projection(wi, X)
         if method == "EB":
-            adj = (float(y @ P @ y) * k / (k - p) - k) / wi.sum()
+            adj = (P.quad(y) * k / (k - p) - k) / wi.sum()
         else:
-            Py = P @ y
+            Py = P.apply(y)
             yPPy = float(Py @ Py)
             if method == "ML":
                 adj = (yPPy - wi.sum()) / np.sum(wi**2)
             else:
-                adj = (yPPy - np.trace(P)) / np.sum(P * P)
+                adj = (yPPy - P.trace()) / P.frob2()
         adj = float(adj) * con.stepadj
         if math.isnan(adj):
             adj = 0.0
@@ -173,11 +172,11 @@ def estimate_tau2(
     it = 0
     tau2_0 = math.nan
     if method in ("HE", "ML", "REML", "EB"):
-        P0 = np.eye(k) - Xm @ np.linalg.solve(Xm.T @ Xm, Xm.T)
-        tau2 = (float(y @ P0 @ y) - float(np.sum(np.diag(P0) * v))) / (k - p)
+        P0 = projection(np.ones(k), Xm)  # I - X(X'X)^{-1}X'
+        tau2 = (P0.quad(y) - float(np.sum(P0.diag() * v))) / (k - p)
     if method == "DL":
         P = projection(1.0 / v, Xm)
-        tau2 = (float(y @ P @ y) - (k - p)) / np.trace(P)
+        tau2 = (P.quad(y) - (k - p)) / P.trace()
     if method == "SJ":
         tau2_0 = float(np.mean(y**2)) if con.tau2_init is None else con.tau2_init
         tau2 = tau2_0 * _q_gen(y, v, Xm, tau2_0) / (k - p)
@@ -238,30 +237,29 @@ def _se_tau2(
     """metafor's ``se.tau2`` for each estimator (large-sample, as printed by rma())."""
     k, p = X.shape
     t = max(tau2, 0.0)
+    # sum(PV * PV') = tr(PVPV); sum(PV * P) = tr(V P^2); tr(PV) = sum(diag(P) v)
     if method == "HE":
-        P = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
-        PV = P * v[None, :]
+        P = projection(np.ones(k), X)
         return math.sqrt(
-            (2 * np.sum(PV * PV.T) + 4 * t * np.trace(PV) + 2 * t**2 * (k - p)) / (k - p) ** 2
+            (2 * P.trace_pvpv(v) + 4 * t * float(np.sum(P.diag() * v)) + 2 * t**2 * (k - p))
+            / (k - p) ** 2
         )
     if method == "DL":
         P = projection(1.0 / v, X)
-        trP = np.trace(P)
-        return math.sqrt((2 * (k - p) + 4 * t * trP + 2 * t**2 * np.sum(P * P)) / trP**2)
+        trP = P.trace()
+        return math.sqrt((2 * (k - p) + 4 * t * trP + 2 * t**2 * P.frob2()) / trP**2)
     if method == "SJ":
         P = projection(1.0 / (v + tau2_0), X)
-        PV = P * v[None, :]
         return math.sqrt(
             tau2_0**2
             / (k - p) ** 2
-            * (2 * np.sum(PV * PV.T) + 4 * t * np.sum(PV * P) + 2 * t**2 * np.sum(P * P))
+            * (2 * P.trace_pvpv(v) + 4 * t * float(np.sum(v * P.diag_sq())) + 2 * t**2 * P.frob2())
         )
     wi = 1.0 / (v + tau2)
     if method == "ML":
         return math.sqrt(2 / np.sum(wi**2))
     if method == "REML":
-        P = projection(wi, X)
-        return math.sqrt(2 / np.sum(P * P))
+        return math.sqrt(2 / projection(wi, X).frob2())
     if method in ("PM", "EB"):
         return math.sqrt(2 * k**2 / (k - p) / wi.sum() ** 2)
     return None

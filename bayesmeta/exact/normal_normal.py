@@ -40,14 +40,19 @@ from scipy import optimize
 from bayesmeta.defaults import resolve_priors
 from bayesmeta.errors import InputError
 from bayesmeta.exact.marginal import Marginal, check_kind, check_level
-from bayesmeta.exact.mixture import MixtureMarginal, NormalMixture, batch_summary
+from bayesmeta.exact.mixture import MixtureMarginal, NormalMixture, batch_summary, gauss_rule
 from bayesmeta.exact.quadrature import TauPosterior
 from bayesmeta.priors import Prior, parse_prior
 from bayesmeta.results import MetaResult
+from bayesmeta.studies import check_magnitudes
 
 if TYPE_CHECKING:
     from bayesmeta.studies import StudyTable
 
+#: (tau node, term) cells per block of the vectorised sums (~32 MB of float64 each)
+_BLOCK_CELLS = 1 << 22
+#: above this many studies the study quantiles use a compressed tau rule (`_study_summary`)
+_COMPRESS_K = 2000
 _LOG_2PI = math.log(2.0 * math.pi)
 COMPUTATION = "exact 1-D quadrature"
 
@@ -90,6 +95,7 @@ def validate_data(
         raise InputError(
             f"standard error must be > 0 (got {s[bad[0]]})", row=int(bad[0]) + 1, column="sei"
         )
+    check_magnitudes(y, s, vcol="sei", se=True)
     if labels is None:
         lab = [str(i + 1) for i in range(y.size)]
     else:
@@ -300,21 +306,41 @@ class NormalNormal:
             v[..., -1] = self._st2[-1]
         return v, 1.0 / v
 
+    def _blocks(self, tau: np.ndarray) -> list[np.ndarray]:
+        """tau (1-D) in blocks of at most ~2^22 (tau, term) cells, so memory stays O(k)."""
+        size = max(1, _BLOCK_CELLS // max(1, self._yt.size))
+        return [tau[i : i + size] for i in range(0, tau.size, size)] or [tau]
+
     def conditional_mu(self, tau: Any) -> tuple[np.ndarray, np.ndarray]:
         """Mean M(tau) and variance 1/P(tau) of mu | tau, y."""
-        _, iv = self._terms(tau)
-        p = iv.sum(axis=-1)
-        return (iv @ self._yt) / p, 1.0 / p
+        tau = np.asarray(tau, dtype=float)
+        flat = tau.reshape(-1)
+        m, p = np.empty(flat.size), np.empty(flat.size)
+        i = 0
+        for blk in self._blocks(flat):
+            _, iv = self._terms(blk)
+            pb = iv.sum(axis=-1)
+            m[i : i + blk.size], p[i : i + blk.size] = (iv @ self._yt) / pb, pb
+            i += blk.size
+        return m.reshape(tau.shape), (1.0 / p).reshape(tau.shape)
 
     def log_likelihood(self, tau: Any) -> np.ndarray:
         """log L(tau) = log p(y | tau), mu integrated out (see module docstring)."""
         tau = np.asarray(tau, dtype=float)
-        v, iv = self._terms(tau)
-        p = iv.sum(axis=-1)
-        m = (iv @ self._yt) / p
-        rss = ((self._yt - m[..., None]) ** 2 * iv).sum(axis=-1)
+        flat = tau.reshape(-1)
+        out = np.empty(flat.size)
         n = self._yt.size
-        return -0.5 * ((n - 1) * _LOG_2PI + np.log(v).sum(axis=-1) + rss + np.log(p))
+        i = 0
+        for blk in self._blocks(flat):
+            v, iv = self._terms(blk)
+            p = iv.sum(axis=-1)
+            m = (iv @ self._yt) / p
+            rss = ((self._yt - m[..., None]) ** 2 * iv).sum(axis=-1)
+            out[i : i + blk.size] = -0.5 * (
+                (n - 1) * _LOG_2PI + np.log(v).sum(axis=-1) + rss + np.log(p)
+            )
+            i += blk.size
+        return out.reshape(tau.shape)
 
     def _logq(self, tau: np.ndarray) -> np.ndarray:
         return self.tau_prior.logpdf(tau) + self.log_likelihood(tau)
@@ -322,23 +348,108 @@ class NormalNormal:
     # ---- marginals -----------------------------------------------------------------
     @property
     def mixture(self) -> NormalMixture:
-        """Rows: mu, theta_new, theta_1..theta_k."""
+        """Rows: mu, theta_new (the study effects: `study_mixture`)."""
         if self._mix is None:
             t = self.tau.nodes
-            m, v = self.conditional_mu(t)
-            t2 = t**2
-            b = self.s[:, None] ** 2 / (self.s[:, None] ** 2 + t2[None, :])  # (k, N)
-            th_m = self.y[:, None] - b * (self.y[:, None] - m[None, :])
-            th_v = b * t2[None, :] + b**2 * v[None, :]
-            means = np.vstack([m, m, th_m])
-            sds = np.sqrt(np.vstack([v, v + t2, th_v]))
+            m, v = self._conditional_at(t)
             m1, m2 = self._tau_m1, self._tau_m2
             flat = self._flat_mu
-            mean_ok = [m1 or not flat, m1] + [True] * self.k
-            var_ok = [m2 or not flat, m2] + [True] * self.k
-            names = ["mu", "theta_new"] + [f"theta[{lab}]" for lab in self.labels]
-            self._mix = NormalMixture(self.tau.weights, means, sds, names, mean_ok, var_ok)
+            self._mix = NormalMixture(
+                self.tau.weights,
+                np.vstack([m, m]),
+                np.sqrt(np.vstack([v, v + t**2])),
+                ["mu", "theta_new"],
+                [m1 or not flat, m1],
+                [m2 or not flat, m2],
+            )
         return self._mix
+
+    def _conditional_at(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`conditional_mu` at quadrature nodes, computed once per node set."""
+        cache = self.__dict__.setdefault("_conditional", {})
+        key = t.tobytes()
+        if key not in cache:
+            cache[key] = self.conditional_mu(t)
+        return cast("tuple[np.ndarray, np.ndarray]", cache[key])
+
+    def study_mixture(
+        self, rows: Any, rule: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> NormalMixture:
+        """The shrunken effects theta_i of the studies ``rows`` (0-based) as mixture rows:
+        given tau, theta_i ~ N(y_i - B_i (y_i - M), B_i tau^2 + B_i^2 / P), B_i =
+        s_i^2 / (s_i^2 + tau^2) (module docstring); ``rule`` (nodes, weights) replaces the
+        tau quadrature (default: the posterior's own nodes)."""
+        rows = np.atleast_1d(np.asarray(rows, dtype=int))
+        t, w = rule if rule is not None else (self.tau.nodes, self.tau.weights)
+        m, v = self._conditional_at(t)
+        t2 = t**2
+        s2 = self.s[rows, None] ** 2
+        y = self.y[rows, None]
+        b = s2 / (s2 + t2[None, :])  # (rows, N)
+        means = y - b * (y - m[None, :])
+        sds = np.sqrt(b * t2[None, :] + b**2 * v[None, :])
+        names = [f"theta[{self.labels[i]}]" for i in rows]
+        return NormalMixture(w, means, sds, names)
+
+    def _study_summary(self, level: float, interval: str) -> dict[str, np.ndarray]:
+        """`batch_summary` of every study, in blocks (memory O(k), not O(k x nodes)).
+
+        Many studies (k > 2000, central intervals): the quantiles use an 8- (else 16-) point
+        Gauss rule of p(tau | y)'s own quadrature (`gauss_rule`), accepted only if on the 200
+        smallest-s, 200 largest-s and 200 random studies it matches the full mixture
+        (|F(q) - p| <= 1e-10); otherwise every study uses the full mixture. Means and SDs
+        always use the full quadrature.
+        """
+        size = max(1, _BLOCK_CELLS // max(1, self.tau.nodes.size))
+        blocks = [np.arange(i, min(i + size, self.k)) for i in range(0, self.k, size)]
+        rule = None
+        if self.k > _COMPRESS_K and interval == "central":
+            for n in (8, 16):
+                rule = gauss_rule(self.tau.nodes, self.tau.weights, n)
+                if self._rule_ok(rule, level):
+                    break
+                rule = None
+        if rule is None:
+            parts = [batch_summary(self.study_mixture(b), level, interval) for b in blocks]
+            return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        probs = [0.5, (1.0 - level) / 2.0, (1.0 + level) / 2.0]
+        keys = ("mean", "sd", "median", "ci_low", "ci_high")
+        out: dict[str, list[np.ndarray]] = {key: [] for key in keys}
+        t, w = self.tau.nodes, self.tau.weights
+        m, v = self._conditional_at(t)
+        used = w > 1e-18 * w.max()  # as `NormalMixture` prunes
+        t, w, m, v = t[used], w[used], m[used], v[used]
+        t2 = t**2
+        for b in blocks:
+            s2 = self.s[b, None] ** 2
+            shrink = s2 / (s2 + t2[None, :])
+            means = self.y[b, None] - shrink * (self.y[b, None] - m[None, :])
+            mean = means @ w
+            means -= mean[:, None]
+            out["mean"].append(mean)
+            out["sd"].append(np.sqrt((shrink * t2 + shrink**2 * v + means**2) @ w))
+            small = self.study_mixture(b, rule)
+            r = np.arange(b.size)
+            q = small.quantile(np.repeat(r, 3), np.tile(probs, b.size)).reshape(-1, 3)
+            out["median"].append(q[:, 0])
+            out["ci_low"].append(q[:, 1])
+            out["ci_high"].append(q[:, 2])
+        return {key: np.concatenate(val) for key, val in out.items()}
+
+    def _rule_ok(self, rule: tuple[np.ndarray, np.ndarray], level: float) -> bool:
+        """Does the compressed rule give every checked study's quantiles to 1e-10 in F?"""
+        order = np.argsort(self.s, kind="stable")
+        rng = np.random.default_rng(0)
+        rows = np.unique(
+            np.concatenate([order[:200], order[-200:], rng.choice(self.k, 200, replace=False)])
+        )
+        probs = np.array([0.5, (1.0 - level) / 2.0, (1.0 + level) / 2.0])
+        r = np.repeat(np.arange(rows.size), 3)
+        p = np.tile(probs, rows.size)
+        q = self.study_mixture(rows, rule).quantile(r, p)
+        full = self.study_mixture(rows)
+        err = np.where(p > 0.5, np.abs(full.sf(r, q) - (1.0 - p)), np.abs(full.cdf(r, q) - p))
+        return bool(np.all(np.isfinite(q)) and np.max(err) <= 1e-10)
 
     @property
     def mu(self) -> Marginal:
@@ -363,7 +474,11 @@ class NormalNormal:
     def _marginal(self, row: int) -> MixtureMarginal:
         cache = self.__dict__.setdefault("_marginals", {})
         if row not in cache:
-            cache[row] = MixtureMarginal(self.mixture, row, self.mixture.names[row])
+            if row < 2:
+                cache[row] = MixtureMarginal(self.mixture, row, self.mixture.names[row])
+            else:
+                mix = self.study_mixture([row - 2])
+                cache[row] = MixtureMarginal(mix, 0, mix.names[0])
         return cache[row]
 
     # ---- evidence ------------------------------------------------------------------
@@ -443,14 +558,12 @@ class NormalNormal:
     def studies(self, level: float = 0.95, interval: str = "central") -> pd.DataFrame:
         """Shrunken study effects: study, yi, sei, mean, sd, median, ci_low, ci_high."""
         level, interval = check_level(level), check_kind(interval)
-        summ = batch_summary(self.mixture, level, interval)
-        sl = slice(2, None)
         return pd.DataFrame(
             {
                 "study": self.labels,
                 "yi": self.y,
                 "sei": self.s,
-                **{key: val[sl] for key, val in summ.items()},
+                **self._study_summary(level, interval),
             }
         )
 
@@ -578,7 +691,7 @@ class NormalNormal:
                 "study": self.labels,
                 "yi": self.y,
                 "vi": self.s**2,
-                **{key: val[2:] for key, val in summ.items()},
+                **self._study_summary(level, interval),
             }
         )
         warnings = []

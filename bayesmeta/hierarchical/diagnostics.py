@@ -126,19 +126,21 @@ def diagnose(idata: Any) -> Diagnostics:
     bfmi = math.nan
     if "energy" in stats:
         bfmi = float(az.bfmi(stats[["energy"]], group=None)["energy"].min())
-    return Diagnostics({
-        "max_rhat": rhat,
-        "min_ess_bulk": bulk,
-        "min_ess_tail": tail,
-        "divergences": div,
-        "min_bfmi": bfmi,
-        "treedepth_hits": depth,
-        "chains": chains,
-        "draws": draws,
-        "max_rhat_param": rhat_at,
-        "min_ess_bulk_param": bulk_at,
-        "min_ess_tail_param": tail_at,
-    })
+    return Diagnostics(
+        {
+            "max_rhat": rhat,
+            "min_ess_bulk": bulk,
+            "min_ess_tail": tail,
+            "divergences": div,
+            "min_bfmi": bfmi,
+            "treedepth_hits": depth,
+            "chains": chains,
+            "draws": draws,
+            "max_rhat_param": rhat_at,
+            "min_ess_bulk_param": bulk_at,
+            "min_ess_tail_param": tail_at,
+        }
+    )
 
 
 def diagnostic_warnings(

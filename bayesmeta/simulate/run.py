@@ -153,7 +153,7 @@ def run_study(
     _prepare(out, spec)
     chunks = spec.chunks()
     todo = [c for c in chunks if not chunk_path(out, spec, c).exists()]
-    bar = _Progress(len(todo), progress and bool(todo))
+    bar = _Progress(len(todo), progress and bool(todo) and sys.stderr.isatty())
     if todo and workers == 0 and not scheduler:
         for c in todo:
             _write(run_chunk(spec, c), chunk_path(out, spec, c))
@@ -261,6 +261,14 @@ def run_cli(args: argparse.Namespace) -> int:
     """
     import matplotlib
 
+    from bayesmeta.outputs import check_output_dir
+
+    check_output_dir(
+        args.out,
+        option="--out",
+        inputs=[args.spec],
+        writes=["chunks/*", "*.json", "*.parquet", "*.csv", "*.png", "figures/*"],
+    )
     matplotlib.use("Agg")
     metrics = run_study(
         args.spec,

@@ -64,6 +64,9 @@ RULE_ALPHA = 0.10
 SE_DISTS = ("uniform", "loguniform")
 TAU_UNITS = ("abs", "se")
 PRIOR = "prior"
+#: Limits checked before anything is allocated: studies per meta-analysis, replicates per
+#: scenario, and simulated studies in all (sum over scenarios of replicates x k).
+MAX_K, MAX_REPLICATES, MAX_STUDY_DRAWS = 100_000, 10_000_000, 10**10
 
 
 @dataclass(frozen=True)
@@ -237,9 +240,11 @@ class StudySpec:
 class _Reader(TomlReader):
     """Typed access to the simulation spec's tables (`bayesmeta._toml.TomlReader`)."""
 
-    def integer(self, v: Any, key: str, minimum: int) -> int:
+    def integer(self, v: Any, key: str, minimum: int, maximum: int | None = None) -> int:
         if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
             raise self.fail(key, f"must be an integer >= {minimum}, got {v!r}")
+        if maximum is not None and v > maximum:
+            raise self.fail(key, f"must be at most {maximum:,} (the limit), got {v:,}")
         return int(v)
 
     def number(self, v: Any, key: str, positive: bool = False) -> float:
@@ -333,9 +338,9 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
     )
     name = r.string(st["name"], "study.name")
     seed = r.integer(st["seed"], "study.seed", 0)
-    reps = r.integer(st["replicates"], "study.replicates", 1)
-    breps = r.integer(st.get("bayes_replicates", reps), "study.bayes_replicates", 0)
-    chunk = r.integer(st.get("chunk_size", 100), "study.chunk_size", 1)
+    reps = r.integer(st["replicates"], "study.replicates", 1, MAX_REPLICATES)
+    breps = r.integer(st.get("bayes_replicates", reps), "study.bayes_replicates", 0, MAX_REPLICATES)
+    chunk = r.integer(st.get("chunk_size", 100), "study.chunk_size", 1, MAX_REPLICATES)
     level = r.number(st.get("level", 0.95), "study.level")
     if not 0 < level < 1:
         raise r.fail("study.level", f"must be between 0 and 1, got {level:g}")
@@ -384,7 +389,7 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
         ks = t["k"] if isinstance(t["k"], list) else [t["k"]]
         if not ks:
             raise r.fail(f"{key}.k", "must not be empty")
-        ks = [r.integer(k, f"{key}.k", 2) for k in ks]
+        ks = [r.integer(k, f"{key}.k", 2, MAX_K) for k in ks]
         mus = _grid(r, t["mu"], f"{key}.mu", -math.inf)
         taus = _grid(r, t["tau"], f"{key}.tau", 0.0)
         if (mus == [None]) != (taus == [None]):
@@ -397,8 +402,10 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
         se = _se(r, t["se"], f"{key}.se")
         if se.dist == "fixed" and any(k != len(se.values) for k in ks):
             raise r.fail(f"{key}.se", f"a fixed SE list has {len(se.values)} values but k = {ks}")
-        n = r.integer(t.get("replicates", reps), f"{key}.replicates", 1)
-        nb = r.integer(t.get("bayes_replicates", breps), f"{key}.bayes_replicates", 0)
+        n = r.integer(t.get("replicates", reps), f"{key}.replicates", 1, MAX_REPLICATES)
+        nb = r.integer(
+            t.get("bayes_replicates", breps), f"{key}.bayes_replicates", 0, MAX_REPLICATES
+        )
         for k in ks:
             for mu in mus:
                 for tau in taus:
@@ -412,6 +419,13 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
                     if sc.id in [x.id for x in scenarios]:
                         raise r.fail(key, f"duplicate scenario {sc.id}")
                     scenarios.append(sc)
+    total = sum(sc.replicates * sc.k for sc in scenarios)
+    if total > MAX_STUDY_DRAWS:
+        raise r.fail(
+            "scenarios",
+            f"{total:,} simulated studies in all (replicates x k summed over scenarios) "
+            f"exceed the limit {MAX_STUDY_DRAWS:,}",
+        )
     return StudySpec(name, seed, level, chunk, tuple(methods), tuple(bayes), tmu, ttau,
                      tuple(scenarios), source)  # fmt: skip
 
@@ -441,9 +455,11 @@ def load_spec(path: str | Path) -> StudySpec:
     """
     p = Path(path)
     try:
-        doc = tomllib.loads(p.read_text())
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("spec file not found", file=str(p)) from None
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text (a TOML spec must be UTF-8)", file=str(p)) from None
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"not valid TOML: {e}", file=str(p)) from None
     return parse_spec(doc, str(p))

@@ -29,3 +29,33 @@ def test_control_and_design_checks():
 
 def test_r_mad():
     assert r_mad(np.array([1.0, 2.0, 3.0, 4.0, 100.0])) == pytest.approx(1.4826)
+
+
+@pytest.mark.parametrize("p", [1, 3])
+def test_projection_without_the_k_by_k_matrix(p):
+    """Every quantity of `Projection` (O(k p^2)) equals the explicit k x k matrix
+    P = W - WX(X'WX)^{-1}X'W to 1e-10 relative (the definition, formed here for k = 40)."""
+    from bayesmeta.classical.linalg import Projection
+
+    rng = np.random.default_rng(p)
+    k = 40
+    X = np.c_[np.ones(k), rng.normal(size=(k, p - 1))]
+    w, y, v = rng.uniform(0.5, 4, k), rng.normal(size=k), rng.uniform(0.1, 2, k)
+    WX = w[:, None] * X
+    P = np.diag(w) - WX @ np.linalg.solve(X.T @ WX, WX.T)
+    pr = Projection(w, X)
+    np.testing.assert_allclose(pr.apply(y), P @ y, rtol=1e-10, atol=1e-12)
+    assert pr.quad(y) == pytest.approx(y @ P @ y, rel=1e-10)
+    np.testing.assert_allclose(pr.diag(), np.diag(P), rtol=1e-10)
+    assert pr.trace() == pytest.approx(np.trace(P), rel=1e-10)
+    np.testing.assert_allclose(pr.diag_sq(), np.diag(P @ P), rtol=1e-10)
+    assert pr.frob2() == pytest.approx(np.sum(P * P), rel=1e-10)
+    PV = P * v[None, :]
+    assert pr.trace_pvpv(v) == pytest.approx(np.sum(PV * PV.T), rel=1e-10)
+
+
+def test_magnitudes_beyond_double_precision_are_refused():
+    with pytest.raises(InputError, match=r"row 2, column 'yi': 1e\+300 is too large"):
+        check_arrays([0.1, 1e300], [0.01, 0.02])
+    with pytest.raises(InputError, match=r"row 1, column 'vi': 1e-200 is too small"):
+        check_arrays([0.1, 0.2], [1e-200, 0.02])

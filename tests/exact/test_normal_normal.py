@@ -331,3 +331,39 @@ def test_hard_tau_bound_against_direct_quadrature_and_r():
     assert fit.mu.mean == pytest.approx(mean, rel=1e-8)
     assert fit.mu.sd == pytest.approx(math.sqrt(second - mean**2), rel=1e-8)
     assert abs(fit.mu.sd - 6.083976) > 5e-3  # R's value is measurably off
+
+
+def test_many_studies_use_a_checked_compressed_rule():
+    """k = 3000 (> 2000): the study quantiles from the compressed Gauss rule equal the full
+    quadrature's to 1e-12 posterior SDs; means and SDs are the full quadrature's."""
+    from bayesmeta.exact import normal_normal as nn
+
+    rng = np.random.default_rng(5)
+    s = rng.uniform(0.05, 1.5, 3000)
+    y = rng.normal(0.2, 0.3, 3000) + rng.normal(0.0, s)
+    from bayesmeta.exact.mixture import gauss_rule
+
+    fit = NormalNormal(y, s, "halfnormal(0.5)", "flat")
+    assert fit._rule_ok(gauss_rule(fit.tau.nodes, fit.tau.weights, 8), 0.95)  # it is used
+    assert not fit._rule_ok(gauss_rule(fit.tau.nodes, fit.tau.weights, 2), 0.95)  # checked
+    fast = fit.studies()
+    old, nn._COMPRESS_K = nn._COMPRESS_K, 10**9
+    try:
+        full = NormalNormal(y, s, "halfnormal(0.5)", "flat").studies()
+    finally:
+        nn._COMPRESS_K = old
+    for col in ("mean", "sd", "median", "ci_low", "ci_high"):
+        np.testing.assert_allclose(fast[col], full[col], rtol=0, atol=1e-12 * full["sd"].min())
+    theta = fit.theta(17)  # one study's own marginal, the full mixture
+    assert theta.median == pytest.approx(full["median"][17], abs=1e-12)
+
+
+def test_gauss_rule_of_a_discrete_measure():
+    """The n-point rule integrates polynomials of degree <= 2n - 1 exactly (to 1e-12)."""
+    from bayesmeta.exact.mixture import gauss_rule
+
+    rng = np.random.default_rng(3)
+    t, w = np.sort(rng.uniform(0, 5, 120)), rng.uniform(0, 1, 120)
+    x, v = gauss_rule(t, w, 6)
+    for d in range(12):
+        assert v @ x**d == pytest.approx(w @ t**d, rel=1e-10)
