@@ -20,6 +20,7 @@ class InputError(ValueError):
         file: the file the input came from.
         row: 1-based data row.
         column: column name.
+        line: the row's line in the file, when blank lines make it differ from row + 1.
 
     Examples:
         >>> from bayesmeta.errors import InputError
@@ -37,11 +38,13 @@ class InputError(ValueError):
         file: str | None = None,
         row: int | None = None,
         column: str | None = None,
+        line: int | None = None,
     ) -> None:
         self.message = message
         self.file = file
         self.row = row
         self.column = column
+        self.line = line
         super().__init__(self.oneline())
 
     def oneline(self) -> str:
@@ -50,7 +53,7 @@ class InputError(ValueError):
         if self.file:
             where.append(str(self.file))
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"row {self.row}" + (f" (line {self.line})" if self.line else ""))
         if self.column is not None:
             where.append(f"column '{self.column}'")
         prefix = ", ".join(where)
@@ -65,6 +68,7 @@ class InputError(ValueError):
             file=self.file or file,
             row=self.row if self.row is not None else row,
             column=self.column or column,
+            line=self.line,
         )
 
 

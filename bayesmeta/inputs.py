@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmeta.errors import InputError
-from bayesmeta.studies import StudyTable, numeric_column, read_table
+from bayesmeta.studies import StudyTable, numeric_column, read_table, with_line
 
 #: Column roles that rename a column of the table rather than feed an effect size.
 TABLE_ROLES = ("study", "yi", "vi", "sei", "ni")
@@ -127,9 +127,27 @@ def load_studies(
         >>> load_studies("rubin1981").study.tolist()[:3]
         ['A', 'B', 'C']
     """
+    df, name, analysis = resolve_source(source)
+    lines = df.attrs.get("lines")
+    try:
+        return _load(df, name, analysis, measure, columns, subgroup, cluster, covariates, options)
+    except InputError as err:
+        raise with_line(err, lines) from None
+
+
+def _load(
+    df: pd.DataFrame,
+    name: str,
+    analysis: Mapping[str, Any],
+    measure: str | None,
+    columns: Mapping[str, str] | None,
+    subgroup: str | None,
+    cluster: str | None,
+    covariates: Sequence[str],
+    options: Mapping[str, Any] | None,
+) -> StudyTable:
     from bayesmeta.effects import COLUMNS, MEASURES, compute
 
-    df, name, analysis = resolve_source(source)
     colmap = dict(analysis.get("columns", {}))
     colmap.update(columns or {})
     if measure is None:

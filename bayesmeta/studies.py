@@ -39,7 +39,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError("file not found", file=str(path))
     if path.is_dir():
         raise InputError("is a folder, not a CSV file", file=str(path))
-    _check_fields(path)
+    lines = _check_fields(path)
     try:
         df = pd.read_csv(path, skipinitialspace=True, index_col=False)
     except pd.errors.EmptyDataError:
@@ -48,14 +48,32 @@ def read_table(path: str | Path) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0]
         raise InputError(f"not a readable CSV ({first})", file=str(path)) from None
     df.columns = [str(c).strip() for c in df.columns]
+    if lines is not None and len(lines) == len(df):
+        df.attrs["lines"] = lines  # file line of each data row (blank lines skipped)
     return df
 
 
-def _check_fields(path: Path) -> None:
+def with_line(err: InputError, lines: Sequence[int] | None) -> InputError:
+    """``err`` with the file line of its row added, when blank lines shift it.
+
+    Examples:
+        >>> from bayesmeta.errors import InputError
+        >>> from bayesmeta.studies import with_line
+        >>> print(with_line(InputError("bad", file="d.csv", row=3, column="vi"), [2, 4, 6]))
+        d.csv, row 3 (line 6), column 'vi': bad
+    """
+    if not lines or err.row is None or err.line is not None or not 0 < err.row <= len(lines):
+        return err
+    return InputError(err.message, file=err.file, row=err.row, column=err.column,
+                      line=lines[err.row - 1])  # fmt: skip
+
+
+def _check_fields(path: Path) -> list[int] | None:
     """Every data row has as many fields as the header, and no header name repeats.
 
     pandas would otherwise read a row with one field too many shifted (the first field as
-    the index) and rename a repeated column silently.
+    the index) and rename a repeated column silently. Returns the file line of each data row
+    when blank lines make it differ from row + 1 (else None).
     """
     import csv
 
@@ -64,7 +82,7 @@ def _check_fields(path: Path) -> None:
             rows = csv.reader(fh, skipinitialspace=True)
             header = next(rows, None)
             if header is None:
-                return
+                return None
             names = [h.strip() for h in header]
             seen: dict[str, int] = {}
             for j, name in enumerate(names):
@@ -76,11 +94,15 @@ def _check_fields(path: Path) -> None:
                     )
                 seen[name] = j + 1
             row, width = 0, len(header)
+            lines: list[int] = []
+            shifted = False
             for fields in rows:
                 if len(fields) == width:  # the common case first: a full row
                     row += 1
+                    lines.append(rows.line_num)
                     continue
                 if not fields or all(not f.strip() for f in fields):
+                    shifted = True
                     continue  # blank lines are skipped, as pandas does
                 row += 1
                 if len(fields) != width:
@@ -88,9 +110,11 @@ def _check_fields(path: Path) -> None:
                         f"{len(fields)} fields where the header has {len(header)}",
                         file=str(path),
                         row=row,
+                        line=rows.line_num if shifted else None,
                     )
+            return lines if shifted else None
     except UnicodeDecodeError:
-        return  # pandas reports the encoding problem below
+        return None  # pandas reports the encoding problem below
     except csv.Error as exc:
         raise InputError(f"not a readable CSV ({exc})", file=str(path)) from None
 
@@ -427,11 +451,14 @@ class StudyTable:
             (2, ['x', 'y'], 's.csv')
         """
         df = read_table(path)
-        return cls.from_frame(
-            df,
-            source=str(path),
-            subgroup=subgroup,
-            cluster=cluster,
-            covariates=covariates,
-            measure=measure,
-        )
+        try:
+            return cls.from_frame(
+                df,
+                source=str(path),
+                subgroup=subgroup,
+                cluster=cluster,
+                covariates=covariates,
+                measure=measure,
+            )
+        except InputError as err:
+            raise with_line(err, df.attrs.get("lines")) from None

@@ -220,3 +220,18 @@ def test_output_folder_is_checked_before_work(tmp_path, capsys):
     inside.write_text("keep")
     code, _, err = run(capsys, "simulate", inside, "--out", rv, "--workers", "0")
     assert code == 2 and "never overwritten" in err and inside.read_text() == "keep"
+
+
+def test_blank_lines_do_not_hide_the_line(tmp_path, capsys):
+    """Row numbers count data rows (as pandas and metafor); with blank lines in the file the
+    message adds the file line, so the user finds the cell either way."""
+    path = tmp_path / "gaps.csv"
+    path.write_text("study,yi,vi\nA,0.1,0.04\n\nB,0.2,0.05\n\nC,0.3,-1\n")
+    code, _, err = run(capsys, "pool", path)
+    assert code == 2 and one_line(err) and "row 3 (line 6), column 'vi': must be > 0" in err
+    path.write_text("study,yi,vi\nA,0.1,0.04\n\nB,0.2,0.05,9\n")
+    code, _, err = run(capsys, "posterior", path)
+    assert code == 2 and "row 2 (line 4): 4 fields where the header has 3" in err
+    path.write_text("study,yi,vi\nA,0.1,0.04\nB,0.2,-0.05\n")
+    code, _, err = run(capsys, "pool", path)
+    assert "row 2, column 'vi'" in err and "(line" not in err
