@@ -21,6 +21,8 @@ from bayesmeta.cli_args import (
     PRIOR_HELP,
     add_data_args,
     add_plot_arg,
+    add_sensitivity_args,
+    add_simulate_args,
     seed_type,
     study_table,
 )
@@ -89,14 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "sensitivity", help="prior sensitivity sweep (exact engine; --refit MODEL: PyMC refits)"
     )
-    from bayesmeta.sensitivity.command import add_arguments as add_sensitivity_arguments
-
-    add_sensitivity_arguments(p)
+    add_sensitivity_args(p)
 
     p = sub.add_parser("simulate", help="simulation study of meta-analysis methods (dask)")
-    from bayesmeta.simulate.run import add_arguments
-
-    add_arguments(p)
+    add_simulate_args(p)
 
     p = sub.add_parser("reproduce", help="re-analyse the reference review (Zhang 2020)")
     p.add_argument("--out", default="results", help="output folder (default results/)")

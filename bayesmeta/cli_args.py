@@ -6,7 +6,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["PRIOR_HELP", "add_data_args", "add_plot_arg", "seed_type", "study_table"]
+__all__ = [
+    "PRIOR_HELP",
+    "add_data_args",
+    "add_plot_arg",
+    "add_sensitivity_args",
+    "add_simulate_args",
+    "seed_type",
+    "study_table",
+]
 
 
 PRIOR_HELP = (
@@ -66,3 +74,86 @@ def study_table(args: argparse.Namespace) -> Any:
         columns=parse_columns(args.columns),
         subgroup=getattr(args, "subgroup", None),
     )
+
+
+def add_sensitivity_args(p: argparse.ArgumentParser) -> None:
+    """``bayesmeta sensitivity``'s arguments (tau sweep by default
+    `bayesmeta.sensitivity.command.default_sweep`, mu flat).
+
+    Examples:
+        >>> import argparse
+        >>> from bayesmeta.cli_args import add_sensitivity_args
+        >>> p = argparse.ArgumentParser()
+        >>> add_sensitivity_args(p)
+        >>> a = p.parse_args(["data.csv", "--tau-prior", "turner", "--threshold", "0.2"])
+        >>> a.tau_prior, a.mu_prior, a.threshold, a.level
+        (['turner'], None, 0.2, 0.95)
+    """
+    add_data_args(p)
+    add_plot_arg(p, "the posterior densities under the default tau prior, priors overlaid")
+    p.add_argument(
+        "--tau-prior",
+        action="append",
+        default=None,
+        metavar="SWEEP",
+        help='tau prior or sweep, repeatable, e.g. "halfnormal(0.1..2, n=20)", '
+        '"turner" (default: halfnormal and halfcauchy, scales 0.2 to 4 times the default '
+        "tau prior's scale, n=20: halfnormal(0.1..2) on a log-ratio scale)",
+    )
+    p.add_argument(
+        "--mu-prior",
+        action="append",
+        default=None,
+        metavar="SWEEP",
+        help='mu prior or sweep, repeatable, e.g. "normal(0, 1..10, n=5)" (default flat)',
+    )
+    p.add_argument(
+        "--subgroup",
+        default=None,
+        metavar="COL",
+        help="subgroup column: common-tau subgroup model, one row per subgroup",
+    )
+    p.add_argument("--threshold", type=float, default=0.0, help="report P(mu < threshold)")
+    p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    p.add_argument(
+        "--prior-predictive",
+        action="store_true",
+        help="add each tau prior's implied theta_i - mu half-width and I^2",
+    )
+    p.add_argument(
+        "--refit",
+        default=None,
+        metavar="MODEL",
+        help="refit a PyMC model (normal, student_t, subgroup, ...) under every tau prior, "
+        "one compiled model per prior family (bayesmeta.sensitivity.refit_sweep); for the "
+        "normal model the exact engine's medians are printed beside the sampled ones",
+    )
+    p.add_argument("--draws", type=int, default=1000, help="--refit: draws per chain")
+    p.add_argument("--tune", type=int, default=1000, help="--refit: tuning steps per chain")
+    p.add_argument("--chains", type=int, default=4, help="--refit: chains")
+    p.add_argument("--seed", type=seed_type, default=1, help="--refit: seed of every fit")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--csv", default=None, metavar="FILE", help="also write the table as CSV")
+    p.add_argument("--plots", default=None, metavar="DIR",
+                   help="write sensitivity_interval.png, sensitivity_tornado.png, "
+                        "sensitivity_posteriors.png")  # fmt: skip
+
+
+def add_simulate_args(p: argparse.ArgumentParser) -> None:
+    """``bayesmeta simulate``'s arguments.
+
+    Examples:
+        >>> import argparse
+        >>> from bayesmeta.cli_args import add_simulate_args
+        >>> p = argparse.ArgumentParser()
+        >>> add_simulate_args(p)
+        >>> a = p.parse_args(["spec.toml", "--workers", "0"])
+        >>> a.spec, a.out, a.workers, a.scheduler, a.no_progress
+        ('spec.toml', 'simulate_out', 0, None, False)
+    """
+    p.add_argument("spec", help="simulation spec (TOML), e.g. models/simulate_review.toml")
+    p.add_argument("--out", default="simulate_out", help="output folder (default simulate_out)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, default=None, help="local workers (default: CPUs)")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address")
+    p.add_argument("--no-progress", action="store_true", help="no progress counter on stderr")

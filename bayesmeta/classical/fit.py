@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from bayesmeta.classical.heterogeneity import tau2_ci_qprofile
 from bayesmeta.classical.linalg import Control
@@ -96,7 +96,7 @@ def _studies(
 def single_study(table: StudyTable, spec: Spec, note: str | None = None) -> MetaResult:
     """k = 1: the study's own estimate and Wald CI; tau^2, Q, I^2, H^2 not estimable (None)."""
     y, se = float(table.yi[0]), math.sqrt(float(table.vi[0]))
-    z = float(stats.norm.isf((1 - spec.level) / 2))
+    z = float(-special.ndtri((1 - spec.level) / 2))
     warns = ["k = 1: the estimate is the single study's own; tau^2, Q, I^2 are not estimable"]
     if note:
         warns.append(note)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from bayesmeta.classical.linalg import check_arrays, projection
 from bayesmeta.classical.zeroin import R_TOL, zeroin
@@ -61,7 +61,7 @@ def heterogeneity(
     y = yi - yi.mean()
     P = projection(1.0 / vi, X)
     qe = max(0.0, P.quad(y))
-    qe_p = float(stats.chi2.sf(qe, k - p))
+    qe_p = float(special.chdtrc(k - p, qe))
     vt = (k - p) / P.trace()
     if fe:
         i2 = max(0.0, 100 * (qe - (k - p)) / qe) if qe > 0 else 0.0
@@ -163,8 +163,8 @@ def tau2_ci_qprofile(
     t_min = min(0.0, tau2)
     t_max = max(100.0, tau2 * 10, t_min * 10) if tau2_max is None else tau2_max
     alpha = 1 - level
-    crit_u = float(stats.chi2.isf(alpha / 2, k - p))
-    crit_l = float(stats.chi2.ppf(alpha / 2, k - p))
+    crit_u = float(2.0 * special.gammainccinv(0.5 * (k - p), alpha / 2))
+    crit_l = float(2.0 * special.gammaincinv(0.5 * (k - p), alpha / 2))
     q_max = _qgen(y, v, Xm, t_max)
     q_min = _qgen(y, v, Xm, t_min)
 

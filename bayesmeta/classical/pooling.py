@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from bayesmeta.classical.heterogeneity import heterogeneity
 from bayesmeta.classical.linalg import Control, canonical_method, check_arrays
@@ -106,10 +106,10 @@ class RmaFit:
     def pval(self) -> np.ndarray:
         z = np.abs(self.zval)
         if self.test == "z":
-            return 2 * stats.norm.sf(z)
+            return 2 * special.ndtr(-z)
         if not self.ddf:
             return np.full(self.p, np.nan)
-        return 2 * stats.t.sf(z, self.ddf)
+        return 2 * special.stdtr(self.ddf, -z)
 
     @property
     def weights(self) -> np.ndarray:
@@ -146,8 +146,8 @@ def canonical_test(ci: str, knha_truncate: bool = False) -> str:
 def _crit(test: str, level: float, ddf: int | None) -> float:
     alpha = 1 - level
     if test == "z":
-        return float(stats.norm.isf(alpha / 2))
-    return float(stats.t.isf(alpha / 2, ddf)) if ddf and ddf > 0 else math.nan
+        return float(-special.ndtri(alpha / 2))
+    return float(-special.stdtrit(ddf, alpha / 2)) if ddf and ddf > 0 else math.nan
 
 
 def default_btt(X: np.ndarray) -> np.ndarray:
@@ -258,11 +258,11 @@ def rma(
         qm = math.inf if np.any(bt != 0) else math.nan
     if test == "z":
         qm_df: tuple[int, int | None] = (m, None)
-        qm_p = float(stats.chi2.sf(qm, m))
+        qm_p = float(special.chdtrc(m, qm))
     else:
         qm /= m
         qm_df = (m, k - p)
-        qm_p = float(stats.f.sf(qm, m, k - p)) if k > p else math.nan
+        qm_p = float(special.fdtrc(m, k - p, qm)) if k > p else math.nan
     qe, qe_p, vt, i2, h2 = heterogeneity(y, v, Xm, t2, fe=(method == "FE"))
     return RmaFit(
         method, test, level, y, v, Xm, t2, se_t2, iters, beta, vb, s2w, ddf, crit,
@@ -331,7 +331,7 @@ def prediction_interval(
         crit = fit.crit
     elif pi_type in ("t", "riley"):
         df = max(ddf - (1 if pi_type == "riley" else 0), 1)
-        crit = float(stats.t.isf((1 - fit.level) / 2, df))
+        crit = float(-special.stdtrit(df, (1 - fit.level) / 2))
     else:
         raise InputError(f"unknown prediction-interval type '{pi_type}'; valid: default, t, riley")
     half = crit * math.sqrt(vpred + fit.tau2)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from bayesmeta.classical.fit import CI_NAME, K2_WARNING, Spec, _studies, fit_table, single_study
 from bayesmeta.classical.heterogeneity import heterogeneity
@@ -85,7 +85,7 @@ def q_between_fe(est: np.ndarray, se: np.ndarray) -> tuple[float, int, float]:
     mu = np.sum(w * est) / w.sum()
     q = float(np.sum(w * (est - mu) ** 2))
     df = est.size - 1
-    return q, df, float(stats.chi2.sf(q, df))
+    return q, df, float(special.chdtrc(df, q))
 
 
 def _labels(table: StudyTable) -> np.ndarray:

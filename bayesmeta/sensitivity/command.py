@@ -1,10 +1,7 @@
-"""``bayesmeta sensitivity DATA.csv``: arguments and the function the CLI calls.
+"""``bayesmeta sensitivity DATA.csv``: the function the CLI calls.
 
-The lead wires it as::
-
-    p = sub.add_parser("sensitivity", help="prior sensitivity sweep (exact engine)")
-    from bayesmeta.sensitivity.command import add_arguments, run_cli
-    add_arguments(p)            # then COMMANDS["sensitivity"] = run_cli
+Its arguments are `bayesmeta.cli_args.add_sensitivity_args` (kept there so that building the
+CLI's parser imports nothing heavy); ``bayesmeta.cli`` runs `run_cli`.
 """
 
 from __future__ import annotations
@@ -30,70 +27,6 @@ REFIT_SHOWN = (
     "tau_median", "tau_mcse_median", "exact_tau_median", "divergences", "max_rhat",
     "min_ess_bulk", "compiled",
 )  # fmt: skip
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The sub-command's arguments (defaults: `default_sweep` for tau, mu prior `DEFAULT_MU`).
-
-    Examples:
-        >>> import argparse
-        >>> from bayesmeta.sensitivity.command import add_arguments
-        >>> p = argparse.ArgumentParser()
-        >>> add_arguments(p)
-        >>> a = p.parse_args(["data.csv", "--tau-prior", "turner", "--threshold", "0.2"])
-        >>> a.tau_prior, a.mu_prior, a.threshold, a.level
-        (['turner'], None, 0.2, 0.95)
-    """
-    from bayesmeta.cli_args import add_data_args, add_plot_arg, seed_type
-
-    add_data_args(p)
-    add_plot_arg(p, "the posterior densities under the default tau prior, priors overlaid")
-    p.add_argument(
-        "--tau-prior",
-        action="append",
-        default=None,
-        metavar="SWEEP",
-        help='tau prior or sweep, repeatable, e.g. "halfnormal(0.1..2, n=20)", '
-        '"turner" (default: halfnormal and halfcauchy, scales 0.2 to 4 times the default '
-        "tau prior's scale, n=20: halfnormal(0.1..2) on a log-ratio scale)",
-    )
-    p.add_argument(
-        "--mu-prior",
-        action="append",
-        default=None,
-        metavar="SWEEP",
-        help='mu prior or sweep, repeatable, e.g. "normal(0, 1..10, n=5)" (default flat)',
-    )
-    p.add_argument(
-        "--subgroup",
-        default=None,
-        metavar="COL",
-        help="subgroup column: common-tau subgroup model, one row per subgroup",
-    )
-    p.add_argument("--threshold", type=float, default=0.0, help="report P(mu < threshold)")
-    p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
-    p.add_argument(
-        "--prior-predictive",
-        action="store_true",
-        help="add each tau prior's implied theta_i - mu half-width and I^2",
-    )
-    p.add_argument(
-        "--refit",
-        default=None,
-        metavar="MODEL",
-        help="refit a PyMC model (normal, student_t, subgroup, ...) under every tau prior, "
-        "one compiled model per prior family (bayesmeta.sensitivity.refit_sweep); for the "
-        "normal model the exact engine's medians are printed beside the sampled ones",
-    )
-    p.add_argument("--draws", type=int, default=1000, help="--refit: draws per chain")
-    p.add_argument("--tune", type=int, default=1000, help="--refit: tuning steps per chain")
-    p.add_argument("--chains", type=int, default=4, help="--refit: chains")
-    p.add_argument("--seed", type=seed_type, default=1, help="--refit: seed of every fit")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--csv", default=None, metavar="FILE", help="also write the table as CSV")
-    p.add_argument("--plots", default=None, metavar="DIR",
-                   help="write sensitivity_interval.png, sensitivity_tornado.png, "
-                        "sensitivity_posteriors.png")  # fmt: skip
 
 
 def default_sweep(table: StudyTable) -> list[str]:
@@ -123,11 +56,12 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     Examples:
         >>> import argparse
         >>> import pandas as pd
-        >>> from bayesmeta.sensitivity.command import add_arguments, run, run_cli
+        >>> from bayesmeta.cli_args import add_sensitivity_args
+        >>> from bayesmeta.sensitivity.command import run, run_cli
         >>> pd.DataFrame({"study": ["a", "b", "c"], "yi": [0.1, 0.3, -0.2],
         ...               "vi": [0.04, 0.02, 0.05]}).to_csv("d.csv", index=False)
         >>> p = argparse.ArgumentParser()
-        >>> add_arguments(p)
+        >>> add_sensitivity_args(p)
         >>> args = p.parse_args(["d.csv", "--tau-prior", "halfnormal(0.5..1, n=2)",
         ...                      "--mu-prior", "normal(0, 1)"])
         >>> print(run(args)[["tau_prior", "mu_median", "tau_median"]].round(4))
@@ -212,11 +146,12 @@ def run_cli(args: argparse.Namespace) -> int:
     Examples:
         >>> import argparse
         >>> import pandas as pd
-        >>> from bayesmeta.sensitivity.command import add_arguments, run, run_cli
+        >>> from bayesmeta.cli_args import add_sensitivity_args
+        >>> from bayesmeta.sensitivity.command import run, run_cli
         >>> pd.DataFrame({"study": ["a", "b", "c"], "yi": [0.1, 0.3, -0.2],
         ...               "vi": [0.04, 0.02, 0.05]}).to_csv("d.csv", index=False)
         >>> p = argparse.ArgumentParser()
-        >>> add_arguments(p)
+        >>> add_sensitivity_args(p)
         >>> args = p.parse_args(["d.csv", "--tau-prior", "halfnormal(0.5..1, n=2)",
         ...                      "--mu-prior", "normal(0, 1)"])
         >>> run_cli(args)  # one table row per line (wrapped here)

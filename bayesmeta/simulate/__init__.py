@@ -6,12 +6,11 @@ study a TOML spec declares (`bayesmeta.simulate.spec`) and returns the metrics t
 """
 
 from bayesmeta.simulate.metrics import summarise
-from bayesmeta.simulate.run import add_arguments, run_cli, run_study
+from bayesmeta.simulate.run import run_cli, run_study
 from bayesmeta.simulate.spec import StudySpec, load_spec, parse_spec
 
 __all__ = [
     "StudySpec",
-    "add_arguments",
     "load_spec",
     "parse_spec",
     "run_cli",

@@ -219,26 +219,6 @@ def replicates(spec: StudySpec) -> pd.DataFrame:
     return pd.concat([run_chunk(spec, c) for c in spec.chunks()], ignore_index=True)
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The ``bayesmeta simulate`` arguments (for the CLI's sub-parser).
-
-    Examples:
-        >>> import argparse
-        >>> from bayesmeta.simulate import add_arguments
-        >>> p = argparse.ArgumentParser()
-        >>> add_arguments(p)
-        >>> a = p.parse_args(["spec.toml", "--workers", "0"])
-        >>> a.spec, a.out, a.workers, a.scheduler, a.no_progress
-        ('spec.toml', 'simulate_out', 0, None, False)
-    """
-    p.add_argument("spec", help="simulation spec (TOML), e.g. models/simulate_review.toml")
-    p.add_argument("--out", default="simulate_out", help="output folder (default simulate_out)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=int, default=None, help="local workers (default: CPUs)")
-    g.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address")
-    p.add_argument("--no-progress", action="store_true", help="no progress counter on stderr")
-
-
 def run_cli(args: argparse.Namespace) -> int:
     """``bayesmeta simulate SPEC [--out DIR] [--workers N | --scheduler ADDRESS]``.
 
@@ -247,7 +227,8 @@ def run_cli(args: argparse.Namespace) -> int:
     Examples:
         >>> import argparse
         >>> from pathlib import Path
-        >>> from bayesmeta.simulate import add_arguments, run_cli
+        >>> from bayesmeta.cli_args import add_simulate_args
+        >>> from bayesmeta.simulate import run_cli
         >>> _ = Path("demo.toml").write_text('''
         ... [study]
         ... name = "demo"
@@ -262,7 +243,7 @@ def run_cli(args: argparse.Namespace) -> int:
         ... se = [0.1, 0.2, 0.3]
         ... ''')
         >>> p = argparse.ArgumentParser()
-        >>> add_arguments(p)
+        >>> add_simulate_args(p)
         >>> run_cli(p.parse_args(["demo.toml", "--out", "sim", "--workers", "0", "--no-progress"]))
         1 scenario x method rows (1 chunks run, 0 resumed) -> sim/metrics.csv
         0

@@ -8,8 +8,9 @@ import json
 import pandas as pd
 import pytest
 
+from bayesmeta.cli_args import add_sensitivity_args
 from bayesmeta.errors import InputError
-from bayesmeta.sensitivity.command import add_arguments, run_cli
+from bayesmeta.sensitivity.command import run_cli
 
 SCHOOLS = """study,yi,sei
 A,28.39,14.9
@@ -25,7 +26,7 @@ H,12.16,17.6
 
 def _args(*argv: str) -> argparse.Namespace:
     p = argparse.ArgumentParser()
-    add_arguments(p)
+    add_sensitivity_args(p)
     return p.parse_args(list(argv))
 
 

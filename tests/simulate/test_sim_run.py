@@ -4,13 +4,15 @@ tidy outputs and figures."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 import matplotlib.image as mpimg
 import pandas as pd
 import pytest
 
+from bayesmeta.cli_args import add_simulate_args
 from bayesmeta.errors import InputError
-from bayesmeta.simulate import add_arguments, run_cli, run_study
+from bayesmeta.simulate import run_cli, run_study
 from bayesmeta.simulate.run import chunk_path
 from bayesmeta.simulate.spec import load_spec
 
@@ -78,9 +80,12 @@ def test_two_worker_processes_identical(spec_file, tmp_path):
     pd.testing.assert_frame_equal(reps(tmp_path / "w0"), reps(tmp_path / "p2"))
 
 
-def test_resume_skips_finished_chunks(spec_file, tmp_path, capsys):
+def test_resume_skips_finished_chunks(spec_file, tmp_path, capsys, monkeypatch):
     p = spec_file(10)
     out = tmp_path / "r"
+    run_study(spec_file(10), tmp_path / "quiet", workers=0, progress=True)
+    assert capsys.readouterr().err == ""  # stderr is not a terminal: no counter
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     first = run_study(p, out, workers=0, progress=True)
     assert "12/12 chunks" in capsys.readouterr().err
     spec = load_spec(p)
@@ -148,7 +153,7 @@ def test_coverage_figure_has_nominal_line_and_panels(spec_file, tmp_path):
 
 def test_cli_entry(spec_file, tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    add_arguments(parser)
+    add_simulate_args(parser)
     args = parser.parse_args([str(spec_file(10)), "--out", str(tmp_path / "c"), "--workers", "0",
                               "--no-progress"])  # fmt: skip
     assert run_cli(args) == 0
