@@ -54,6 +54,21 @@ def _parser() -> argparse.ArgumentParser:
     add_data_args(p)
     p.add_argument("--out", default=None, metavar="FILE", help="write CSV here (default stdout)")
 
+    p = sub.add_parser(
+        "credibility",
+        help="Analysis of Credibility of published intervals (Matthews 2018; Held 2019)",
+    )
+    p.add_argument(
+        "table", nargs="?", default=None,
+        help="CSV with ci_low and ci_high columns (one published interval per row)",
+    )  # fmt: skip
+    p.add_argument("--ci", nargs=2, type=float, default=None, metavar=("LO", "HI"),
+                   help="one interval instead of a table")  # fmt: skip
+    p.add_argument("--level", type=float, default=0.95, help="the intervals' level (0.95)")
+    p.add_argument("--ratio", action="store_true", help="ratio measure (OR, RR, HR): log scale")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--out", default=None, metavar="FILE", help="table mode: write CSV here")
+
     p = sub.add_parser("pool", help="classical meta-analysis (metafor / RevMan numbers)")
     add_data_args(p)
     add_plot_arg(p)
@@ -118,6 +133,34 @@ def _write_plot(args: argparse.Namespace, res: Any, table: Any) -> None:
 
         with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
             res.plot_forest(xlabel=table.measure or "effect").savefig(tmp, dpi=150, format="png")
+
+
+def _cmd_credibility(args: argparse.Namespace) -> int:
+    from bayesmeta.credibility import credibility
+
+    if (args.table is None) == (args.ci is None):
+        raise InputError("give a TABLE of intervals or one interval with --ci LO HI")
+    if args.ci is not None:
+        c = credibility(*args.ci, level=args.level, ratio=args.ratio)
+        if args.json:
+            _print_json(c.to_dict())
+        else:
+            print(c)
+        return 0
+    from bayesmeta.credibility import credibility_table
+    from bayesmeta.outputs import atomic_path
+    from bayesmeta.studies import read_table
+
+    out = credibility_table(read_table(args.table), level=args.level, ratio=args.ratio,
+                            source=args.table)  # fmt: skip
+    if args.json:
+        print(out.to_json(orient="records", indent=2))
+    elif args.out:
+        with atomic_path(args.out, inputs=[args.table], option="--out") as tmp:
+            out.to_csv(tmp, index=False)
+    else:
+        print(out.to_csv(index=False), end="")
+    return 0
 
 
 def _cmd_effects(args: argparse.Namespace) -> int:
@@ -231,6 +274,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "credibility": _cmd_credibility,
     "effects": _cmd_effects,
     "sensitivity": _cmd_sensitivity,
     "simulate": _cmd_simulate,
