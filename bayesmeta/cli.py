@@ -72,7 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pool", help="classical meta-analysis (metafor / RevMan numbers)")
     add_data_args(p)
     add_plot_arg(p)
-    p.add_argument("--method", default=None, help="FE|DL|REML|PM|EB|SJ|HE|ML (default REML)")
+    p.add_argument(
+        "--method", default=None,
+        help="FE|DL|REML|PM|EB|SJ|HE|ML (default REML), or MH|PETO: Mantel-Haenszel / Peto "
+        "fixed-effect pooling of 2x2 counts (ai, ci and n1i, n2i or bi, di; --measure OR|RR|RD)",
+    )  # fmt: skip
+    p.add_argument(
+        "--rd-variance", default="sato", choices=("sato", "greenland-robins"),
+        help="MH risk difference variance: sato (metafor, default) or greenland-robins (RevMan 5)",
+    )  # fmt: skip
     p.add_argument("--ci", default=None, help="wald|hksj (default wald)")
     p.add_argument("--subgroup", default=None, metavar="COL", help="subgroup column")
     p.add_argument(
@@ -185,6 +193,8 @@ def _cmd_pool(args: argparse.Namespace) -> int:
     from bayesmeta.outputs import check_outputs
 
     check_outputs({"--plot": args.plot}, inputs=[args.data])
+    if str(args.method or "").upper() in ("MH", "PETO"):
+        return _pool_tables(args)
     table = study_table(args)
     res = pool(
         table,
@@ -196,6 +206,36 @@ def _cmd_pool(args: argparse.Namespace) -> int:
         preset=args.preset,
     )
     _write_plot(args, res, table)
+    if args.json:
+        _print_json(res.to_dict())
+    else:
+        res.print_summary()
+    return 0
+
+
+def _pool_tables(args: argparse.Namespace) -> int:
+    """``pool --method MH|PETO``: fixed-effect pooling of the 2x2 tables themselves."""
+    from bayesmeta.classical.mantel_haenszel import pool_tables
+    from bayesmeta.inputs import load_tables, parse_columns
+
+    if args.ci not in (None, "wald") or args.preset or args.tau2_common:
+        raise InputError("option --method MH/PETO: fixed effect with a Wald interval only "
+                         "(no --ci hksj, --preset or --tau2-common)")  # fmt: skip
+    df, measure = load_tables(
+        args.data, measure=args.measure, columns=parse_columns(args.columns),
+        subgroup=args.subgroup,
+    )  # fmt: skip
+    res = pool_tables(
+        df["ai"], df["bi"], df["ci"], df["di"], args.method, measure, study=df["study"],
+        subgroup=df["subgroup"] if "subgroup" in df else None, level=args.level,
+        rd_variance="greenland-robins" if args.rd_variance == "greenland-robins" else "sato",
+    )  # fmt: skip
+    if args.plot:
+        from bayesmeta.outputs import atomic_path
+
+        label = f"log {measure}" if measure in ("OR", "RR") else measure
+        with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
+            res.plot_forest(xlabel=label).savefig(tmp, dpi=150, format="png")
     if args.json:
         _print_json(res.to_dict())
     else:

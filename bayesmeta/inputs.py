@@ -218,3 +218,59 @@ def _sample_size(
         if all(c in df.columns for c in cols):
             return np.sum([numeric_column(df, c, file=file) for c in cols], axis=0)
     return None
+
+
+def load_tables(
+    source: str | Path,
+    *,
+    measure: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    subgroup: str | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """The 2x2 tables of a CSV or shipped data set, for Mantel-Haenszel and Peto pooling:
+    a frame with ``study``, ``ai``, ``bi``, ``ci``, ``di`` (and ``subgroup``) and the measure
+    (OR, RR or RD; default the sidecar's, else OR). Columns as `load_studies` (``ai``, ``ci``
+    and ``n1i``/``n2i`` or ``bi``/``di``, metafor names; ``columns`` maps them to yours).
+
+    Examples:
+        >>> from bayesmeta.inputs import load_tables
+        >>> df, m = load_tables("crins2014")
+        >>> m, df.loc[0, ["ai", "bi", "ci", "di"]].tolist()
+        ('OR', [14.0, 47.0, 15.0, 5.0])
+    """
+    from bayesmeta.effects import _table
+    from bayesmeta.studies import label_column
+
+    df, name, analysis = resolve_source(source)
+    colmap = dict(analysis.get("columns", {}))
+    colmap.update(columns or {})
+    key = str(measure or analysis.get("measure") or "OR").strip().upper()
+    if key not in ("OR", "RR", "RD"):
+        raise InputError(
+            f"Mantel-Haenszel and Peto pool 2x2 tables: --measure must be OR, RR or RD, not {key}",
+            file=name,
+        )
+
+    def col(role: str) -> str:
+        return colmap.get(role, role)
+
+    try:
+        got = {}
+        for role in ("ai", "ci", "bi", "di", "n1i", "n2i"):
+            if col(role) in df.columns:
+                got[role] = numeric_column(df, col(role), file=name)
+        if "ai" not in got or "ci" not in got:
+            missing = col("ai") if "ai" not in got else col("ci")
+            raise InputError(f"missing required column '{missing}' (2x2 counts)", column=missing)
+        a, b, c, d = _table(got["ai"], got.get("bi"), got["ci"], got.get("di"),
+                            got.get("n1i"), got.get("n2i"))  # fmt: skip
+    except InputError as err:
+        raise InputError(err.message, file=name, row=err.row,
+                         column=col(err.column) if err.column else None) from None  # fmt: skip
+    study_col = col("study")
+    study = label_column(df, study_col, file=name) if study_col in df.columns else None
+    out = pd.DataFrame({"study": study if study is not None else np.arange(1, len(df) + 1)})
+    out["ai"], out["bi"], out["ci"], out["di"] = a, b, c, d
+    if subgroup:
+        out["subgroup"] = label_column(df, subgroup, file=name)
+    return out, key

@@ -107,6 +107,9 @@ def classical(res: MetaResult) -> list[str]:
     fixed = res.tau2 is None
     kind = "Fixed-effect (common-effect)" if fixed else "Random-effects"
     est = f" tau^2 estimator: {res.method};" if not fixed else ""
+    named = {"MH": "Mantel-Haenszel", "Peto": "Peto"}.get(res.method)
+    if named:
+        est = f" {named} {res.extra.get('measure', '')};"
     lines = [f"{kind} model (k = {res.k};{est} CI: {res.ci_method})", ""]
     if not fixed:
         d = decimals([res.tau2, res.tau2_ci_high, res.tau])
@@ -144,6 +147,12 @@ def classical(res: MetaResult) -> list[str]:
     )
     if res.pi_low is not None:
         lines.append(f"prediction interval ({pct}%): [{num(res.pi_low, d)}, {num(res.pi_high, d)}]")
+    ratio = res.extra.get("measure")
+    if ratio in ("OR", "RR") and _finite(res.estimate):
+        e = [math.exp(x) for x in (res.estimate, res.ci_low, res.ci_high)]
+        de = decimals(e)
+        lines.append(f"pooled {ratio} = exp(estimate): {num(e[0], de)} "
+                     f"({pct}% CI [{num(e[1], de)}, {num(e[2], de)}])")  # fmt: skip
     lines += _subgroup_lines(res, d)
     return lines
 

@@ -19,6 +19,7 @@ from bayesmeta.classical.api import pool
 from bayesmeta.classical.heterogeneity import heterogeneity, tau2_ci_qprofile
 from bayesmeta.classical.linalg import METHODS, Control
 from bayesmeta.classical.loo import leave_one_out
+from bayesmeta.classical.mantel_haenszel import mantel_haenszel, peto
 from bayesmeta.classical.pooling import RmaFit, blup, fixed_effect, prediction_interval, rma
 from bayesmeta.classical.presets import PRESETS
 from bayesmeta.classical.tau2 import (
@@ -42,6 +43,8 @@ __all__ = [
     "fixed_effect",
     "heterogeneity",
     "leave_one_out",
+    "mantel_haenszel",
+    "peto",
     "pool",
     "prediction_interval",
     "rma",

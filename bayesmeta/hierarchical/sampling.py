@@ -228,6 +228,8 @@ def sample_posterior(
             compute_convergence_checks=False,
             nuts={"target_accept": target_accept, "max_treedepth": max_treedepth},
             model=entry.model,
+            # forkserver: fork() from a multi-threaded process (numba, BLAS) may deadlock
+            mp_ctx="forkserver",
         )
         elapsed = time.perf_counter() - t0
         _STATS["compilations"] += 1  # PyMC's NUTS compiles its functions on every call
