@@ -57,6 +57,12 @@ class Credibility:
     significant estimate lies outside its own sceptical limits (False for a non-significant
     one, whose credibility rests on whether effects up to AL are plausible);
     ``p_matthews`` and ``p_intrinsic`` (Held) are the p-values for the two criteria.
+
+    Examples:
+        >>> from bayesmeta.credibility import credibility
+        >>> c = credibility(-6.01, -0.91)  # MD -3.46 [-6.01, -0.91]
+        >>> round(c.sceptical_limit, 3), c.critical_prior, c.credible
+        (2.78, 'normal(0, 1.41865)', True)
     """
 
     ci_low: float
