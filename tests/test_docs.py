@@ -1,8 +1,8 @@
 """The documentation cannot rot: its Python examples run and its relative links resolve.
 
-Every fenced ```python block of docs/getting-started.md, comparison.md and credibility.md is run,
-in order, in one namespace per page, with a temporary working directory. (Blocks meant to be
-shown but not run are fenced as ```text.) The tutorials, docs/tutorials/*.py, are jupytext
+Every fenced ```python block of docs/getting-started.md, comparison.md, credibility.md and
+revman.md is run, in order, in one namespace per page, with a temporary working directory.
+(Blocks meant to be shown but not run are fenced as ```text.) The tutorials, docs/tutorials/*.py, are jupytext
 text notebooks (percent format): each runs here as a script, and `mkdocs build --strict` in
 CI executes them again as notebooks and embeds their output and figures in the site. Every
 relative link in README.md, CONTRIBUTING.md, CHANGELOG.md, docs/**/*.md and the tutorials'
@@ -20,7 +20,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-RUN_PAGES = [DOCS / "getting-started.md", DOCS / "comparison.md", DOCS / "credibility.md"]
+RUN_PAGES = [
+    DOCS / "getting-started.md",
+    DOCS / "comparison.md",
+    DOCS / "credibility.md",
+    DOCS / "revman.md",
+]
 TUTORIALS = sorted((DOCS / "tutorials").glob("*.py"))
 LINK_PAGES = [
     ROOT / "README.md",

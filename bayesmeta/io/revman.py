@@ -1,0 +1,693 @@
+"""RevMan 5 review files (``.rm5`` XML) and RevMan's CSV export of analyses: read, recompute.
+
+`read_revman(path)` returns every analysis (an outcome, or a subgroup of one) as a
+`RevManAnalysis`: its study data (2x2 counts, means and SDs, or generic estimates with SEs),
+the method, measure and model RevMan used, and the numbers RevMan stored beside the data.
+`recompute(analysis)` redoes the analysis with this package's classical engine:
+
+* dichotomous, ``MH``: `bayesmeta.classical.mantel_haenszel` (RevMan's Greenland-Robins RD
+  variance); ``PETO``: `bayesmeta.classical.peto`; ``IV``: inverse variance on the escalc
+  study estimates (1/2 added to tables with a zero; double zeros dropped for OR and RR);
+* continuous: MD (``vi = sd1^2/n1 + sd2^2/n2``) or SMD (RevMan's Hedges' g:
+  ``g = d (1 - 3/(4N - 9))``, ``vi = N/(n1 n2) + g^2/(2 (N - 3.94))``), inverse variance;
+* generic inverse variance: the stored estimates and SEs (log scale for ratio measures);
+* random effects: DerSimonian-Laird; for MH analyses with RevMan's Q (inverse-variance
+  weights around the MH estimate, as R meta's ``Q.Cochrane``), for others the usual DL.
+
+Ratios are reported as RevMan prints them (OR, not log OR), weights in percent. The file
+format is described in ``docs/revman.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from bayesmeta.errors import InputError
+
+RATIO_MEASURES = ("OR", "RR", "HR", "PETO_OR")
+DATA_TYPES = {"DICH": "dichotomous", "CONT": "continuous", "IV": "generic"}
+CSV_TYPES = {"DIC": "dichotomous", "CON": "continuous", "GIV": "generic", "IV": "generic"}
+STORED_KEYS = ("estimate", "ci_low", "ci_high", "tau2", "q", "i2", "z", "z_p")
+
+
+@dataclass
+class RevManAnalysis:
+    """One RevMan analysis: an outcome (``subgroup`` None) or one subgroup of it.
+
+    ``studies`` has ``study`` and, by data type, ``events_1, total_1, events_2, total_2``
+    (dichotomous), ``mean_1, sd_1, total_1, mean_2, sd_2, total_2`` (continuous) or
+    ``estimate, se`` (generic; log scale for ratios), plus RevMan's stored per-study
+    ``stored_estimate``, ``stored_se``, ``stored_ci_low``, ``stored_ci_high``,
+    ``stored_weight`` (NaN where absent). ``stored`` holds the totals RevMan wrote
+    (`STORED_KEYS`; None where absent).
+
+    Examples:
+        >>> from bayesmeta.io.revman import RevManAnalysis
+        >>> a = RevManAnalysis(1, 1, None, "Death", "dichotomous", "MH", "OR", "fixed")
+        >>> a.label
+        '1.1 Death'
+    """
+
+    comparison: int
+    outcome: int
+    subgroup: int | None
+    name: str
+    data_type: str
+    method: str
+    measure: str
+    model: str
+    studies: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stored: dict[str, float | None] = field(default_factory=dict)
+    subgroups: list[RevManAnalysis] = field(default_factory=list)
+    #: half a unit in the last place of the stored numbers (RevMan's CSV export rounds to 8
+    #: decimals; the .rm5 file keeps about 16 significant digits: 0)
+    rounding: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """``"comparison.outcome[.subgroup] name"``."""
+        sub = f".{self.subgroup}" if self.subgroup else ""
+        return f"{self.comparison}.{self.outcome}{sub} {self.name}"
+
+    @property
+    def ratio(self) -> bool:
+        return self.measure in RATIO_MEASURES
+
+
+def _num(text: Any) -> float | None:
+    if text is None:
+        return None
+    s = str(text).strip().replace(",", "")
+    if s == "":
+        return None
+    try:
+        v = float(s)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _unescape(name: str) -> str:
+    """RevMan's XML-escaped characters in identifiers: ``_x002d_`` -> ``-``."""
+    return re.sub(r"_x([0-9a-fA-F]{4})_", lambda m: chr(int(m.group(1), 16)), name)
+
+
+# ------------------------------------------------------------------ .rm5 (XML)
+def _stored_total(el: ET.Element) -> dict[str, float | None]:
+    g = el.get
+    return {
+        "estimate": _num(g("EFFECT_SIZE")),
+        "ci_low": _num(g("CI_START")),
+        "ci_high": _num(g("CI_END")),
+        "tau2": _num(g("TAU2")),
+        "q": _num(g("CHI2")),
+        "i2": _num(g("I2")),
+        "z": _num(g("Z")),
+        "z_p": _num(g("P_Z")),
+    }
+
+
+def _rm5_studies(el: ET.Element, kind: str, names: dict[str, str]) -> pd.DataFrame:
+    rows = []
+    for d in el.findall(f"{kind}_DATA"):
+        sid = d.get("STUDY_ID", "")
+        row: dict[str, Any] = {"study": names.get(sid, _unescape(sid.removeprefix("STD-")))}
+        if kind == "DICH":
+            for a, b in (
+                ("events_1", "EVENTS_1"),
+                ("total_1", "TOTAL_1"),
+                ("events_2", "EVENTS_2"),
+                ("total_2", "TOTAL_2"),
+            ):
+                row[a] = _num(d.get(b))
+        elif kind == "CONT":
+            for a, b in (
+                ("mean_1", "MEAN_1"),
+                ("sd_1", "SD_1"),
+                ("total_1", "TOTAL_1"),
+                ("mean_2", "MEAN_2"),
+                ("sd_2", "SD_2"),
+                ("total_2", "TOTAL_2"),
+            ):
+                row[a] = _num(d.get(b))
+        else:
+            row["estimate"], row["se"] = _num(d.get("EFFECT_SIZE")), _num(d.get("SE"))
+            row["log_estimate"] = _num(d.get("LOG_EFFECT_SIZE"))
+        row.update(
+            stored_estimate=_num(d.get("EFFECT_SIZE")),
+            stored_se=_num(d.get("SE")),
+            stored_ci_low=_num(d.get("CI_START")),
+            stored_ci_high=_num(d.get("CI_END")),
+            stored_weight=_num(d.get("WEIGHT")),
+        )
+        rows.append(row)
+    return (
+        pd.DataFrame(rows).astype({k: float for k in rows[0] if k != "study"})
+        if rows
+        else pd.DataFrame()
+    )
+
+
+def _model(el: ET.Element) -> str:
+    return "random" if el.get("RANDOM", "NO").upper() == "YES" else "fixed"
+
+
+def read_rm5(path: str | Path) -> list[RevManAnalysis]:
+    """Every DICH/CONT/IV outcome (with its subgroups) of a RevMan 5 ``.rm5`` file.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.io.revman import read_rm5
+        >>> _ = Path("t.rm5").write_text(
+        ...     '<COCHRANE_REVIEW><STUDIES><STUDY ID="STD-A_x002d_1" NAME="A-1"/></STUDIES>'
+        ...     '<ANALYSES_AND_DATA><COMPARISON NO="1"><CONT_OUTCOME NO="2" METHOD="IV" '
+        ...     'EFFECT_MEASURE="MD" RANDOM="NO" EFFECT_SIZE=""><NAME>Pain</NAME>'
+        ...     '<CONT_DATA STUDY_ID="STD-A_x002d_1" MEAN_1="5" SD_1="2" TOTAL_1="10" '
+        ...     'MEAN_2="6" SD_2="2" TOTAL_2="12"/></CONT_OUTCOME></COMPARISON>'
+        ...     '</ANALYSES_AND_DATA></COCHRANE_REVIEW>')
+        >>> a = read_rm5("t.rm5")[0]
+        >>> a.label, a.method, a.studies["study"].tolist(), a.stored["estimate"]
+        ('1.2 Pain', 'IV', ['A-1'], None)
+    """
+    p = Path(path)
+    try:
+        root = ET.parse(p).getroot()
+    except ET.ParseError as exc:
+        raise InputError(f"not an XML file ({exc})", file=str(p)) from None
+    if root.tag != "COCHRANE_REVIEW":
+        raise InputError(f"XML but not a RevMan review (root <{root.tag}>)", file=str(p))
+    names = {s.get("ID", ""): s.get("NAME", "") for s in root.iter("STUDY")}
+    data = root.find("ANALYSES_AND_DATA")
+    if data is None:
+        raise InputError("the review holds no ANALYSES_AND_DATA section", file=str(p))
+    out = []
+    for comp in data.findall("COMPARISON"):
+        cno = int(_num(comp.get("NO")) or 0)
+        for oc in comp:  # in the file's order
+            kind = oc.tag.removesuffix("_OUTCOME")
+            if not oc.tag.endswith("_OUTCOME") or kind not in DATA_TYPES:
+                continue
+            ono = int(_num(oc.get("NO")) or 0)
+            where = f"comparison {cno}, outcome {ono}"
+            method = (oc.get("METHOD") or "IV").upper()
+            measure = (oc.get("EFFECT_MEASURE") or "").upper()
+            a = RevManAnalysis(
+                cno,
+                ono,
+                None,
+                (oc.findtext("NAME") or "").strip(),
+                DATA_TYPES[kind],
+                "PETO" if method in ("PETO", "EXP_O_E_VAR") else method,
+                "OR" if measure == "PETO_OR" else measure,
+                _model(oc),
+                stored=_stored_total(oc),
+            )
+            subs = oc.findall(f"{kind}_SUBGROUP")
+            frames = []
+            for sg in subs:
+                sno = int(_num(sg.get("NO")) or 0)
+                st = _rm5_studies(sg, kind, names)
+                s = RevManAnalysis(
+                    cno,
+                    ono,
+                    sno,
+                    (sg.findtext("NAME") or "").strip(),
+                    a.data_type,
+                    a.method,
+                    a.measure,
+                    a.model,
+                    studies=st,
+                    stored=_stored_total(sg),
+                )
+                a.subgroups.append(s)
+                frames.append(st.assign(subgroup=s.name))
+            a.studies = (
+                pd.concat(frames, ignore_index=True) if frames else _rm5_studies(oc, kind, names)
+            )
+            if a.studies.empty:
+                raise InputError(f"{where}: no study data", file=str(p))
+            out.append(a)
+    if not out:
+        raise InputError("the review holds no analyses with study data", file=str(p))
+    return out
+
+
+# ------------------------------------------------------------------ CSV export
+CSV_COLUMNS = (
+    "Comparison Number",
+    "Outcome Number",
+    "Subgroup Number",
+    "Name",
+    "Data Type",
+    "Statistical Method",
+    "Effect Measure",
+    "Analysis Model",
+    "Events 1",
+    "Mean 1",
+    "SD 1",
+    "Total 1",
+    "Events 2",
+    "Mean 2",
+    "SD 2",
+    "Total 2",
+    "Effect Estimate",
+    "SE",
+    "CI Start",
+    "CI End",
+    "Weight",
+    "Q",
+    "P(Q)",
+    "I²(Q)",
+    "Tau²",
+    "Z",
+    "P(Z)",
+)
+
+
+#: RevMan's CSV export prints 8 decimals: half a unit in the last place (plus float slack)
+CSV_ROUNDING = 5.0e-9 * 1.001
+
+
+def read_revman_csv(path: str | Path) -> list[RevManAnalysis]:
+    """Every analysis of RevMan's CSV export (UTF-8, BOM optional): a row with a Data Type is
+    a total (outcome or subgroup); the study rows that follow belong to it.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.io.revman import CSV_COLUMNS, read_revman_csv
+        >>> rows = [",".join(CSV_COLUMNS), "1,1,0,Pain,CON,IV,MD,Random" + "," * 19,
+        ...         "1,1,0,A,,,,,,5,2,10,,6,2,12" + "," * 11]
+        >>> _ = Path("e.csv").write_text("\\n".join(rows) + "\\n", encoding="utf-8-sig")
+        >>> a = read_revman_csv("e.csv")[0]
+        >>> a.model, a.data_type, a.studies[["mean_1", "total_2"]].values.tolist()
+        ('random', 'continuous', [[5.0, 12.0]])
+    """
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text (RevMan's CSV export is UTF-8)", file=str(p)) from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise InputError("empty file", file=str(p))
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise InputError(
+            f"not a RevMan CSV export: missing column(s) {', '.join(missing)}", file=str(p)
+        )
+    ix = {h: i for i, h in enumerate(header)}
+
+    def get(r: list[str], col: str) -> str:
+        i = ix[col]
+        return r[i].strip() if i < len(r) else ""
+
+    out: list[RevManAnalysis] = []
+    by_outcome: dict[tuple[int, int], RevManAnalysis] = {}
+    current: RevManAnalysis | None = None
+    study_rows: dict[int, list[dict[str, Any]]] = {}
+    for n, r in enumerate(rows[1:], start=1):
+        if not any(x.strip() for x in r):
+            continue
+        cno, ono = (
+            int(_num(get(r, "Comparison Number")) or 0),
+            int(_num(get(r, "Outcome Number")) or 0),
+        )
+        sno = int(_num(get(r, "Subgroup Number")) or 0)
+        dtype = get(r, "Data Type").upper()
+        if ono == 0:
+            current = None
+            continue  # a comparison's heading
+        if dtype:
+            if dtype not in CSV_TYPES:
+                raise InputError(
+                    f"unknown Data Type {dtype!r}", file=str(p), row=n, column="Data Type"
+                )
+            method = get(r, "Statistical Method").upper()
+            model = "random" if get(r, "Analysis Model").lower().startswith("random") else "fixed"
+            measure = get(r, "Effect Measure").upper().replace("PETO OR", "OR")
+            stored = {
+                "estimate": _num(get(r, "Effect Estimate")),
+                "ci_low": _num(get(r, "CI Start")),
+                "ci_high": _num(get(r, "CI End")),
+                "tau2": _num(get(r, "Tau²")),
+                "q": _num(get(r, "Q")),
+                "i2": _num(get(r, "I²(Q)")),
+                "z": _num(get(r, "Z")),
+                "z_p": _num(get(r, "P(Z)")),
+            }
+            a = RevManAnalysis(
+                cno,
+                ono,
+                sno or None,
+                get(r, "Name"),
+                CSV_TYPES[dtype],
+                "PETO" if method in ("PETO", "EXP_O_E_VAR") else method,
+                measure,
+                model,
+                stored=stored,
+                rounding=CSV_ROUNDING,
+            )
+            if sno and (cno, ono) in by_outcome:
+                by_outcome[(cno, ono)].subgroups.append(a)
+            else:
+                by_outcome[(cno, ono)] = a
+                out.append(a)
+            current = a
+            study_rows[id(a)] = []
+            continue
+        if current is None:
+            raise InputError("a study row with no total row before it", file=str(p), row=n)
+        row: dict[str, Any] = {"study": get(r, "Name")}
+        if current.data_type == "dichotomous":
+            for a_, c in (
+                ("events_1", "Events 1"),
+                ("total_1", "Total 1"),
+                ("events_2", "Events 2"),
+                ("total_2", "Total 2"),
+            ):
+                row[a_] = _num(get(r, c))
+        elif current.data_type == "continuous":
+            for a_, c in (
+                ("mean_1", "Mean 1"),
+                ("sd_1", "SD 1"),
+                ("total_1", "Total 1"),
+                ("mean_2", "Mean 2"),
+                ("sd_2", "SD 2"),
+                ("total_2", "Total 2"),
+            ):
+                row[a_] = _num(get(r, c))
+        else:
+            row["estimate"], row["se"] = _num(get(r, "Effect Estimate")), _num(get(r, "SE"))
+            row["log_estimate"] = None
+        row.update(
+            stored_estimate=_num(get(r, "Effect Estimate")),
+            stored_se=_num(get(r, "SE")),
+            stored_ci_low=_num(get(r, "CI Start")),
+            stored_ci_high=_num(get(r, "CI End")),
+            stored_weight=_num(get(r, "Weight")),
+        )
+        row["_line"] = n
+        study_rows[id(current)].append(row)
+    analyses: list[RevManAnalysis] = []
+    for a in out:
+        parts = a.subgroups or [a]
+        frames = []
+        for s in parts:
+            rows_s = study_rows.get(id(s), [])
+            if not rows_s:
+                raise InputError(
+                    f"comparison {s.comparison}, outcome {s.outcome}: a total row "
+                    "without study rows",
+                    file=str(p),
+                )
+            df = pd.DataFrame(rows_s).drop(columns="_line")
+            s.studies = df
+            frames.append(df.assign(subgroup=s.name) if a.subgroups else df)
+        a.studies = pd.concat(frames, ignore_index=True)
+        analyses.append(a)
+    if not analyses:
+        raise InputError("no analyses with study rows", file=str(p))
+    return analyses
+
+
+def read_revman(path: str | Path) -> list[RevManAnalysis]:
+    """The analyses of a RevMan 5 ``.rm5`` file or of RevMan's CSV export (by content).
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.io import read_revman
+        >>> _ = Path("r.csv").write_text(
+        ...     "Comparison Number,Outcome Number,Subgroup Number,Name,Data Type,"
+        ...     "Statistical Method,Effect Measure,Analysis Model,Events 1,Mean 1,SD 1,Total 1,"
+        ...     "Events 2,Mean 2,SD 2,Total 2,Effect Estimate,SE,CI Start,CI End,Weight,Q,P(Q),"
+        ...     "I²(Q),Tau²,Z,P(Z)\\n1,1,0,Death,DIC,MH,OR,Fixed,,,,,,,,,,,,,,,,,,,\\n"
+        ...     "1,1,0,A,,,,,4,,,123,11,,,139,,,,,,,,,,,\\n"
+        ...     "1,1,0,B,,,,,6,,,306,29,,,303,,,,,,,,,,,\\n",
+        ...     encoding="utf-8")
+        >>> [a.label for a in read_revman("r.csv")], read_revman("r.csv")[0].studies.shape
+        (['1.1 Death'], (2, 10))
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", file=str(p))
+    if p.is_dir():
+        raise InputError("is a folder, not a RevMan file", file=str(p))
+    head = p.read_bytes()[:200].lstrip(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"<"):
+        return read_rm5(p)
+    return read_revman_csv(p)
+
+
+# ------------------------------------------------------------------ recompute
+def _revman_smd(s: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    n1, n2 = s["total_1"].to_numpy(float), s["total_2"].to_numpy(float)
+    sd = np.sqrt(((n1 - 1) * s["sd_1"] ** 2 + (n2 - 1) * s["sd_2"] ** 2) / (n1 + n2 - 2))
+    n = n1 + n2
+    g = (s["mean_1"] - s["mean_2"]).to_numpy(float) / sd.to_numpy(float) * (1 - 3 / (4 * n - 9))
+    return g, n / (n1 * n2) + g**2 / (2 * (n - 3.94))
+
+
+def _study_estimates(a: RevManAnalysis) -> tuple[np.ndarray, np.ndarray]:
+    """yi (log scale for ratios), vi of every study, as RevMan's inverse-variance methods."""
+    s = a.studies
+    if a.data_type == "continuous":
+        if a.measure == "SMD":
+            return _revman_smd(s)
+        n1, n2 = s["total_1"].to_numpy(float), s["total_2"].to_numpy(float)
+        yi = (s["mean_1"] - s["mean_2"]).to_numpy(float)
+        return yi, (s["sd_1"] ** 2 / n1 + s["sd_2"] ** 2 / n2).to_numpy(float)
+    if a.data_type == "generic":
+        est = s["estimate"].to_numpy(float)
+        se = s["se"].to_numpy(float)
+        if a.ratio:
+            logged = s.get("log_estimate")
+            if logged is not None and np.all(np.isfinite(logged.to_numpy(float))):
+                est = logged.to_numpy(float)
+            elif _entered_as_ratio(s, est, se):
+                est = np.log(est)
+        return est, se**2
+    from bayesmeta.effects import log_or, log_rr, rd
+
+    a1, n1 = s["events_1"].to_numpy(float), s["total_1"].to_numpy(float)
+    c1, n2 = s["events_2"].to_numpy(float), s["total_2"].to_numpy(float)
+    fn = {"OR": log_or, "RR": log_rr, "RD": rd}[a.measure]
+    es = fn(a1, ci=c1, n1i=n1, n2i=n2, drop00=a.measure != "RD")
+    return np.asarray(es.yi), np.asarray(es.vi)
+
+
+def _entered_as_ratio(s: pd.DataFrame, est: np.ndarray, se: np.ndarray) -> bool:
+    """Is a generic ratio's stored estimate a ratio (its CI = exp(log est +- z se))?"""
+    lo = s["stored_ci_low"].to_numpy(float)
+    ok = np.isfinite(lo) & (est > 0)
+    if not ok.any():
+        return False
+    return bool(np.allclose(np.log(est[ok]) - 1.959964 * se[ok], np.log(lo[ok]), atol=1e-3))
+
+
+def recompute(a: RevManAnalysis) -> dict[str, Any]:
+    """The analysis redone (module docstring): ``{"estimate", "ci_low", "ci_high", "tau2",
+    "q", "i2", "z", "z_p", "k", "studies": [...]}`` on RevMan's printed scale.
+
+    Same as metafor `rma.peto(ai = c(4, 6), n1i = c(123, 306), ci = c(11, 29), n2i = c(139,
+    303))`: OR 0.2894 (exp of log OR -1.2401):
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.io.revman import RevManAnalysis, recompute
+        >>> studies = pd.DataFrame({"study": ["A", "B"], "events_1": [4.0, 6.0],
+        ...     "total_1": [123.0, 306.0], "events_2": [11.0, 29.0], "total_2": [139.0, 303.0]})
+        >>> r = recompute(RevManAnalysis(1, 1, None, "Death", "dichotomous", "PETO", "OR",
+        ...                              "fixed", studies=studies))
+        >>> round(r["estimate"], 4), r["k"], [round(s["weight"], 1) for s in r["studies"]]
+        (0.2894, 2, [30.0, 70.0])
+    """
+    from bayesmeta.classical.mantel_haenszel import mantel_haenszel, peto
+
+    s = a.studies
+    yi, vi = _study_estimates(a)
+    ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
+    if not ok.any():
+        raise InputError(f"comparison {a.comparison}, outcome {a.outcome}: no estimable study")
+    z975 = float(-special.ndtri(0.025))
+    tau2 = 0.0
+    if a.data_type == "dichotomous" and a.method in ("MH", "PETO"):
+        cells = (
+            s["events_1"].to_numpy(float),
+            (s["total_1"] - s["events_1"]).to_numpy(float),
+            s["events_2"].to_numpy(float),
+            (s["total_2"] - s["events_2"]).to_numpy(float),
+        )
+        fit = (
+            peto(*cells)
+            if a.method == "PETO"
+            else mantel_haenszel(
+                *cells, a.measure, rd_variance="greenland-robins", convention="revman"
+            )
+        )
+        est, se, q, df = fit.estimate, fit.se, float(fit.q or 0.0), int(fit.q_df or 0)
+        weight = fit.studies["weight"].to_numpy(float) if fit.studies is not None else None
+        if a.model == "random" and a.method == "MH":
+            w = 1 / vi[ok]
+            tau2 = max(0.0, (q - df) / (w.sum() - (w**2).sum() / w.sum())) if df > 0 else 0.0
+    else:
+        w = 1 / vi[ok]
+        est = float(w @ yi[ok] / w.sum())
+        q = float(np.sum(w * (yi[ok] - est) ** 2))
+        df = int(ok.sum()) - 1
+        se = math.sqrt(1 / w.sum())
+        weight = None
+        if a.model == "random":
+            tau2 = max(0.0, (q - df) / (w.sum() - (w**2).sum() / w.sum())) if df > 0 else 0.0
+    if a.model == "random":
+        ws = 1 / (vi[ok] + tau2)
+        est = float(ws @ yi[ok] / ws.sum())
+        se = math.sqrt(1 / ws.sum())
+        wfull = np.where(ok, 1 / (vi + tau2), 0.0)
+        weight = 100 * wfull / wfull.sum()
+    elif weight is None:
+        wfull = np.where(ok, 1 / np.where(ok, vi, 1.0), 0.0)
+        weight = 100 * wfull / wfull.sum()
+    i2 = max(0.0, 100 * (q - df) / q) if q > 0 and df > 0 else 0.0
+    zval = abs(est) / se if se > 0 else math.nan
+    back = math.exp if a.ratio else (lambda x: x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        sy, sse = yi, np.sqrt(vi)
+        st_est = np.exp(sy) if a.ratio else sy
+        st_lo = np.exp(sy - z975 * sse) if a.ratio else sy - z975 * sse
+        st_hi = np.exp(sy + z975 * sse) if a.ratio else sy + z975 * sse
+    studies = [
+        {"study": str(n), "estimate": _f(e), "ci_low": _f(lo), "ci_high": _f(hi), "weight": _f(wt)}
+        for n, e, lo, hi, wt in zip(s["study"], st_est, st_lo, st_hi, weight, strict=True)
+    ]
+    return {
+        "estimate": back(est),
+        "ci_low": back(est - z975 * se),
+        "ci_high": back(est + z975 * se),
+        "tau2": tau2,
+        "q": q,
+        "i2": i2,
+        "z": zval,
+        "z_p": float(2 * special.ndtr(-zval)) if math.isfinite(zval) else None,
+        "k": int(len(s)),
+        "studies": studies,
+    }
+
+
+def _f(x: Any) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def compare_stored(a: RevManAnalysis, rtol: float = 1e-6) -> dict[str, Any]:
+    """`recompute` beside RevMan's stored numbers: the ``bayesmeta revman --json`` entry of one
+    analysis, with ``match`` True when every stored number agrees to ``rtol`` relative, or
+    to the rounding of the file (``RevManAnalysis.rounding``; absolute 1e-9 near 0).
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.io.revman import RevManAnalysis, compare_stored
+        >>> studies = pd.DataFrame({"study": ["A", "B"], "estimate": [0.2, 0.4],
+        ...                         "se": [0.1, 0.2]})
+        >>> a = RevManAnalysis(1, 1, None, "Score", "generic", "IV", "MD", "fixed",
+        ...                    studies=studies, stored={"estimate": 0.24, "q": 0.8})
+        >>> e = compare_stored(a)
+        >>> e["match"], e["recomputed"]["estimate"], round(e["recomputed"]["q"], 3)
+        (True, 0.24, 0.8)
+    """
+    rec = recompute(a)
+    tol = max(1e-9, a.rounding)
+    mismatches = []
+    for key in STORED_KEYS:
+        got, want = rec.get(key), a.stored.get(key)
+        if want is None or got is None:
+            continue
+        if not math.isclose(got, want, rel_tol=rtol, abs_tol=tol):
+            mismatches.append(key)
+    for row, (_, srow) in zip(rec["studies"], a.studies.iterrows(), strict=True):
+        for key, col in (
+            ("estimate", "stored_estimate"),
+            ("ci_low", "stored_ci_low"),
+            ("ci_high", "stored_ci_high"),
+            ("weight", "stored_weight"),
+        ):
+            want = _num(srow.get(col))
+            got = row[key]
+            if want is None or got is None or (key != "weight" and a.data_type == "generic"):
+                continue
+            if not math.isclose(got, want, rel_tol=rtol, abs_tol=tol):
+                mismatches.append(f"{row['study']}:{key}")
+    return {
+        "comparison": a.comparison,
+        "outcome": a.outcome,
+        "subgroup": a.subgroup,
+        "name": a.name,
+        "data_type": a.data_type,
+        "method": "Peto" if a.method == "PETO" else a.method,
+        "measure": a.measure,
+        "model": a.model,
+        "k": rec["k"],
+        "stored": {k: a.stored.get(k) for k in STORED_KEYS},
+        "recomputed": {k: rec[k] for k in STORED_KEYS},
+        "studies": rec["studies"],
+        "match": not mismatches,
+        "mismatches": mismatches,
+    }
+
+
+def compare_all(analyses: list[RevManAnalysis], rtol: float = 1e-6) -> list[dict[str, Any]]:
+    """`compare_stored` for every analysis and each of its subgroups. A subgroup's study
+    weights are percentages of its outcome's total, as RevMan prints them.
+
+    Same as metafor `rma.mh(ai = c(4, 6), n1i = c(123, 306), ci = c(11, 29), n2i = c(139,
+    303))`: OR 0.241351 (stored here as RevMan would store it):
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.io import RevManAnalysis, compare_all
+        >>> studies = pd.DataFrame({"study": ["A", "B"], "events_1": [4.0, 6.0],
+        ...     "total_1": [123.0, 306.0], "events_2": [11.0, 29.0], "total_2": [139.0, 303.0]})
+        >>> a = RevManAnalysis(1, 1, None, "Death", "dichotomous", "MH", "OR", "fixed",
+        ...                    studies=studies, stored={"estimate": 0.241351})
+        >>> e = compare_all([a], rtol=1e-4)[0]
+        >>> round(e["recomputed"]["estimate"], 4), e["match"]
+        (0.2414, True)
+    """
+    out = []
+    for a in analyses:
+        top = compare_stored(a, rtol)
+        out.append(top)
+        start = 0
+        for s in a.subgroups:
+            entry = compare_stored(s, rtol)
+            n = len(s.studies)
+            for row, parent in zip(
+                entry["studies"], top["studies"][start : start + n], strict=True
+            ):
+                row["weight"] = parent["weight"]
+            entry["mismatches"] = [m for m in entry["mismatches"] if not m.endswith(":weight")]
+            for row, (_, srow) in zip(entry["studies"], s.studies.iterrows(), strict=True):
+                want = _num(srow.get("stored_weight"))
+                if (
+                    want is not None
+                    and row["weight"] is not None
+                    and not math.isclose(
+                        row["weight"], want, rel_tol=rtol, abs_tol=max(1e-9, s.rounding)
+                    )
+                ):
+                    entry["mismatches"].append(f"{row['study']}:weight")
+            entry["match"] = not entry["mismatches"]
+            start += n
+            out.append(entry)
+    return out

@@ -1,0 +1,301 @@
+"""RevMan 5 files: read, recompute, compare with the stored numbers.
+
+The project's own test files are written here from R metafor 3.8.1 results (fixture
+tests/fixtures/mh_peto.json, ``revman_cases``, made by tests/fixtures/make_mh_fixtures.R):
+the study data and, as "RevMan's stored results", metafor's numbers (rma.mh, rma.peto, rma
+DL / FE on escalc). Each case is written as a .rm5 XML file (ISO-8859-1, study IDs with
+RevMan's ``_x002d_`` escapes, empty attributes) and as a CSV export (BOM, CRLF, 8 decimals),
+read back, recomputed and compared to 1e-6 relative (the CSV to its 8-decimal rounding).
+The real RevMan file in ../shared/revman is checked when it is there.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import pytest
+
+from bayesmeta.cli import main
+from bayesmeta.errors import InputError
+from bayesmeta.io import compare_all, read_revman
+
+FIX = json.loads((Path(__file__).parents[1] / "fixtures" / "mh_peto.json").read_text())
+CASES = FIX["revman_cases"]
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "revman"
+KIND = {"dichotomous": "DICH", "continuous": "CONT"}
+CSV_TYPE = {"dichotomous": "DIC", "continuous": "CON"}
+
+
+def _g(v):
+    return "" if v is None else repr(float(v))
+
+
+def _study_id(name: str) -> str:
+    return "STD-" + "".join(c if c.isalnum() else f"_x{ord(c):04x}_" for c in name)
+
+
+def _data_attrs(case, i):
+    if case["data_type"] == "dichotomous":
+        keys = ("events_1", "total_1", "events_2", "total_2")
+    else:
+        keys = ("mean_1", "sd_1", "total_1", "mean_2", "sd_2", "total_2")
+    return {k.upper(): case[k][i] for k in keys}
+
+
+def write_rm5(path: Path, cases: dict) -> None:
+    names = sorted({s for c in cases.values() for s in c["study"]})
+    lines = [
+        '<?xml version="1.0" encoding="ISO-8859-1" standalone="no"?>',
+        '<COCHRANE_REVIEW REVMAN_VERSION="5" ID="1">',
+        "<STUDIES_AND_REFERENCES><STUDIES>",
+        "<INCLUDED_STUDIES>",
+    ]
+    lines += [f'<STUDY ID={quoteattr(_study_id(n))} NAME={quoteattr(n)} YEAR=""/>' for n in names]
+    lines += [
+        "</INCLUDED_STUDIES></STUDIES></STUDIES_AND_REFERENCES>",
+        "<ANALYSES_AND_DATA>",
+        '<COMPARISON ID="CMP-001" NO="1"><NAME>Tests</NAME>',
+    ]
+    for no, (key, c) in enumerate(cases.items(), start=1):
+        kind = KIND[c["data_type"]]
+        t = c["total"]
+        method = {"PETO": "PETO", "MH": "MH", "IV": "IV"}[c["method"]]
+        measure = "PETO_OR" if c["method"] == "PETO" else c["measure"]
+        attrs = (
+            f'CHI2="{_g(t["q"])}" CI_END="{_g(t["ci_high"])}" CI_START="{_g(t["ci_low"])}" '
+            f'EFFECT_MEASURE="{measure}" EFFECT_SIZE="{_g(t["estimate"])}" I2="{_g(t["i2"])}" '
+            f'METHOD="{method}" NO="{no}" P_Z="{_g(t["z_p"])}" TAU2="{_g(t["tau2"])}" '
+            f'Z="{_g(t["z"])}" RANDOM="{"YES" if c["model"] == "random" else "NO"}" UNITS=""'
+        )
+        lines.append(f"<{kind}_OUTCOME {attrs}><NAME>{key}</NAME>")
+        groups = c.get("subgroup") or [None] * len(c["study"])
+        order = list(dict.fromkeys(groups))
+        for gno, g in enumerate(order, start=1):
+            if g is not None:
+                st = c["subgroups"][g]
+                lines.append(
+                    f'<{kind}_SUBGROUP NO="{gno}" CHI2="{_g(st["q"])}" '
+                    f'EFFECT_SIZE="{_g(st["estimate"])}" CI_START="{_g(st["ci_low"])}" '
+                    f'CI_END="{_g(st["ci_high"])}" I2="{_g(st["i2"])}" Z="{_g(st["z"])}" '
+                    f'P_Z="{_g(st["z_p"])}" TAU2="0.0"><NAME>{g}</NAME>'
+                )
+            for i, gi in enumerate(groups):
+                if gi != g:
+                    continue
+                a = " ".join(f'{k}="{_g(v)}"' for k, v in _data_attrs(c, i).items())
+                srow = c.get("studies")
+                if srow:
+                    vals = {
+                        "EFFECT_SIZE": srow["estimate"][i],
+                        "CI_START": srow["ci_low"][i],
+                        "CI_END": srow["ci_high"][i],
+                        "WEIGHT": srow["weight"][i],
+                    }
+                    a += "".join(f' {k}="{_g(v)}"' for k, v in vals.items())
+                lines.append(
+                    f'<{kind}_DATA STUDY_ID={quoteattr(_study_id(c["study"][i]))} {a} SE=""/>'
+                )
+            if g is not None:
+                lines.append(f"</{kind}_SUBGROUP>")
+        lines.append(f"</{kind}_OUTCOME>")
+    lines += ["</COMPARISON>", "</ANALYSES_AND_DATA>", "</COCHRANE_REVIEW>"]
+    path.write_bytes("\n".join(lines).encode("iso-8859-1"))
+
+
+def _d8(v):
+    return "" if v is None else f"{float(v):.8f}".rstrip("0").rstrip(".")
+
+
+def write_csv(path: Path, cases: dict) -> None:
+    head = (
+        "Comparison Number,Outcome Number,Subgroup Number,Name,Data Type,Statistical Method,"
+        "Effect Measure,Analysis Model,Events 1,Mean 1,SD 1,Total 1,Events 2,Mean 2,SD 2,"
+        "Total 2,Effect Estimate,SE,CI Start,CI End,Weight,Q,P(Q),I²(Q),Tau²,Z,P(Z),Qint,"
+        "P(Qint),I²(Qint),df,Group Label 1,Group Label 2"
+    )
+    rows = [head, "1,0,0,Tests" + "," * 29]
+
+    def total(no, sno, name, c, t):
+        return ",".join(
+            [
+                "1",
+                str(no),
+                str(sno),
+                name,
+                CSV_TYPE[c["data_type"]],
+                c["method"].replace("PETO", "Peto"),
+                "Peto OR" if c["method"] == "PETO" else c["measure"],
+                "Random" if c["model"] == "random" else "Fixed",
+                *[""] * 8,
+                _d8(t["estimate"]),
+                "",
+                _d8(t["ci_low"]),
+                _d8(t["ci_high"]),
+                "100",
+                _d8(t["q"]),
+                "",
+                _d8(t["i2"]),
+                _d8(t["tau2"]),
+                _d8(t["z"]),
+                _d8(t["z_p"]),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
+
+    for no, (key, c) in enumerate(cases.items(), start=1):
+        groups = c.get("subgroup") or [None] * len(c["study"])
+        rows.append(total(no, 0, key, c, c["total"]))
+        for gno, g in enumerate(dict.fromkeys(groups), start=1):
+            if g is not None:
+                rows.append(total(no, gno, g, c, c["subgroups"][g]))
+            for i, gi in enumerate(groups):
+                if gi != g:
+                    continue
+                d = _data_attrs(c, i)
+                cells = [
+                    d.get(k)
+                    for k in (
+                        "EVENTS_1",
+                        "MEAN_1",
+                        "SD_1",
+                        "TOTAL_1",
+                        "EVENTS_2",
+                        "MEAN_2",
+                        "SD_2",
+                        "TOTAL_2",
+                    )
+                ]
+                s = c.get("studies")
+                est = (
+                    [s[k][i] for k in ("estimate", "ci_low", "ci_high", "weight")]
+                    if s
+                    else [None] * 4
+                )
+                name = c["study"][i].replace(",", " ")
+                rows.append(
+                    ",".join(
+                        [
+                            "1",
+                            str(no),
+                            str(gno if g else 0),
+                            name,
+                            "",
+                            "",
+                            "",
+                            "",
+                            *["" if v is None else _d8(v) for v in cells],
+                            _d8(est[0]),
+                            "",
+                            _d8(est[1]),
+                            _d8(est[2]),
+                            _d8(est[3]),
+                            *[""] * 12,
+                        ]
+                    )
+                )
+    path.write_bytes(("\ufeff" + "\r\n".join(rows) + "\r\n").encode("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("revman")
+    write_rm5(d / "tests.rm5", CASES)
+    write_csv(d / "tests.csv", CASES)
+    return d
+
+
+@pytest.mark.parametrize("name", ["tests.rm5", "tests.csv"])
+def test_every_stored_number_is_reproduced(files, name):
+    analyses = read_revman(files / name)
+    assert [a.name for a in analyses] == list(CASES)
+    entries = compare_all(analyses)
+    assert len(entries) == len(CASES) + 2  # the BCG outcome has two subgroups
+    for e in entries:
+        assert e["match"], (name, e["name"], e["mismatches"])
+        assert e["recomputed"]["estimate"] is not None
+
+
+def test_the_reader_keeps_names_methods_and_subgroups(files):
+    a = {x.name: x for x in read_revman(files / "tests.rm5")}
+    bcg = a["bcg_mh_or"]
+    assert (bcg.method, bcg.measure, bcg.model, bcg.data_type) == (
+        "MH",
+        "OR",
+        "fixed",
+        "dichotomous",
+    )
+    assert [s.name for s in bcg.subgroups] == ["random allocation", "other allocation"]
+    assert a["yusuf_peto"].method == "PETO" and a["bcg_iv_rd_random"].model == "random"
+    assert set(bcg.studies["study"]) == set(CASES["bcg_mh_or"]["study"])  # escapes undone
+    first = CASES["bcg_mh_or"]["total"]["estimate"]
+    assert bcg.stored["estimate"] == pytest.approx(first, rel=1e-15)
+
+
+def test_cli_json_and_text(files, capsys):
+    assert main(["revman", str(files / "tests.rm5"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["file"].endswith("tests.rm5") and all(a["match"] for a in out["analyses"])
+    keys = {
+        "comparison",
+        "outcome",
+        "subgroup",
+        "name",
+        "data_type",
+        "method",
+        "measure",
+        "model",
+        "k",
+        "stored",
+        "recomputed",
+        "studies",
+        "match",
+    }
+    assert keys <= set(out["analyses"][0])
+    assert main(["revman", str(files / "tests.csv")]) == 0
+    text = capsys.readouterr().out
+    assert "all 7 analyses match" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"not xml, not csv", "not a RevMan CSV export: missing column"),
+        (b"<?xml version='1.0'?><html/>", "XML but not a RevMan review"),
+        (b"<COCHRANE_REVIEW><ANALYSES", "not an XML file"),
+        (
+            "Comparison Number,Outcome Number,Subgroup Number,Name,Data Type,Statistical Method,"
+            "Effect Measure,Analysis Model,Events 1,Mean 1,SD 1,Total 1,Events 2,Mean 2,SD 2,"
+            "Total 2,Effect Estimate,SE,CI Start,CI End,Weight,Q,P(Q),I²(Q),Tau²,Z,P(Z)\n"
+            "1,1,0,X,DIC,MH,OR,Fixed\n".encode(),
+            "a total row without study rows",
+        ),
+    ],
+)
+def test_bad_files_are_one_line(tmp_path, capsys, content, expected):
+    f = tmp_path / "bad.rm5"
+    f.write_bytes(content)
+    assert main(["revman", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err and "bad.rm5" in err
+    with pytest.raises(InputError):
+        read_revman(f)
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/revman is not beside this clone")
+@pytest.mark.parametrize("name", ["Fleiss1993.rm5", "Fleiss1993_CR.csv"])
+def test_real_revman_file(name):
+    """RevMan 5.0.23's own results (Fleiss 1993): MH OR to 1e-6 relative (the .rm5 keeps ~16
+    digits), the CSV export to its 8 decimals."""
+    entries = compare_all(read_revman(SHARED / name))
+    assert all(e["match"] for e in entries), [e["mismatches"] for e in entries]
+    mh = entries[0]
+    assert mh["method"] == "MH" and mh["stored"]["estimate"] is not None
+    assert math.isclose(mh["recomputed"]["estimate"], mh["stored"]["estimate"], rel_tol=1e-6)
