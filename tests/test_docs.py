@@ -3,10 +3,10 @@
 Every fenced ```python block of docs/getting-started.md, comparison.md, credibility.md and
 revman.md is run, in order, in one namespace per page, with a temporary working directory.
 (Blocks meant to be shown but not run are fenced as ```text.) The tutorials,
-docs/tutorials/*.py, are jupytext text notebooks (percent format): each runs here as a script, and `mkdocs build --strict` in
-CI executes them again as notebooks and embeds their output and figures in the site. Every
-relative link in README.md, CONTRIBUTING.md, CHANGELOG.md, docs/**/*.md and the tutorials'
-Markdown cells must point to an existing file.
+docs/tutorials/*.py, are jupytext text notebooks (percent format): each runs here as a
+script, and `mkdocs build --strict` in CI executes them again as notebooks and embeds their
+output and figures in the site. Every relative link in README.md, CONTRIBUTING.md,
+CHANGELOG.md, docs/**/*.md and the tutorials' Markdown cells must point to an existing file.
 """
 
 from __future__ import annotations
