@@ -471,7 +471,7 @@ def reproduce(
         >>> r = reproduce("results", mcmc=False, progress=False)  # doctest: +SKIP
         >>> sorted(p.name for p in r.out.iterdir())  # doctest: +SKIP
         ['arviz_summary.csv', 'comparison.csv', 'figures', 'findings.csv', 'interval_trust.csv',
-         'report.html', 'report.md', 'sensitivity.csv', 'simulation']
+         'report.html', 'report.md', 'sensitivity.csv', 'simulation', 'verdict.csv']
     """
     say = _Progress(progress)
     timings: dict[str, float] = {}
@@ -522,7 +522,9 @@ def reproduce(
 
     sensitivity = review_sweep(SENSITIVITY_N, spec.path)
     timings["prior sensitivity"] = time.perf_counter() - t_s
-    say(f"prior sensitivity: {len(sensitivity)} exact fits (18 rows x {2 * SENSITIVITY_N} priors)")
+    n_models = sensitivity["analysis"].nunique()
+    say(f"prior sensitivity: {len(sensitivity)} exact fits ({n_models} cell-type models x "
+        f"{2 * SENSITIVITY_N} tau priors)")  # fmt: skip
 
     trust = pd.DataFrame()
     if simulation:
@@ -571,12 +573,15 @@ def reproduce(
     _write_csv(r.arviz_summary, out / "arviz_summary.csv")
     _write_csv(findings_frame(findings), out / "findings.csv")
     _write_csv(sensitivity, out / "sensitivity.csv")
+    from bayesmeta.review.verdict import verdict_table
+
+    _write_csv(verdict_table(r), out / "verdict.csv")
     if not trust.empty:
         _write_csv(trust, out / "interval_trust.csv")
     if r.studylevel is not None:
         _write_csv(r.studylevel.table, out / "study_level.csv")
         _write_csv(r.studylevel.sensitivity, out / "study_level_r_sensitivity.csv")
-    say("wrote comparison.csv, arviz_summary.csv, findings.csv, sensitivity.csv")
+    say("wrote verdict.csv, comparison.csv, arviz_summary.csv, findings.csv, sensitivity.csv")
     if figures:
         from bayesmeta.review.figures import make_figures
 

@@ -110,6 +110,62 @@ def _intro(r: Reanalysis) -> list[str]:
     ]
 
 
+def _verdict_section(r: Reanalysis) -> list[str]:
+    """The answer first: the verdict table and the sentences generated from it."""
+    from bayesmeta.review.verdict import verdict_sentences, verdict_table
+
+    v = verdict_table(r)
+    lines = [
+        "## Verdict: do the published results hold up?",
+        "",
+        *[f"- {s}" for s in verdict_sentences(v)],
+        "",
+        "Per result (`verdict.csv`): the published MD [95 % CI]; the posterior median [95 % CrI] "
+        "and P(benefit) under the vague and the sceptical prior (section 4) and under the "
+        "hierarchical cell-type model (section 5); the sceptical limit SL of the Analysis of "
+        "Credibility (Matthews 2018: a sceptical prior whose 95 % interval is [-SL, SL] or "
+        "narrower makes the result non-significant) and Held's (2019) p for intrinsic "
+        "credibility (credible if below 0.05). *Holds* means the published interval, the "
+        "sceptical prior and the hierarchical model all exclude 0.",
+        "",
+    ]
+    rows = []
+    for rec in v.to_dict("records"):
+        f = {str(k): float(x) for k, x in rec.items() if isinstance(x, (int, float))}
+
+        def cell(prefix: str, f: dict[str, float] = f) -> str:
+            med, lo, hi = (f[f"{prefix}_{x}"] for x in ("median", "ci_low", "ci_high"))
+            if math.isnan(med):
+                return "-"
+            return f"{interval(med, lo, hi)}; P {_pfmt(f[prefix + '_p_benefit'])}"
+
+        sl = f["sceptical_limit"]
+        rows.append([
+            rec["analysis"],
+            interval(f["published_md"], f["published_ci_low"], f["published_ci_high"]),
+            cell("vague"), cell("sceptical"), cell("hierarchical"),
+            num(sl, 3) if not math.isnan(sl) else "-",
+            f"{f['p_intrinsic']:.3g}",
+            "yes" if rec["holds"] else "no",
+        ])  # fmt: skip
+    lines.append(
+        md_table(
+            [
+                "result",
+                "published",
+                "vague prior",
+                "sceptical prior",
+                "hierarchical model",
+                "SL",
+                "Held p",
+                "holds",
+            ],
+            rows,
+        )  # fmt: skip
+    )
+    return [*lines, ""]
+
+
 def _key_numbers(r: Reanalysis) -> list[str]:
     spec = r.spec
     lines = ["## Key results", ""]
@@ -139,7 +195,7 @@ def _key_numbers(r: Reanalysis) -> list[str]:
     lines.append(
         f"- **Consistency**: {len(bad)} of {len(r.findings)} checks find the review's "
         "numbers inconsistent or implausible: "
-        + "; ".join(f"{f.title.lower()} ({f.verdict})" for f in bad)
+        + "; ".join(f"{f.title} ({f.verdict})" for f in bad)
         + "."
     )
     lines.append("")
@@ -723,10 +779,12 @@ def _sensitivity_section(r: Reanalysis) -> list[str]:
         "",
         f"Every row re-fitted under {n_priors} tau priors: half-normal and half-Cauchy with "
         "scales from 0.1 to 2 times the cell-type model's tau-prior scale, with that model's "
-        "mu prior (`sensitivity.csv` has every fit). Cell-type rows use the published subgroup "
-        "summaries as units (k = 2); subgroup rows are the single published summary (k = 1), "
-        "where tau is not identified by the data and the prior on tau widens the interval for "
-        "mu directly. *P(benefit)* is the posterior probability that mu lies on the side of 0 "
+        "mu prior (`sensitivity.csv` has every fit). The cell-type models use the published "
+        "subgroup summaries as units: with 2 or 3 units the data say little about tau, so the "
+        "tau prior shapes its posterior and the width of the interval for mu. A single "
+        "published summary (k = 1) is not swept at all, since tau is not identified there; "
+        "the verdict's Analysis of Credibility asks the question that fits it. "
+        "*P(benefit)* is the posterior probability that mu lies on the side of 0 "
         "the outcome calls a benefit. Verdict: whether the 95 % central interval of mu "
         "excludes 0 under all, some or none of the priors.",
         "",
@@ -831,6 +889,7 @@ def build_markdown(r: Reanalysis) -> str:
     parts: list[str] = []
     for section in (
         _intro,
+        _verdict_section,
         _key_numbers,
         _published_section,
         _classical_section,
@@ -846,7 +905,25 @@ def build_markdown(r: Reanalysis) -> str:
         _appendix,
     ):
         parts += section(r)
-    return "\n".join(parts).rstrip() + "\n"
+    return "\n".join(_number_sections(parts)).rstrip() + "\n"
+
+
+#: Sections that stand outside the numbering (the answer first, the summary, the appendix).
+_UNNUMBERED = ("Verdict", "Key results", "Appendix")
+
+
+def _number_sections(lines: list[str]) -> list[str]:
+    """Number the ``## `` sections 1, 2, ... in order (any number they carried is replaced)."""
+    out, n = [], 0
+    for line in lines:
+        if line.startswith("## "):
+            title = re.sub(r"^\d+\.\s*", "", line[3:])
+            if not title.startswith(_UNNUMBERED):
+                n += 1
+                title = f"{n}. {title}"
+            line = "## " + title
+        out.append(line)
+    return out
 
 
 def write_report(r: Reanalysis, out: Path) -> tuple[Path, Path]:
@@ -875,7 +952,7 @@ _CSS = (
 
 
 def _inline(text: str) -> str:
-    """Escape HTML, then render `code`, **bold** and [text](url)."""
+    """Escape HTML, then render `code`, **bold**, *emphasis* and [text](url)."""
     parts = re.split(r"(`[^`]*`)", text)
     out = []
     for p in parts:
@@ -884,6 +961,7 @@ def _inline(text: str) -> str:
             continue
         s = html.escape(p, quote=False)
         s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
+        s = re.sub(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", s)
         s = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', s)
         out.append(s)
     return "".join(out)

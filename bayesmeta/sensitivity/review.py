@@ -1,10 +1,11 @@
-"""Prior sensitivity of the review's (Zhang 2020) 18 published rows, for ``reproduce``.
+"""Prior sensitivity of the review's (Zhang 2020) cell-type models, for ``reproduce``.
 
 The 6 overall rows are the cell-type models (published subgroup summaries, one estimate per
-cell type, as `bayesmeta.review.celltype.fit_exact`); the 12 subgroup rows are single
-published summaries (k = 1, where the posterior of mu is driven by the mu prior and tau prior
-together). Each is swept over halfnormal and halfcauchy tau priors with scales 0.1-2 times
-the review's tau-prior scale, with the review's mu prior.
+cell type, as `bayesmeta.review.celltype.fit_exact`; k = 2 or 3 units). Each is swept over
+halfnormal and halfcauchy tau priors with scales 0.1-2 times the review's tau-prior scale,
+with the review's mu prior. A single published summary (k = 1) is not swept: with one unit
+tau is not identified, and a tau prior only widens the interval by as much as it allows.
+Those rows get the Analysis of Credibility instead (`bayesmeta.credibility`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bayesmeta.sensitivity.sweep import sweep
 def review_analyses(
     spec_path: str | Path | None = None,
 ) -> list[tuple[str, pd.DataFrame, float, str]]:
-    """(row key, study table, review tau-prior scale, review mu prior) for the 18 rows."""
+    """(row key, study table, review tau-prior scale, review mu prior) per cell-type model."""
     from bayesmeta.priors import parse_prior
     from bayesmeta.review.celltype import subgroup_summaries
     from bayesmeta.review.spec import load_spec
@@ -33,14 +34,11 @@ def review_analyses(
         labels, y, se = subgroup_summaries(spec, disease, outcome)
         cells = pd.DataFrame({"study": list(labels), "yi": y, "sei": se})
         out.append((f"{disease}/{outcome}/cell-type model", cells, scale, mu))
-        for a, yi, si in zip(spec.subgroups(disease, outcome), y, se, strict=True):
-            one = pd.DataFrame({"study": [a.subgroup], "yi": [yi], "sei": [si]})
-            out.append((a.key, one, scale, mu))
     return out
 
 
 def review_sweep(n: int = 20, spec_path: str | Path | None = None) -> pd.DataFrame:
-    """All 18 rows swept (``2 n`` tau priors each); column ``analysis`` names the row."""
+    """Every cell-type model swept (``2 n`` tau priors each); column ``analysis`` names it."""
     frames = []
     for key, table, scale, mu in review_analyses(spec_path):
         lo, hi = 0.1 * scale, 2.0 * scale
