@@ -83,20 +83,58 @@ def classical(name: str, y: np.ndarray, v: np.ndarray, level: float) -> tuple[fl
     return float(fit.beta[0]), float(fit.ci_low[0]), float(fit.ci_high[0])
 
 
+def _batch_classical(
+    spec: StudySpec, ys: np.ndarray, vs: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Every classical method the batch engine covers, over all replicates at once."""
+    from bayesmeta.simulate.batch import BATCH_METHODS, batch_fit, q_pvalues
+
+    out = {}
+    for name in spec.methods:
+        method, test = CLASSICAL[name]
+        if method == "rule":
+            fe = batch_fit("FE", "z", ys, vs, spec.level)
+            dl = batch_fit("DL", "z", ys, vs, spec.level)
+            use_fe = q_pvalues(ys, vs) >= RULE_ALPHA
+            e, lo, hi, ok = (np.where(use_fe, a, b) for a, b in zip(fe, dl, strict=True))
+            out[name] = (e, lo, hi, ok)
+        elif method in BATCH_METHODS and test in ("z", "knha"):
+            out[name] = batch_fit(method, test, ys, vs, spec.level)
+    return out
+
+
 def run_chunk(spec: StudySpec, chunk: Chunk) -> pd.DataFrame:
-    """Replicates ``chunk.start .. chunk.stop - 1`` of one scenario, every method (long form)."""
+    """Replicates ``chunk.start .. chunk.stop - 1`` of one scenario, every method (long form).
+
+    FE, DL, REML and the review rule run over all the chunk's replicates at once
+    (`bayesmeta.simulate.batch`, the same numbers as `bayesmeta.classical.rma` row by row);
+    PM and the exact Bayesian methods run replicate by replicate.
+    """
     sc = spec.scenarios[chunk.scenario]
+    reps = range(chunk.start, chunk.stop)
+    drawn = [draw(spec, sc, rep) for rep in reps]
+    batch = {}
+    if drawn:
+        ys = np.array([d[2] for d in drawn])
+        vs = np.array([d[3] ** 2 for d in drawn])
+        batch = _batch_classical(spec, ys, vs)
     rows: list[tuple] = []
-    for rep in range(chunk.start, chunk.stop):
-        mu, tau, y, s = draw(spec, sc, rep)
+    for j, rep in enumerate(reps):
+        mu, tau, y, s = drawn[j]
         v = s**2
         for name in spec.methods:
-            try:
-                est, lo, hi = classical(name, y, v, spec.level)
-                ok = bool(np.isfinite([est, lo, hi]).all())
-            except (ConvergenceError, InputError):
-                est = lo = hi = math.nan
-                ok = False
+            if name in batch:
+                e, lo_, hi_, ok_ = (x[j] for x in batch[name])
+                est, lo, hi, ok = float(e), float(lo_), float(hi_), bool(ok_)
+                if not ok:
+                    est = lo = hi = math.nan
+            else:
+                try:
+                    est, lo, hi = classical(name, y, v, spec.level)
+                    ok = bool(np.isfinite([est, lo, hi]).all())
+                except (ConvergenceError, InputError):
+                    est = lo = hi = math.nan
+                    ok = False
             rows.append((sc.id, rep, name, mu, tau, est, lo, hi, math.nan, ok))
         if rep >= sc.bayes_replicates:
             continue
