@@ -323,13 +323,15 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from bayesmeta.review.reanalysis import reproduce
 
     check_output_dir(args.out, option="--out", inputs=[args.studies])
-    reproduce(
+    r = reproduce(
         out=args.out,
         studies=args.studies,
         seed=args.seed,
         progress=not args.quiet,
         mcmc=not args.no_mcmc,
     )
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in r.timings.items() if k != "total")
+    print(f"wrote {args.out}/report.md and report.html in {r.timings['total']:.1f} s ({parts} s)")
     return 0
 
 

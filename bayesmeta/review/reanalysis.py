@@ -516,6 +516,8 @@ def reproduce(
         cores=cores,
     )
     timings["cell-type models"] = time.perf_counter() - t1
+    if mcmc:
+        timings["of which PyMC"] = sum(f.pymc_time for f in celltype.values())
 
     t_s = time.perf_counter()
     from bayesmeta.sensitivity.review import review_sweep
@@ -591,8 +593,10 @@ def reproduce(
         say(f"wrote {len(r.figures)} figures")
     from bayesmeta.review.report import write_report
 
-    timings["total"] = time.perf_counter() - t0
+    t4 = time.perf_counter()
     r.timings = timings
     write_report(r, out)
+    timings["report"] = time.perf_counter() - t4
+    timings["total"] = time.perf_counter() - t0
     say(f"wrote report.md and report.html in {out} ({timings['total']:.1f} s)")
     return r
