@@ -1,14 +1,14 @@
 """Shared pytest set-up for the test suite (tests/) and the docstring examples (bayesmeta/).
 
 One conftest at the root, so `from conftest import load_fixture` in a test is unambiguous.
-Figures render off-screen (Agg), and each doctest runs in a fresh temporary working
+Figures render off-screen (Agg) and are closed after each test, and each doctest runs in a fresh temporary working
 directory, so an example that writes a file leaves nothing behind in the checkout.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import matplotlib
@@ -25,6 +25,15 @@ def _doctest_in_tmpdir(request: pytest.FixtureRequest) -> None:
     """Run every doctest with a fresh temporary working directory."""
     if isinstance(request.node, pytest.DoctestItem):
         request.getfixturevalue("monkeypatch").chdir(request.getfixturevalue("tmp_path"))
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    """Close every figure a test or example opened (one-call plots return open Figures)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 @pytest.fixture
