@@ -1,8 +1,8 @@
 """Shared pytest set-up for the test suite (tests/) and the docstring examples (bayesmeta/).
 
 One conftest at the root, so `from conftest import load_fixture` in a test is unambiguous.
-Figures render off-screen (Agg) and are closed after each test, and each doctest runs in a fresh temporary working
-directory, so an example that writes a file leaves nothing behind in the checkout.
+Figures render off-screen (Agg) and are closed after each test, and each doctest runs in a
+fresh temporary working directory, so an example that writes a file leaves nothing behind.
 """
 
 from __future__ import annotations

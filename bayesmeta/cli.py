@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", help="RevMan 5 review (.rm5) or RevMan's CSV export of analyses")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--out", default=None, metavar="DIR",
+        help="also write report.md/.html: RevMan's result, Cochrane 2025 (REML, HKSJ, PI) and "
+        "the exact Bayesian re-analysis (default priors) of every analysis, with forest plots",
+    )  # fmt: skip
 
     p = sub.add_parser("pool", help="classical meta-analysis (metafor / RevMan numbers)")
     add_data_args(p)
@@ -179,8 +184,16 @@ def _cmd_credibility(args: argparse.Namespace) -> int:
 
 def _cmd_revman(args: argparse.Namespace) -> int:
     from bayesmeta.io import compare_all, read_revman
+    from bayesmeta.outputs import check_output_dir
 
-    entries = compare_all(read_revman(args.file))
+    check_output_dir(args.out, option="--out", inputs=[args.file])
+    analyses = read_revman(args.file)
+    entries = compare_all(analyses)
+    if args.out:
+        from bayesmeta.io.revman_report import write_revman_report
+
+        md, _ = write_revman_report(analyses, args.out, source=str(args.file))
+        print(f"wrote {md} and report.html", file=sys.stderr)
     if args.json:
         _print_json({"file": str(args.file), "analyses": entries})
         return 0

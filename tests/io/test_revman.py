@@ -299,3 +299,33 @@ def test_real_revman_file(name):
     mh = entries[0]
     assert mh["method"] == "MH" and mh["stored"]["estimate"] is not None
     assert math.isclose(mh["recomputed"]["estimate"], mh["stored"]["estimate"], rel_tol=1e-6)
+
+
+def test_report_gives_every_analysis_three_ways(files, tmp_path, capsys):
+    """--out: one section per analysis with RevMan's result, Cochrane 2025 and the exact
+    Bayesian re-analysis (its default prior named), a sensitivity line, a verdict and a
+    forest plot; revman.json holds the same numbers; the input is never written."""
+    out = tmp_path / "rep"
+    src = files / "tests.rm5"
+    before = src.read_bytes()
+    assert main(["revman", str(src), "--out", str(out)]) == 0
+    capsys.readouterr()
+    text = (out / "report.md").read_text()
+    assert text.count("\n## ") == 7 and text.count("**Verdict:**") == 7
+    assert (
+        "Cochrane 2025 (REML, HKSJ)" in text
+        and "exact Bayes (mu flat, tau halfnormal(0.5))" in text
+    )
+    assert len(list((out / "figures").glob("forest_*.png"))) == 7
+    dump = json.loads((out / "revman.json").read_text())
+    bcg = dump["analyses"][0]
+    assert bcg["match"] and set(bcg["verdict"]) == {
+        "RevMan's analysis",
+        "Cochrane 2025",
+        "exact Bayes",
+    }
+    assert bcg["bayes"]["tau_prior"] == "halfnormal(0.5)"  # log-ratio default
+    assert "<img" in (out / "report.html").read_text()
+    assert src.read_bytes() == before
+    assert main(["revman", str(src), "--out", str(files)]) == 2  # the folder holds the input
+    assert "never overwritten" in capsys.readouterr().err
