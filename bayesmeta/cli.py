@@ -199,6 +199,9 @@ def _cmd_revman(args: argparse.Namespace) -> int:
         return 0
     for e in entries:
         sub = f".{e['subgroup']}" if e["subgroup"] else ""
+        if e.get("skipped"):
+            print(f"{e['comparison']}.{e['outcome']}{sub} {e['name']}\n  skipped: {e['skipped']}")
+            continue
         st, rc = e["stored"], e["recomputed"]
         stored = (f"{st['estimate']:.4g} [{st['ci_low']:.4g}, {st['ci_high']:.4g}]"
                   if st["estimate"] is not None else "(nothing stored)")  # fmt: skip
@@ -208,11 +211,12 @@ def _cmd_revman(args: argparse.Namespace) -> int:
             f"  {e['method']} {e['measure']} {e['model']}, k = {e['k']}: RevMan {stored}; "
             f"recomputed {rc['estimate']:.4g} [{rc['ci_low']:.4g}, {rc['ci_high']:.4g}]{flag}"
         )
-    bad = sum(not e["match"] for e in entries)
-    head = (
-        f"all {len(entries)} analyses match" if not bad else f"{bad} of {len(entries)} differ from"
-    )
-    print(f"\n{head} RevMan's stored numbers (1e-6 relative, or the file's rounding)")
+    done = [e for e in entries if e["match"] is not None]
+    bad = sum(not e["match"] for e in done)
+    head = f"all {len(done)} analyses match" if not bad else f"{bad} of {len(done)} differ from"
+    skipped = len(entries) - len(done)
+    tail = f"; {skipped} skipped" if skipped else ""
+    print(f"\n{head} RevMan's stored numbers (1e-6 relative, or the file's rounding){tail}")
     return 0
 
 

@@ -73,6 +73,9 @@ class RevManAnalysis:
     #: half a unit in the last place of the stored numbers (RevMan's CSV export rounds to 8
     #: decimals; the .rm5 file keeps about 16 significant digits: 0)
     rounding: float = 0.0
+    #: the file it came from (for messages) and RevMan's own method code
+    source: str = ""
+    method_code: str = ""
 
     @property
     def label(self) -> str:
@@ -212,6 +215,8 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
                 "OR" if measure == "PETO_OR" else measure,
                 _model(oc),
                 stored=_stored_total(oc),
+                source=str(p),
+                method_code=method,
             )
             subs = oc.findall(f"{kind}_SUBGROUP")
             frames = []
@@ -229,6 +234,8 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
                     a.model,
                     studies=st,
                     stored=_stored_total(sg),
+                    source=str(p),
+                    method_code=method,
                 )
                 a.subgroups.append(s)
                 frames.append(st.assign(subgroup=s.name))
@@ -358,6 +365,8 @@ def read_revman_csv(path: str | Path) -> list[RevManAnalysis]:
                 model,
                 stored=stored,
                 rounding=CSV_ROUNDING,
+                source=str(p),
+                method_code=method,
             )
             if sno and (cno, ono) in by_outcome:
                 by_outcome[(cno, ono)].subgroups.append(a)
@@ -646,6 +655,46 @@ def compare_stored(a: RevManAnalysis, rtol: float = 1e-6) -> dict[str, Any]:
     }
 
 
+def unsupported(a: RevManAnalysis) -> str | None:
+    """Why this package cannot recompute ``a`` (None if it can): O - E and V data without
+    counts, or a data type it does not read."""
+    s = a.studies
+    if a.method_code == "EXP_O_E_VAR" or (
+        a.data_type == "dichotomous"
+        and (
+            {"events_1", "total_1"} - set(s.columns)
+            or s[["events_1", "total_1"]].isna().all().all()
+        )
+    ):
+        return "O - E and variance data without 2x2 counts are not supported"
+    if a.data_type == "generic" and s[["estimate", "se"]].isna().all().all():
+        return "generic inverse-variance data without estimates and SEs"
+    return None
+
+
+def _located(a: RevManAnalysis, err: InputError) -> InputError:
+    where = f"comparison {a.comparison}, outcome {a.outcome}"
+    if a.subgroup:
+        where += f", subgroup {a.subgroup}"
+    row = f", study '{a.studies['study'].iloc[err.row - 1]}'" if err.row else ""
+    return InputError(f"{where}{row}: {err.message}", file=a.source or None)
+
+
+def _entry(a: RevManAnalysis, rtol: float) -> dict[str, Any]:
+    why = unsupported(a)
+    if why:
+        return {"comparison": a.comparison, "outcome": a.outcome, "subgroup": a.subgroup,
+                "name": a.name, "data_type": a.data_type, "method": a.method,
+                "measure": a.measure, "model": a.model, "k": int(len(a.studies)),
+                "skipped": why, "match": None, "mismatches": [], "studies": [],
+                "stored": {k: a.stored.get(k) for k in STORED_KEYS},
+                "recomputed": {k: None for k in STORED_KEYS}}  # fmt: skip
+    try:
+        return compare_stored(a, rtol)
+    except InputError as err:
+        raise _located(a, err) from None
+
+
 def compare_all(analyses: list[RevManAnalysis], rtol: float = 1e-6) -> list[dict[str, Any]]:
     """`compare_stored` for every analysis and each of its subgroups. A subgroup's study
     weights are percentages of its outcome's total, as RevMan prints them.
@@ -666,11 +715,13 @@ def compare_all(analyses: list[RevManAnalysis], rtol: float = 1e-6) -> list[dict
     """
     out = []
     for a in analyses:
-        top = compare_stored(a, rtol)
+        top = _entry(a, rtol)
         out.append(top)
+        if top["match"] is None:  # skipped, with its reason
+            continue
         start = 0
         for s in a.subgroups:
-            entry = compare_stored(s, rtol)
+            entry = _entry(s, rtol)
             n = len(s.studies)
             for row, parent in zip(
                 entry["studies"], top["studies"][start : start + n], strict=True

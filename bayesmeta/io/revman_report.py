@@ -146,7 +146,15 @@ def write_revman_report(
         "",
     ]
     dump = []
-    for a, e in zip(flat, entries, strict=True):
+    by_key = {(e["comparison"], e["outcome"], e["subgroup"]): e for e in entries}
+    for a in flat:
+        e = by_key.get((a.comparison, a.outcome, a.subgroup))
+        if e is None:
+            continue
+        if e["match"] is None:
+            lines += [f"## {a.label}", "", f"Skipped: {e['skipped']}.", ""]
+            dump.append(e)
+            continue
         res = analyse(a, e)
         st, rc = e["stored"], e["recomputed"]
         r = a.ratio

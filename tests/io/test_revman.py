@@ -329,3 +329,29 @@ def test_report_gives_every_analysis_three_ways(files, tmp_path, capsys):
     assert src.read_bytes() == before
     assert main(["revman", str(src), "--out", str(files)]) == 2  # the folder holds the input
     assert "never overwritten" in capsys.readouterr().err
+
+
+def test_unsupported_analyses_are_skipped_and_bad_data_named(tmp_path, capsys):
+    """O - E / V data without counts is reported as skipped and the run goes on; counts that
+    contradict each other stop it with one line naming the file, comparison and outcome."""
+    head = ('<?xml version="1.0" encoding="ISO-8859-1"?><COCHRANE_REVIEW><ANALYSES_AND_DATA>'
+            '<COMPARISON NO="2">')  # fmt: skip
+    oe = ('<DICH_OUTCOME NO="1" METHOD="EXP_O_E_VAR" EFFECT_MEASURE="PETO_OR" RANDOM="NO">'
+          '<NAME>Survival</NAME><DICH_DATA STUDY_ID="STD-A" O_E="-2.1" VAR="5.3"/>'
+          '<DICH_DATA STUDY_ID="STD-B" O_E="-1.0" VAR="4.0"/></DICH_OUTCOME>')  # fmt: skip
+    ok = ('<DICH_OUTCOME NO="2" METHOD="MH" EFFECT_MEASURE="OR" RANDOM="NO"><NAME>Death</NAME>'
+          '<DICH_DATA STUDY_ID="STD-A" EVENTS_1="4" TOTAL_1="123" EVENTS_2="11" TOTAL_2="139"/>'
+          '<DICH_DATA STUDY_ID="STD-B" EVENTS_1="6" TOTAL_1="306" EVENTS_2="29" TOTAL_2="303"/>'
+          "</DICH_OUTCOME>")  # fmt: skip
+    tail = "</COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>"
+    f = tmp_path / "mixed.rm5"
+    f.write_text(head + oe + ok + tail)
+    assert main(["revman", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped: O - E and variance data without 2x2 counts" in out
+    assert "all 1 analyses match" in out and "1 skipped" in out
+    f.write_text(head + ok.replace('EVENTS_1="6"', 'EVENTS_1="400"') + tail)
+    assert main(["revman", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mixed.rm5" in err
+    assert "comparison 2, outcome 2, study 'B'" in err and "exceeds the group size" in err
