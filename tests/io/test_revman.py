@@ -355,3 +355,33 @@ def test_unsupported_analyses_are_skipped_and_bad_data_named(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "mixed.rm5" in err
     assert "comparison 2, outcome 2, study 'B'" in err and "exceeds the group size" in err
+
+
+def test_mh_random_effects_take_tau2_from_the_mh_based_q():
+    """RevMan's random-effects MH analysis (R meta's Q.Cochrane): tau^2 = (Q_MH - df) /
+    (sum w - sum w^2 / sum w), with Q_MH and the study variances from metafor's rma.mh
+    (fixture), then inverse-variance pooling with w* = 1 / (v + tau^2)."""
+    import numpy as np
+    import pandas as pd
+
+    from bayesmeta.io.revman import RevManAnalysis, recompute
+
+    rec = FIX["sets"]["bcg"]
+    ref = rec["mh_OR"]
+    studies = pd.DataFrame({
+        "study": [f"T{i}" for i in range(len(rec["ai"]))],
+        "events_1": rec["ai"], "total_1": np.add(rec["ai"], rec["bi"]),
+        "events_2": rec["ci"], "total_2": np.add(rec["ci"], rec["di"]),
+    })  # fmt: skip
+    a = RevManAnalysis(1, 1, None, "BCG", "dichotomous", "MH", "OR", "random", studies=studies)
+    got = recompute(a)
+    y, v = np.asarray(ref["yi"]), np.asarray(ref["vi"])
+    w = 1 / v
+    tau2 = max(0.0, (ref["QE"] - (len(y) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    ws = 1 / (v + tau2)
+    est = float(ws @ y / ws.sum())
+    assert got["tau2"] == pytest.approx(tau2, rel=1e-9)
+    assert got["estimate"] == pytest.approx(math.exp(est), rel=1e-9)
+    assert got["ci_high"] == pytest.approx(
+        math.exp(est + 1.959963984540054 / math.sqrt(ws.sum())), rel=1e-9
+    )
