@@ -117,6 +117,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=2000, help="pymc: draws per chain")
     p.add_argument("--chains", type=int, default=4, help="pymc: chains")
     p.add_argument("--seed", type=seed_type, default=20201, help="pymc: random seed")
+    p.add_argument(
+        "--quiet", action="store_true",
+        help="pymc: no progress bars (shown on stderr only when it is a terminal)",
+    )  # fmt: skip
     _add_interval_args(p)
 
     p = sub.add_parser("datasets", help="list the shipped data sets, or show one")
@@ -308,6 +312,7 @@ def _cmd_posterior(args: argparse.Namespace) -> int:
         draws=args.draws,
         chains=args.chains,
         seed=args.seed,
+        progress=not args.quiet and sys.stderr.isatty(),
     )
     _write_plot(args, res, table)
     if args.json:

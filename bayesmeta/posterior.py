@@ -30,6 +30,7 @@ def posterior(
     draws: int = 2000,
     chains: int = 4,
     seed: int = 20201,
+    progress: bool = False,
 ) -> MetaResult:
     """Posterior of the normal-normal model (subgroup means if ``table.subgroup``).
 
@@ -57,6 +58,8 @@ def posterior(
         draws: draws per chain (PyMC only, default 2000).
         chains: number of chains (PyMC only, default 4).
         seed: random seed (PyMC only, default 20201).
+        progress: PyMC only: show the sampler's progress (chains, draws, divergences) on a
+            terminal's stderr (default False).
 
     Returns:
         A Bayesian `MetaResult`: ``estimate`` is the posterior median of mu, ``posterior``
@@ -127,5 +130,6 @@ def posterior(
         seed=seed,
         level=level,
         interval=kind,
+        progress=progress,
     )
     return fitter.fit(table).to_result()

@@ -214,3 +214,26 @@ def test_simulate_bad_spec_exit_2(write_csv, capsys):
     path = write_csv("[study]\nbogus = 1\n", name="spec.toml")
     code, out, err = run(capsys, "simulate", str(path), "--workers", "1")
     assert code == 2 and err.count("\n") == 1
+
+
+def test_pymc_progress_only_on_a_terminal(monkeypatch, capsys):
+    """`posterior --engine pymc` asks the sampler for progress bars only when stderr is a
+    terminal and --quiet is not given; --json output is never mixed with it."""
+    import sys
+
+    import bayesmeta.hierarchical.bayesian_meta as bm
+
+    seen = []
+
+    def fake(*args, **kwargs):
+        seen.append(kwargs["progress"])
+        raise KeyboardInterrupt  # stop before sampling; main prints one line
+
+    monkeypatch.setattr(bm, "sample_posterior", fake)
+    assert main(["posterior", "rubin1981", "--engine", "pymc", "--json"]) == 130
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["posterior", "rubin1981", "--engine", "pymc", "--json"]) == 130
+    assert main(["posterior", "rubin1981", "--engine", "pymc", "--quiet"]) == 130
+    assert seen == [False, True, False]
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("interrupted") == 3

@@ -155,6 +155,7 @@ class BayesianMeta:
         level: float = 0.95,
         interval: Literal["central", "shortest"] = "central",
         warn: bool = True,
+        progress: bool = False,
     ) -> None:
         self._model = model
         self._priors_given = (mu_prior, tau_prior)
@@ -197,6 +198,8 @@ class BayesianMeta:
         self.target_accept, self.max_treedepth = float(target_accept), int(max_treedepth)
         self.sampler, self.cores, self.prior_draws = sampler, cores, int(prior_draws)
         self.level, self.interval, self.warn = float(level), interval, warn
+        #: show the sampler's progress (chains, draws, divergences) on stderr
+        self.progress = bool(progress)
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -241,6 +244,7 @@ class BayesianMeta:
             target_accept=self.target_accept,
             max_treedepth=self.max_treedepth,
             cores=self.cores,
+            progress=self.progress,
         )
         dims = entry.model.named_vars_to_dims
         post = _relabel(tree["posterior"].to_dataset(), coords)

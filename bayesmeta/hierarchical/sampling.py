@@ -169,6 +169,7 @@ def sample_posterior(
     target_accept: float,
     max_treedepth: int,
     cores: int | None = None,
+    progress: bool = False,
 ) -> tuple[xr.DataTree, float]:
     """Posterior draws (``posterior`` and ``sample_stats`` groups) and the sampling time (s).
 
@@ -209,7 +210,7 @@ def sample_posterior(
             cores=cores,
             seed=seed,
             save_warmup=False,
-            progress_bar=False,
+            progress_bar=progress,  # nutpie's terminal bars (chains, draws, divergences) on stderr
             target_accept=target_accept,
             maxdepth=max_treedepth,
         )
@@ -223,7 +224,7 @@ def sample_posterior(
             cores=cores,
             random_seed=seed,
             nuts_sampler="pymc",
-            progressbar=False,
+            progressbar=progress,
             quiet=True,
             compute_convergence_checks=False,
             nuts={"target_accept": target_accept, "max_treedepth": max_treedepth},
