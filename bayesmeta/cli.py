@@ -70,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, metavar="FILE", help="table mode: write CSV here")
 
     p = sub.add_parser(
+        "bias", help="small-study effects (Egger, rank test, trim-and-fill, PET-PEESE) and BMA"
+    )
+    add_data_args(p)
+    add_plot_arg(p, "the contour-enhanced funnel plot with trim-and-fill and Egger lines")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser(
         "revman", help="recompute every analysis of a RevMan 5 file (.rm5 or CSV export)"
     )
     p.add_argument("file", help="RevMan 5 review (.rm5) or RevMan's CSV export of analyses")
@@ -120,6 +127,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quiet", action="store_true",
         help="pymc: no progress bars (shown on stderr only when it is a terminal)",
+    )  # fmt: skip
+    p.add_argument(
+        "--average", action="store_true",
+        help="Bayesian model averaging over fixed/random effects x effect/no effect by exact "
+        "marginal likelihoods (needs proper priors; default mu prior: see docs/bias.md)",
     )  # fmt: skip
     _add_interval_args(p)
 
@@ -183,6 +195,46 @@ def _cmd_credibility(args: argparse.Namespace) -> int:
             out.to_csv(tmp, index=False)
     else:
         print(out.to_csv(index=False), end="")
+    return 0
+
+
+def _cmd_bias(args: argparse.Namespace) -> int:
+    from bayesmeta.classical.bias import small_study_summary
+    from bayesmeta.exact.averaging import model_average
+    from bayesmeta.outputs import check_outputs
+
+    check_outputs({"--plot": args.plot}, inputs=[args.data])
+    table = study_table(args)
+    out = small_study_summary(table.yi, table.vi, ni=table.ni)
+    ma = model_average(table.yi, table.sei, n=table.ni, measure=table.measure)
+    out["bma"] = ma.to_dict()
+    if args.plot:
+        from bayesmeta.outputs import atomic_path
+        from bayesmeta.plots.meta import bias_funnel
+
+        with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
+            fig = bias_funnel(table, out, xlabel=table.measure or "effect")
+            fig.savefig(tmp, dpi=150, format="png")
+    if args.json:
+        _print_json(out)
+        return 0
+    f = out
+    print(f"Small-study effects (k = {f['k']}; metafor regtest / ranktest / trimfill / fsn)\n")
+    print(f"  Egger (rma, sei): z = {f['egger_z']:.4f}, p = {f['egger_p']:.4g}; limit "
+          f"estimate {f['egger_limit']:.4g} [{f['egger_limit_ci'][0]:.4g}, "
+          f"{f['egger_limit_ci'][1]:.4g}]")  # fmt: skip
+    print(f"  Egger (weighted lm): t = {f['egger_lm_t']:.4f}, p = {f['egger_lm_p']:.4g}")
+    print(f"  rank correlation (Begg): tau = {f['rank_tau']:.4f}, p = {f['rank_p']:.4g}")
+    print(f"  trim-and-fill (L0, REML): {f['trimfill_k0']} filled on the "
+          f"{f['trimfill_side']}; estimate {f['trimfill_estimate']:.4g} "
+          f"[{f['trimfill_ci_low']:.4g}, {f['trimfill_ci_high']:.4g}]")  # fmt: skip
+    print(f"  fail-safe N (Rosenthal): {f['fsn_rosenthal']:.0f}")
+    print(f"  PET {f['pet']:.4g} (p = {f['pet_p']:.3g}), PEESE {f['peese']:.4g}: "
+          f"PET-PEESE uses {f['pet_peese_choice']}, {f['pet_peese_estimate']:.4g}")  # fmt: skip
+    print(f"  selection model: {f['selection_note']}\n")
+    print(ma)
+    for w in f["warnings"]:
+        print(f"warning: {w}")
     return 0
 
 
@@ -302,6 +354,16 @@ def _cmd_posterior(args: argparse.Namespace) -> int:
 
     check_outputs({"--plot": args.plot}, inputs=[args.data])
     table = study_table(args)
+    if args.average:
+        from bayesmeta.exact.averaging import model_average
+
+        ma = model_average(table.yi, table.sei, mu_prior=args.mu_prior, tau_prior=args.tau_prior,
+                           n=table.ni, measure=table.measure, level=args.level)  # fmt: skip
+        if args.json:
+            _print_json(ma.to_dict())
+        else:
+            print(ma)
+        return 0
     res = posterior(
         table,
         engine=args.engine,
@@ -370,6 +432,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "bias": _cmd_bias,
     "credibility": _cmd_credibility,
     "revman": _cmd_revman,
     "effects": _cmd_effects,

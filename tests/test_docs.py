@@ -1,7 +1,7 @@
 """The documentation cannot rot: its Python examples run and its relative links resolve.
 
-Every fenced ```python block of docs/getting-started.md, comparison.md, credibility.md and
-revman.md is run, in order, in one namespace per page, with a temporary working directory.
+Every fenced ```python block of docs/getting-started.md, comparison.md, credibility.md,
+revman.md and bias.md is run, in order, in one namespace per page, in a temporary folder.
 (Blocks meant to be shown but not run are fenced as ```text.) The tutorials,
 docs/tutorials/*.py, are jupytext text notebooks (percent format): each runs here as a
 script, and `mkdocs build --strict` in CI executes them again as notebooks and embeds their
@@ -25,6 +25,7 @@ RUN_PAGES = [
     DOCS / "comparison.md",
     DOCS / "credibility.md",
     DOCS / "revman.md",
+    DOCS / "bias.md",
 ]
 TUTORIALS = sorted((DOCS / "tutorials").glob("*.py"))
 LINK_PAGES = [

@@ -54,6 +54,7 @@ class RegTest:
     predictor: str
     stat: float  # z (rma) or t (lm)
     pval: float
+    slope: float
     df: int | None
     limit: float | None
     limit_ci: tuple[float, float] | None
@@ -111,6 +112,7 @@ def regtest(
         b, se = fit.beta, np.sqrt(np.diag(fit.vb))
         stat = float(b[1] / se[1])
         pval = float(2 * special.ndtr(-abs(stat)))
+        slope = float(b[1])
         df = None
         if predictor in ("sei", "vi"):
             limit = float(b[0])
@@ -127,6 +129,7 @@ def regtest(
         cov = s2 * np.linalg.inv(xtwx)
         stat = float(b[1] / math.sqrt(cov[1, 1]))
         pval = float(2 * special.stdtr(df, -abs(stat)))
+        slope = float(b[1])
         if predictor in ("sei", "vi"):
             limit = float(b[0])
             crit = float(-special.stdtrit(df, (1 - level) / 2))
@@ -134,7 +137,7 @@ def regtest(
             limit_ci = (limit - half, limit + half)
     else:
         raise InputError(f"model must be 'rma' or 'lm', not {model!r}")
-    return RegTest(model, predictor, stat, pval, df, limit, limit_ci, warns)
+    return RegTest(model, predictor, stat, pval, slope, df, limit, limit_ci, warns)
 
 
 def ranktest(yi: Any, vi: Any) -> tuple[float, float]:
@@ -302,3 +305,42 @@ def pet_peese(yi: Any, vi: Any, alpha: float = 0.05) -> dict[str, Any]:
     out["choice"] = "PEESE" if one_sided < alpha else "PET"
     out["estimate"] = out["peese"] if out["choice"] == "PEESE" else out["pet"]
     return out
+
+
+def small_study_summary(
+    yi: Any, vi: Any, *, ni: Any = None, method: str = "REML"
+) -> dict[str, Any]:
+    """Every test above in one JSON-ready dict (``bayesmeta bias --json``): ``egger_z``,
+    ``egger_p``, ``egger_limit`` (regtest defaults), ``egger_lm_t``, ``egger_lm_p``,
+    ``rank_tau``, ``rank_p``, ``trimfill_k0``, ``trimfill_side``, ``trimfill_estimate``,
+    ``trimfill_ci_low``, ``trimfill_ci_high`` (REML, L0), ``fsn_rosenthal``, ``pet``,
+    ``peese`` (and their SEs and p, the PET-PEESE choice), ``selection`` (not available:
+    null with the reason) and ``warnings``.
+
+    Examples:
+        >>> from bayesmeta.classical.bias import small_study_summary
+        >>> s = small_study_summary([0.1, 0.3, 0.5, 0.2, 0.6], [0.01, 0.02, 0.04, 0.03, 0.05])
+        >>> sorted(k for k in s if k.startswith("egger_l"))
+        ['egger_limit', 'egger_limit_ci', 'egger_lm_p', 'egger_lm_t']
+    """
+    eg = regtest(yi, vi, method=method)
+    lm = regtest(yi, vi, model="lm")
+    tau, rp = ranktest(yi, vi)
+    tf = trimfill(yi, vi, method=method)
+    pp = pet_peese(yi, vi)
+    warns = list(dict.fromkeys(eg.warnings + tf.warnings))
+    return {
+        "k": int(np.asarray(yi).size),
+        "egger_z": eg.stat, "egger_p": eg.pval, "egger_limit": eg.limit,
+        "egger_limit_ci": list(eg.limit_ci) if eg.limit_ci else None,
+        "egger_slope": eg.slope, "egger_lm_t": lm.stat, "egger_lm_p": lm.pval,
+        "rank_tau": tau, "rank_p": rp,
+        "trimfill_k0": tf.k0, "trimfill_side": tf.side, "trimfill_estimate": tf.estimate,
+        "trimfill_ci_low": tf.ci_low, "trimfill_ci_high": tf.ci_high,
+        "trimfill_filled_yi": tf.filled_yi.tolist(), "trimfill_filled_vi": tf.filled_vi.tolist(),
+        "fsn_rosenthal": fsn_rosenthal(yi, vi),
+        **{("pet_peese_" + k if k in ("choice", "estimate") else k): v for k, v in pp.items()},
+        "selection": None,
+        "selection_note": "step-function selection models are not implemented yet",
+        "warnings": warns,
+    }  # fmt: skip

@@ -657,7 +657,17 @@ def compare_stored(a: RevManAnalysis, rtol: float = 1e-6) -> dict[str, Any]:
 
 def unsupported(a: RevManAnalysis) -> str | None:
     """Why this package cannot recompute ``a`` (None if it can): O - E and V data without
-    counts, or a data type it does not read."""
+    counts, or a data type it does not read.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.io.revman import RevManAnalysis, unsupported
+        >>> oe = pd.DataFrame({"study": ["A"], "events_1": [float("nan")],
+        ...                    "total_1": [float("nan")]})
+        >>> unsupported(RevManAnalysis(1, 1, None, "Survival", "dichotomous", "PETO", "OR",
+        ...                            "fixed", studies=oe, method_code="EXP_O_E_VAR"))
+        'O - E and variance data without 2x2 counts are not supported'
+    """
     s = a.studies
     if a.method_code == "EXP_O_E_VAR" or (
         a.data_type == "dichotomous"

@@ -357,3 +357,35 @@ def _posterior_curves(result: MetaResult) -> dict[str, tuple[np.ndarray, np.ndar
                     x = x[x >= 0]
                 out[name] = (x, stats.norm.pdf(x, m, s))
     return out
+
+
+def bias_funnel(table: Any, summary: dict[str, Any], *, xlabel: str = "effect") -> Any:
+    """The contour-enhanced funnel plot (`funnel_plot` of the REML fit) with the trim-and-fill
+    studies drawn open and Egger's regression line (limit + slope x SE); returns the Figure.
+
+    ``summary`` is `bayesmeta.classical.bias.small_study_summary` of the same table.
+
+    Examples:
+        >>> from bayesmeta.classical.bias import small_study_summary
+        >>> from bayesmeta.inputs import load_studies
+        >>> from bayesmeta.plots.meta import bias_funnel
+        >>> t = load_studies("crins2014")
+        >>> fig = bias_funnel(t, small_study_summary(t.yi, t.vi), xlabel="log OR")
+        >>> [h.get_label() for h in fig.axes[0].get_lines()][-1]
+        'Egger line'
+    """
+    from bayesmeta.classical import pool
+
+    fig = funnel_plot(pool(table, method="REML"), xlabel=xlabel)
+    ax = fig.axes[0]
+    fy, fv = np.asarray(summary["trimfill_filled_yi"]), np.asarray(summary["trimfill_filled_vi"])
+    if fy.size:
+        ax.scatter(fy, np.sqrt(fv), facecolors="white", edgecolors="black", zorder=4, s=22,
+                   label=f"filled ({fy.size})")  # fmt: skip
+    top = ax.get_ylim()[0]
+    se = np.linspace(0.0, top, 50)
+    if summary.get("egger_limit") is not None:
+        ax.plot(summary["egger_limit"] + summary["egger_slope"] * se, se, color="tab:red",
+                lw=1.0, label="Egger line")  # fmt: skip
+    ax.legend(loc="lower right", fontsize=8)
+    return fig

@@ -88,3 +88,31 @@ def test_small_k_and_degenerate_inputs():
     assert any("little power" in w for w in r.warnings)
     tf = trimfill([0.2, 0.2, 0.2, 0.2, 0.2], [0.01, 0.02, 0.03, 0.04, 0.05])
     assert tf.k0 == 0 and tf.estimate == pytest.approx(0.2)
+
+
+def test_cli_bias_keys_match_the_functions(tmp_path, capsys):
+    """`bayesmeta bias --json` has the documented keys, with the numbers of the Python
+    functions (themselves checked against metafor above); --plot draws the funnel with the
+    filled studies and the Egger line; `posterior --average` prints the model averaging."""
+    from bayesmeta.cli import main
+
+    r = FIX["bangertdrowns2004"]
+    f = tmp_path / "d.csv"
+    rows = [f"s{i},{y!r},{v!r}" for i, (y, v) in enumerate(zip(r["yi"], r["vi"], strict=True))]
+    f.write_text("study,yi,vi\n" + "\n".join(rows) + "\n")
+    assert main(["bias", str(f), "--json", "--plot", str(tmp_path / "f.png")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    keys = {"egger_z", "egger_p", "egger_limit", "egger_lm_t", "egger_lm_p", "rank_tau",
+            "rank_p", "trimfill_k0", "trimfill_side", "trimfill_estimate", "trimfill_ci_low",
+            "trimfill_ci_high", "fsn_rosenthal", "pet", "peese", "selection", "bma"}  # fmt: skip
+    assert keys <= set(out)
+    assert out["egger_z"] == pytest.approx(r["regtest_sei"]["zval"], rel=REL)
+    assert out["trimfill_k0"] == r["trimfill"]["k0"] and out["trimfill_side"] == "left"
+    assert out["rank_tau"] == pytest.approx(r["ranktest"]["tau"], rel=REL)
+    assert set(out["bma"]) >= {"models", "bf_effect", "bf_heterogeneity", "p_effect"}
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+    assert main(["posterior", str(f), "--average", "--mu-prior", "normal(0, 1)",
+                 "--tau-prior", "halfnormal(0.5)", "--json"]) == 0  # fmt: skip
+    bma = json.loads(capsys.readouterr().out)
+    lm = {m["model"]: m["log_marginal"] for m in bma["models"]}
+    assert lm["random, effect"] == pytest.approx(np.log(r["bayesmeta"]["marginal"]), abs=1e-6)
