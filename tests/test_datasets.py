@@ -36,6 +36,7 @@ EXPECTED_ROWS = {
     "zhang2020_table1": 22,
     "zhang2020_pooled": 18,
     "zhang2020_arms": 88,
+    "zhang2020_adverse": 10,
 }
 CLASSIC = ["normand1999", "crins2014", "rubin1981", "morris2008"]
 ZHANG_DOI = "10.14336/AD.2019.0421"
@@ -525,3 +526,27 @@ def test_missing_values(tmp_path, monkeypatch):
         "doi": "",
         "license": "l",
     }
+
+
+def test_adverse_events_are_the_texts():
+    """Each count's printed percentage (in the seed text) equals events / n to its rounding,
+    and the seed's adverse-event paragraphs contain every 'n patients' count used."""
+    d = datasets.load("zhang2020_adverse")
+    printed = {  # (events, n): the percentage the text prints next to the count
+        (10, 169): 5.9, (3, 169): 1.8, (1, 169): 0.59, (3, 124): 2.42, (1, 124): 0.81,
+        (7, 114): 6.14, (1, 114): 0.88, (3, 114): 2.63,
+    }  # fmt: skip
+    for (x, n), pct in printed.items():
+        assert round(100 * x / n, len(str(pct).split(".")[1])) == pct
+        assert ((d["events"] == x) & (d["n"] == n)).any()
+    needs(SEED)
+    text = SEED.read_text(encoding="utf-8")
+    for phrase in (
+        "Among the 24 patients who underwent MSC",
+        "Of the 169 patients",
+        "10 patients (5.9%) reported infection",
+        "3 of the 124 patients (2.42%)",
+        "Of the 114 patients receiving BM-MNC",
+        "nausea and vomiting occurred in 7",
+    ):
+        assert phrase in text, phrase

@@ -48,7 +48,14 @@ def _need(k: int, minimum: int, what: str) -> None:
 
 @dataclass
 class RegTest:
-    """Egger-type regression test (`regtest`)."""
+    """Egger-type regression test (`regtest`).
+
+    Examples:
+        >>> from bayesmeta.classical.bias import regtest
+        >>> r = regtest([0.1, 0.3, 0.5, 0.2, 0.6], [0.01, 0.02, 0.04, 0.03, 0.05], model="lm")
+        >>> r.model, r.predictor, r.df
+        ('lm', 'sei', 3)
+    """
 
     model: str
     predictor: str
@@ -164,7 +171,14 @@ def ranktest(yi: Any, vi: Any) -> tuple[float, float]:
 
 @dataclass
 class TrimFill:
-    """Trim-and-fill (`trimfill`): missing studies, side, and the refitted estimate."""
+    """Trim-and-fill (`trimfill`): missing studies, side, and the refitted estimate.
+
+    Examples:
+        >>> from bayesmeta.classical.bias import trimfill
+        >>> tf = trimfill([0.1, 0.2, 0.3, 0.5, 0.6, 0.9], [0.01, 0.02, 0.03, 0.05, 0.08, 0.1])
+        >>> tf.filled_yi.size == tf.k0
+        True
+    """
 
     k0: int
     side: str

@@ -42,6 +42,13 @@ class ModelAverage:
 
     ``table`` has one row per model: prior and posterior probability, log marginal
     likelihood, and the posterior median and interval of mu (NaN for no-effect models).
+
+    Examples:
+        >>> from bayesmeta.exact.averaging import model_average
+        >>> ma = model_average([0.1, 0.3, 0.5], [0.1, 0.2, 0.15], mu_prior="normal(0, 1)",
+        ...                    tau_prior="halfnormal(0.5)")
+        >>> list(ma.table["model"]), round(float(ma.table["posterior"].sum()), 12)
+        (['fixed, no effect', 'fixed, effect', 'random, no effect', 'random, effect'], 1.0)
     """
 
     table: pd.DataFrame

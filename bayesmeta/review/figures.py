@@ -189,4 +189,17 @@ def make_figures(r: Reanalysis, folder: Path) -> list[tuple[str, str]]:
                 f"{folder.name}/{path.name}",
             )
         )
+    if r.safety is not None and not r.safety.empty:
+        from bayesmeta.plots.safety import rates_plot
+
+        fig = rates_plot(r.safety, title="Adverse events per cell type (counts from the text)")
+        fig.savefig(folder / "safety_rates.png", dpi=150)
+        out.append(
+            (
+                "Adverse events per cell type: the reported rate with its exact 95 % interval "
+                "(black) and the Jeffreys posterior median and 95 % credible interval (blue); "
+                "dotted lines at 1 % and 5 %; the rule-of-three bound where no event is reported.",
+                f"{folder.name}/safety_rates.png",
+            )
+        )
     return out

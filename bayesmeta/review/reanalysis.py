@@ -127,6 +127,7 @@ class Reanalysis:
     studylevel: Any = None
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
     trust: pd.DataFrame = field(default_factory=pd.DataFrame)
+    safety: pd.DataFrame = field(default_factory=pd.DataFrame)
     figures: list[tuple[str, str]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -471,7 +472,8 @@ def reproduce(
         >>> r = reproduce("results", mcmc=False, progress=False)  # doctest: +SKIP
         >>> sorted(p.name for p in r.out.iterdir())  # doctest: +SKIP
         ['arviz_summary.csv', 'comparison.csv', 'figures', 'findings.csv', 'interval_trust.csv',
-         'report.html', 'report.md', 'sensitivity.csv', 'simulation', 'verdict.csv']
+         'report.html', 'report.md', 'safety.csv', 'sensitivity.csv', 'simulation',
+         'verdict.csv']
     """
     say = _Progress(progress)
     timings: dict[str, float] = {}
@@ -576,14 +578,18 @@ def reproduce(
     _write_csv(findings_frame(findings), out / "findings.csv")
     _write_csv(sensitivity, out / "sensitivity.csv")
     from bayesmeta.review.verdict import verdict_table
+    from bayesmeta.safety import rate_table
 
     _write_csv(verdict_table(r), out / "verdict.csv")
+    r.safety = rate_table(datasets.load("zhang2020_adverse"), level=spec.level)
+    _write_csv(r.safety, out / "safety.csv")
     if not trust.empty:
         _write_csv(trust, out / "interval_trust.csv")
     if r.studylevel is not None:
         _write_csv(r.studylevel.table, out / "study_level.csv")
         _write_csv(r.studylevel.sensitivity, out / "study_level_r_sensitivity.csv")
-    say("wrote verdict.csv, comparison.csv, arviz_summary.csv, findings.csv, sensitivity.csv")
+    say("wrote verdict.csv, safety.csv, comparison.csv, arviz_summary.csv, findings.csv, "
+        "sensitivity.csv")  # fmt: skip
     if figures:
         from bayesmeta.review.figures import make_figures
 

@@ -814,6 +814,65 @@ def _sensitivity_section(r: Reanalysis) -> list[str]:
     return lines + [""]
 
 
+def _safety_section(r: Reanalysis) -> list[str]:
+    """The review's adverse events per cell type, with exact and Bayesian intervals."""
+    t = r.safety
+    if t is None or t.empty:
+        return []
+
+    def pc(x: float) -> str:
+        return f"{100 * x:.2f}"
+
+    rows = []
+    for rec in t.to_dict("records"):
+        r3 = (
+            ""
+            if math.isnan(rec["rule_of_three"])
+            else f"; rule of three <= {pc(rec['rule_of_three'])}"
+        )
+        rows.append([
+            f"{rec['disease']} {rec['cell_type']}", str(rec["event"]),
+            f"{rec['events']}/{rec['n']} ({pc(rec['rate'])})",
+            f"[{pc(rec['cp_low'])}, {pc(rec['cp_high'])}]{r3}",
+            f"[{pc(rec['wilson_low'])}, {pc(rec['wilson_high'])}]",
+            f"{pc(rec['post_median'])} [{pc(rec['cri_low'])}, {pc(rec['cri_high'])}]",
+            f"{rec['p_rate_above_1pct']:.3f}", f"{rec['p_rate_above_5pct']:.3f}",
+        ])  # fmt: skip
+    lines = [
+        "## Safety: adverse events per cell type",
+        "",
+        "The review's title promises safety as well as efficacy; its Results report adverse "
+        "events as counts per cell type (`safety.csv`, from `data/zhang2020_adverse.csv`). "
+        "Rates in percent: the exact (Clopper-Pearson) and Wilson 95 % intervals, and the "
+        "posterior median and 95 % credible interval under the Jeffreys prior Beta(1/2, 1/2), "
+        "with the posterior probabilities that the rate exceeds 1 % and 5 %.",
+        "",
+        md_table(
+            [
+                "cell type",
+                "event",
+                "events/n (%)",
+                "exact 95 % CI",
+                "Wilson 95 % CI",
+                "Jeffreys median [95 % CrI]",
+                "P(> 1 %)",
+                "P(> 5 %)",
+            ],
+            rows,
+        ),  # fmt: skip
+        "",
+        "What these counts cannot show: they are summed over the studies of each cell type (the "
+        "review gives no per-study counts), so between-study differences cannot be seen; there "
+        "is no comparison arm, so no event can be attributed to the cells rather than to the "
+        "disease, the conditioning or the procedure; and 'no obvious adverse reaction' in the "
+        "24 T1DM patients given MSC is not a count of zero events of any one kind (the 0/24 row "
+        "bounds the rate of a reported reaction, nothing more). The mild side effects the text "
+        "mentions for HSC (nausea, vomiting, fever, alopecia) are not counted there.",
+        "",
+    ]
+    return lines
+
+
 def _trust_section(r: Reanalysis) -> list[str]:
     from bayesmeta.review.trust import trust_section
 
@@ -898,6 +957,7 @@ def build_markdown(r: Reanalysis) -> str:
         _celltype_section,
         _sensitivity_section,
         _trust_section,
+        _safety_section,
         _study_section,
         _findings_section,
         _figures_section,

@@ -84,3 +84,21 @@ def test_sections_are_numbered_in_order_and_emphasis_renders(run):
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 8
     html_text = (out / "report.html").read_text()
     assert "<em>" in html_text and "*Holds*" not in html_text
+
+
+def test_safety_section_and_csv(run):
+    """safety.csv has the documented columns, one row per reported adverse event, the same
+    numbers as bayesmeta.safety (checked against R there); the report has the section and says
+    what the pooled counts cannot show."""
+    from bayesmeta import datasets
+    from bayesmeta.safety import SAFETY_COLUMNS, rate_table
+
+    out, _ = run
+    saved = pd.read_csv(out / "safety.csv")
+    assert list(saved.columns) == list(SAFETY_COLUMNS) and len(saved) == 10
+    ref = rate_table(datasets.load("zhang2020_adverse"))
+    np.testing.assert_allclose(saved["cp_high"], ref["cp_high"], rtol=1e-5)
+    assert saved["rule_of_three"].notna().sum() == 1
+    text = (out / "report.md").read_text()
+    assert re.search(r"^## \d+\. Safety: adverse events per cell type$", text, re.M)
+    assert "there is no comparison arm" in text and "not a count of zero events" in text
