@@ -132,7 +132,8 @@ def credibility(
     """Analysis of Credibility of a CI [``ci_low``, ``ci_high``] (module docstring).
 
     Args:
-        ci_low, ci_high: the published interval (ratios if ``ratio``).
+        ci_low: the published interval's lower limit (a ratio if ``ratio``).
+        ci_high: its upper limit.
         level: its confidence level (default 0.95).
         ratio: a ratio measure (OR, RR, HR): analysed on the log scale.
 
