@@ -129,6 +129,12 @@ def _parser() -> argparse.ArgumentParser:
         help="pymc: no progress bars (shown on stderr only when it is a terminal)",
     )  # fmt: skip
     p.add_argument(
+        "--likelihood", default="normal", choices=("normal", "binomial"),
+        help="binomial: exact binomial likelihood (PyMC) for --measure PLO (xi, ni: logit "
+        "rates) or OR (ai, ci and n1i, n2i or bi, di: binomial-normal model, no continuity "
+        "correction); default normal (yi, vi)",
+    )  # fmt: skip
+    p.add_argument(
         "--average", action="store_true",
         help="Bayesian model averaging over fixed/random effects x effect/no effect by exact "
         "marginal likelihoods (needs proper priors; default mu prior: see docs/bias.md)",
@@ -353,6 +359,8 @@ def _cmd_posterior(args: argparse.Namespace) -> int:
     from bayesmeta.posterior import posterior
 
     check_outputs({"--plot": args.plot}, inputs=[args.data])
+    if args.likelihood == "binomial":
+        return _posterior_binomial(args)
     table = study_table(args)
     if args.average:
         from bayesmeta.exact.averaging import model_average
@@ -377,6 +385,35 @@ def _cmd_posterior(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
     )
     _write_plot(args, res, table)
+    if args.json:
+        _print_json(res.posterior_dict())
+    else:
+        res.print_summary()
+    return 0
+
+
+def _posterior_binomial(args: argparse.Namespace) -> int:
+    """``posterior --likelihood binomial``: the binomial models of
+    `bayesmeta.hierarchical.binomial` on raw counts."""
+    from bayesmeta.hierarchical.binomial import BinomialMeta
+    from bayesmeta.inputs import load_rates, load_tables, parse_columns
+
+    measure = str(args.measure or "").upper()
+    columns = parse_columns(args.columns)
+    fit = BinomialMeta(
+        "rate" if measure == "PLO" else "2x2", mu_prior=args.mu_prior, tau_prior=args.tau_prior,
+        draws=args.draws, chains=args.chains, seed=args.seed, level=args.level,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )  # fmt: skip
+    if measure == "PLO":
+        df = load_rates(args.data, columns=columns)
+        fit.fit(df["xi"], df["ni"], study=df["study"])
+    elif measure == "OR":
+        df, _ = load_tables(args.data, measure="OR", columns=columns)
+        fit.fit(df["ai"], df["ai"] + df["bi"], df["ci"], df["ci"] + df["di"], study=df["study"])
+    else:
+        raise InputError("option --likelihood binomial: give --measure PLO (rates) or OR (2x2)")
+    res = fit.to_result()
     if args.json:
         _print_json(res.posterior_dict())
     else:

@@ -274,3 +274,40 @@ def load_tables(
     if subgroup:
         out["subgroup"] = label_column(df, subgroup, file=name)
     return out, key
+
+
+def load_rates(source: str | Path, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Single-group counts for binomial rate models: ``study``, ``xi`` (events) and ``ni``
+    (group size; or ``mi`` non-events), metafor names, ``columns`` mapping them to yours.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.inputs import load_rates
+        >>> _ = Path("r.csv").write_text("trial,x,n\\nA,3,20\\nB,0,15\\n")
+        >>> load_rates("r.csv", columns={"xi": "x", "ni": "n", "study": "trial"}).values.tolist()
+        [['A', 3.0, 20.0], ['B', 0.0, 15.0]]
+    """
+    from bayesmeta.effects import _proportion
+    from bayesmeta.studies import label_column
+
+    df, name, analysis = resolve_source(source)
+    colmap = dict(analysis.get("columns", {}))
+    colmap.update(columns or {})
+
+    def col(role: str) -> str:
+        return colmap.get(role, role)
+
+    try:
+        if col("xi") not in df.columns:
+            raise InputError(f"missing required column '{col('xi')}' (events)", column=col("xi"))
+        xi = numeric_column(df, col("xi"), file=name)
+        ni = numeric_column(df, col("ni"), file=name) if col("ni") in df.columns else None
+        mi = numeric_column(df, col("mi"), file=name) if col("mi") in df.columns else None
+        _proportion("PR", xi, ni, mi, 0.5, "only0")  # validates the counts
+    except InputError as err:
+        raise InputError(err.message, file=name, row=err.row,
+                         column=col(err.column) if err.column else None) from None  # fmt: skip
+    n = ni if ni is not None else xi + (mi if mi is not None else 0)
+    study = (label_column(df, col("study"), file=name) if col("study") in df.columns
+             else np.array([str(i + 1) for i in range(len(df))], dtype=object))  # fmt: skip
+    return pd.DataFrame({"study": study, "xi": xi, "ni": n})
