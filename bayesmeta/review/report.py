@@ -867,7 +867,10 @@ def _safety_section(r: Reanalysis) -> list[str]:
         "disease, the conditioning or the procedure; and 'no obvious adverse reaction' in the "
         "24 T1DM patients given MSC is not a count of zero events of any one kind (the 0/24 row "
         "bounds the rate of a reported reaction, nothing more). The mild side effects the text "
-        "mentions for HSC (nausea, vomiting, fever, alopecia) are not counted there.",
+        "mentions for HSC (nausea, vomiting, fever, alopecia) are not counted there. No event "
+        "is reported in the same words for more than one cell type (nausea and vomiting for "
+        "BM-MNC; nausea, vomiting and headache for MSC), so no hierarchical model pools rates "
+        "across cell types: it would pool different events.",
         "",
     ]
     return lines
