@@ -172,6 +172,13 @@ def _check_sd(a: Mapping[str, np.ndarray], *names: str, positive: bool = False) 
             _fail_at(~(a[n] > 0), "standard deviation must be > 0 (got {v})", n, a[n])
         else:
             _fail_at(a[n] < 0, "standard deviation must be >= 0 (got {v})", n, a[n])
+        _fail_at(
+            a[n] > _MAX_SD,
+            f"standard deviation {{v}} is too large to compute with (must be <= {_MAX_SD:g}); "
+            "rescale the data (other units)",
+            n,
+            a[n],
+        )
 
 
 def _check_n(a: Mapping[str, np.ndarray], *names: str, minimum: int = 2, why: str = "") -> None:
@@ -184,7 +191,13 @@ def _check_r(a: Mapping[str, np.ndarray], *names: str) -> None:
         _fail_at(np.abs(a[n]) > 1, "correlation must be in [-1, 1] (got {v})", n, a[n])
 
 
+#: the largest SD whose square (a variance) stays far inside double precision
+_MAX_SD = 1e75
+
+
 def _check_vi(vi: np.ndarray, why: str, skip: np.ndarray | None = None) -> None:
+    huge = np.isinf(vi) if skip is None else np.isinf(vi) & ~skip
+    _fail_at(huge, "sampling variance overflows double precision; rescale the data", None, vi)
     bad = ~(np.isfinite(vi) & (vi > 0))
     if skip is not None:
         bad &= ~skip

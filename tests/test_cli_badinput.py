@@ -3,6 +3,8 @@ overwritten (the corpus of ordinary mistakes; each class runs in the fast suite)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bayesmeta.cli import main
@@ -235,3 +237,19 @@ def test_blank_lines_do_not_hide_the_line(tmp_path, capsys):
     path.write_text("study,yi,vi\nA,0.1,0.04\nB,0.2,-0.05\n")
     code, _, err = run(capsys, "pool", path)
     assert "row 2, column 'vi'" in err and "(line" not in err
+
+
+def test_reproduce_studies_with_a_huge_sd_names_its_row(tmp_path, capsys):
+    """An SD of 1e300 on data row 30 of --studies: refused before any work, naming that row
+    and column (not row 1, not 'the SDs are 0')."""
+    import pandas as pd
+
+    template = Path(__file__).resolve().parents[1] / "docs" / "templates"
+    t = pd.read_csv(template / "zhang2020_forest_arms_template.csv")
+    t["n"], t["m_pre"], t["sd_pre"], t["m_post"], t["sd_post"] = 10, 1.0, 0.5, 1.2, 0.5
+    t.loc[29, "sd_pre"] = 1e300
+    f = tmp_path / "arms.csv"
+    t.to_csv(f, index=False)
+    code, _, err = run(capsys, "reproduce", "--studies", f, "--out", tmp_path / "o", "--no-mcmc",
+                       "--quiet")  # fmt: skip
+    assert code == 2 and one_line(err) and "row 30, column 'sd_pre': 1e+300 is too large" in err

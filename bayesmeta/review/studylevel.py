@@ -32,7 +32,13 @@ import pandas as pd
 
 from bayesmeta.errors import InputError
 from bayesmeta.review.spec import ReviewSpec, _g, arm_cell_type, arm_ref
-from bayesmeta.studies import StudyTable, label_column, numeric_column, read_table
+from bayesmeta.studies import (
+    StudyTable,
+    check_magnitudes,
+    label_column,
+    numeric_column,
+    read_table,
+)
 
 if TYPE_CHECKING:
     from bayesmeta.effects import EffectSizes
@@ -121,6 +127,9 @@ def read_arms(path: str | Path, spec: ReviewSpec) -> pd.DataFrame:
         out[c] = numeric_column(df, c, file=name)
     for c in ("sd_pre", "sd_post"):
         out[c] = numeric_column(df, c, file=name, positive=True)
+    for m, sd in (("m_pre", "sd_pre"), ("m_post", "sd_post")):
+        check_magnitudes(out[m].to_numpy(), out[sd].to_numpy(), file=name, ycol=m, vcol=sd,
+                         se=True)  # fmt: skip
     seen: dict[tuple[Any, ...], int] = {}
     for i, r in enumerate(out.to_dict("records")):
         row = i + 1

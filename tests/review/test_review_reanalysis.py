@@ -22,10 +22,10 @@ def test_outputs_exist(fast_run):
     out, r = fast_run
     for name in ("comparison.csv", "arviz_summary.csv", "findings.csv", "report.md", "report.html"):
         assert (out / name).stat().st_size > 1000, name
-    # 6 forest + 1 shrinkage + 6 densities + 6 prior-sensitivity figures
-    assert len(list((out / "figures").glob("*.png"))) == 19
+    # 6 forest + 1 shrinkage + 6 densities + 6 prior-sensitivity figures + 1 safety figure
+    assert len(list((out / "figures").glob("*.png"))) == 20
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 19
+    assert html.count("data:image/png;base64,") == 20
 
 
 def test_comparison_csv_contents(fast_run):
