@@ -27,9 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def timed(label: str, cmd: str, cwd: Path) -> float:
     t0 = time.perf_counter()
-    subprocess.run(["bash", "-c", cmd], cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)  # fmt: skip
+    done = subprocess.run(["bash", "-c", cmd], cwd=cwd, capture_output=True, text=True)
     dt = time.perf_counter() - t0
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        raise SystemExit(f"{label} failed after {dt:.0f} s:\n{tail}")
     print(f"{label:<46} {dt:7.1f} s ({dt / 60:.1f} min)", flush=True)
     return dt
 
