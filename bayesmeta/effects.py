@@ -552,6 +552,31 @@ def _table(
     return a["ai"], a["bi"], a["ci"], a["di"]
 
 
+def _corrected(zero: np.ndarray, add: float, to: str, eligible: np.ndarray) -> np.ndarray:
+    """Which rows get the continuity correction (metafor's ``add``/``to``): none for
+    ``add = 0`` or ``"none"``, the rows with a zero for ``"only0"``, every eligible row for
+    ``"all"`` (and for ``"if0all"`` when any row has a zero)."""
+    if add == 0 or to == "none":
+        return np.zeros_like(zero)
+    if to == "only0":
+        return zero
+    if to == "all" or zero.any():
+        return eligible
+    return np.zeros_like(zero)
+
+
+def _correction_note(
+    corrected: np.ndarray, add: float, to: str, where: tuple[str, str], none_needed: str
+) -> str:
+    """The formula text's sentence on the correction (``where``: only0 / all wording)."""
+    if corrected.any():
+        which = where[0] if to == "only0" else where[1]
+        return f"; {add:g} added to {which} (rows {_rows(corrected)})"
+    if add == 0 or to == "none":
+        return "; no continuity correction"
+    return f"; {none_needed}"
+
+
 def _binary(
     measure: str,
     ai: ArrayLike,
@@ -572,14 +597,7 @@ def _binary(
     double = ((a0 == 0) & (c0 == 0)) | ((b0 == 0) & (d0 == 0))
     dropped = double if drop00 else np.zeros_like(double)
     zero = ((a0 == 0) | (b0 == 0) | (c0 == 0) | (d0 == 0)) & ~dropped
-    if add == 0 or to == "none":
-        corrected = np.zeros_like(zero)
-    elif to == "only0":
-        corrected = zero
-    elif to == "all" or zero.any():  # "all", or "if0all" with some zero cell
-        corrected = ~dropped
-    else:
-        corrected = np.zeros_like(zero)
+    corrected = _corrected(zero, add, to, eligible=~dropped)
     shift = np.where(corrected, add, 0.0)
     a, b, c, d = a0 + shift, b0 + shift, c0 + shift, d0 + shift
     n1, n2 = a + b, c + d
@@ -613,13 +631,10 @@ def _binary(
     _fail_at(~ok & ~dropped, undefined, None, vi)
     yi = np.where(dropped, np.nan, yi)
     vi = np.where(dropped, np.nan, vi)
-    if corrected.any():
-        which = "tables with a zero cell" if to == "only0" else "all tables"
-        text += f"; {add:g} added to every cell of {which} (rows {_rows(corrected)})"
-    elif add == 0 or to == "none":
-        text += "; no continuity correction"
-    else:
-        text += f"; no zero cells, so no continuity correction (add={add:g}, to='{to}')"
+    text += _correction_note(
+        corrected, add, to, ("every cell of tables with a zero cell", "every cell of all tables"),
+        f"no zero cells, so no continuity correction (add={add:g}, to='{to}')",
+    )  # fmt: skip
     if dropped.any():
         text += f"; double-zero tables dropped, yi = vi = NaN (rows {_rows(dropped)})"
     elif double.any():
@@ -758,14 +773,7 @@ def _proportion(
     if to not in _TO:
         raise InputError(f"unknown 'to' value '{to}' (one of {', '.join(_TO)})")
     zero = (x0 == 0) | (m0 == 0)
-    if add == 0 or to == "none":
-        corrected = np.zeros_like(zero)
-    elif to == "only0":
-        corrected = zero
-    elif to == "all" or zero.any():
-        corrected = np.ones_like(zero)
-    else:
-        corrected = np.zeros_like(zero)
+    corrected = _corrected(zero, add, to, eligible=np.ones_like(zero))
     x, m = x0 + np.where(corrected, add, 0.0), m0 + np.where(corrected, add, 0.0)
     n = x + m
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -779,13 +787,12 @@ def _proportion(
             text = "p = xi/ni; vi = p (1 - p)/ni (metafor escalc PR)"
             undefined = "sampling variance 0: 0 or all events and no continuity correction"
     _fail_at(~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)), undefined, None, vi)
-    if corrected.any():
-        which = "groups with 0 or all events" if to == "only0" else "all groups"
-        text += f"; {add:g} added to events and non-events of {which} (rows {_rows(corrected)})"
-    elif add == 0 or to == "none":
-        text += "; no continuity correction"
-    else:
-        text += f"; no 0 or all-event groups, so no continuity correction (add={add:g})"
+    text += _correction_note(
+        corrected, add, to,
+        ("events and non-events of groups with 0 or all events",
+         "events and non-events of all groups"),
+        f"no 0 or all-event groups, so no continuity correction (add={add:g})",
+    )  # fmt: skip
     return EffectSizes(yi, vi, measure, text, corrected=corrected)
 
 
