@@ -253,3 +253,4 @@ def test_reproduce_studies_with_a_huge_sd_names_its_row(tmp_path, capsys):
     code, _, err = run(capsys, "reproduce", "--studies", f, "--out", tmp_path / "o", "--no-mcmc",
                        "--quiet")  # fmt: skip
     assert code == 2 and one_line(err) and "row 30, column 'sd_pre': 1e+300 is too large" in err
+    assert not (tmp_path / "o").exists()  # nothing written for a run that never started

@@ -479,17 +479,18 @@ def reproduce(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     spec = spec if isinstance(spec, ReviewSpec) else load_spec(spec)
     from bayesmeta import datasets
 
     table1 = datasets.load("zhang2020_table1")
-    say(f"spec {spec.path}: {len(spec.analyses)} published rows, {len(spec.groups())} outcomes")
     arms_df = None
-    if studies is not None:
+    if studies is not None:  # read and check the inputs before anything is written
         from bayesmeta.review.studylevel import read_arms
 
         arms_df = read_arms(studies, spec)
+    out.mkdir(parents=True, exist_ok=True)
+    say(f"spec {spec.path}: {len(spec.analyses)} published rows, {len(spec.groups())} outcomes")
+    if arms_df is not None:
         say(f"study-level file {studies}: {len(arms_df)} arm rows")
     ss = np.random.SeedSequence(seed)
     s_bayes, s_cell, s_study = ss.spawn(3)
