@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from scipy import special
 
@@ -150,14 +149,3 @@ def rate_table(df: pd.DataFrame, level: float = 0.95, source: str | None = None)
     for col in ("disease", "cell_type", "event"):
         out[col] = df[col].to_numpy() if col in df.columns else ""
     return out.reindex(columns=list(SAFETY_COLUMNS))
-
-
-def all_zero_or_all_events(df: pd.DataFrame) -> str | None:
-    """A warning when every row has 0 events, or every row has all events (allowed, but the
-    rates then carry no contrast)."""
-    x, n = np.asarray(df["events"], float), np.asarray(df["n"], float)
-    if np.all(x == 0):
-        return "every row has 0 events: only upper bounds are informative"
-    if np.all(x == n):
-        return "every row has all events: only lower bounds are informative"
-    return None

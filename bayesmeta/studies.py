@@ -160,18 +160,17 @@ def numeric_column(
         bad &= ~missing
     if not bad.any():  # vectorised check; the loop below only words the first bad cell
         return values
-    for i in np.flatnonzero(bad)[:1]:
-        r, v = raw.iloc[i], values[i]
-        if r is None or (isinstance(r, float) and np.isnan(r)) or str(r).strip() == "":
-            raise InputError(
-                "empty cell (NaN): a number is required", file=file, row=i + 1, column=column
-            )
-        if not np.isfinite(v):
-            raise InputError(f"not a finite number: {r!r}", file=file, row=i + 1, column=column)
-        if positive and not v > 0:
-            raise InputError(f"must be > 0 (got {r})", file=file, row=i + 1, column=column)
-        raise InputError(f"must be >= 0 (got {r})", file=file, row=i + 1, column=column)
-    return values
+    i = int(np.flatnonzero(bad)[0])
+    r, v = raw.iloc[i], values[i]
+    if r is None or (isinstance(r, float) and np.isnan(r)) or str(r).strip() == "":
+        raise InputError(
+            "empty cell (NaN): a number is required", file=file, row=i + 1, column=column
+        )
+    if not np.isfinite(v):
+        raise InputError(f"not a finite number: {r!r}", file=file, row=i + 1, column=column)
+    if positive and not v > 0:
+        raise InputError(f"must be > 0 (got {r})", file=file, row=i + 1, column=column)
+    raise InputError(f"must be >= 0 (got {r})", file=file, row=i + 1, column=column)
 
 
 #: The magnitudes every engine computes with in double precision: |yi| <= MAX_ABS_Y and

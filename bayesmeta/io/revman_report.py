@@ -200,12 +200,12 @@ def write_revman_report(
             else "no analysis excludes the null"
         )
         lines += [f"**Verdict:** {verdict}.", ""]
-        results = {f"RevMan method ({a.method})": None, "exact Bayes": b["result"]}
+        results = {"exact Bayes": b["result"]}
         if "cochrane" in res:
-            results = {"Cochrane 2025": res["cochrane"]["result"], "exact Bayes": b["result"]}
+            results = {"Cochrane 2025": res["cochrane"]["result"], **results}
         label = f"log {a.measure}" if r else a.measure
         try:
-            fig = forest_plot({k: v for k, v in results.items() if v is not None}, xlabel=label)
+            fig = forest_plot(results, xlabel=label)
             name = f"forest_{a.comparison}_{a.outcome}" + (f"_{a.subgroup}" if a.subgroup else "")
             fig.savefig(folder / "figures" / f"{name}.png", dpi=150)
             lines += [f"![Forest plot, {a.label}](figures/{name}.png)", ""]
