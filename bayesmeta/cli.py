@@ -73,8 +73,24 @@ def _parser() -> argparse.ArgumentParser:
         "bias", help="small-study effects (Egger, rank test, trim-and-fill, PET-PEESE) and BMA"
     )
     add_data_args(p)
-    add_plot_arg(p, "the contour-enhanced funnel plot with trim-and-fill and Egger lines")
+    add_plot_arg(p, "the contour-enhanced funnel plot with trim-and-fill, Egger and PET-PEESE "
+                    "lines")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--steps", type=float, nargs="+", default=[0.025], metavar="P",
+        help="selection model: p-value cut points (default 0.025, as metafor's selmodel "
+        "examples and Vevea & Hedges 1995; 1 is added)",
+    )  # fmt: skip
+    p.add_argument(
+        "--alternative", default="greater", choices=("greater", "less", "two.sided"),
+        help="selection model: the p values' direction (default greater, as metafor)",
+    )  # fmt: skip
+    p.add_argument(
+        "--bma-plot",
+        default=None,
+        metavar="FILE.png",
+        help="write the prior and posterior model probabilities as a bar chart",
+    )
 
     p = sub.add_parser(
         "revman", help="recompute every analysis of a RevMan 5 file (.rm5 or CSV export)"
@@ -209,9 +225,11 @@ def _cmd_bias(args: argparse.Namespace) -> int:
     from bayesmeta.exact.averaging import model_average
     from bayesmeta.outputs import check_outputs
 
-    check_outputs({"--plot": args.plot}, inputs=[args.data])
+    check_outputs({"--plot": args.plot, "--bma-plot": args.bma_plot}, inputs=[args.data])
     table = study_table(args)
-    out = small_study_summary(table.yi, table.vi, ni=table.ni)
+    out = small_study_summary(
+        table.yi, table.vi, ni=table.ni, steps=args.steps, alternative=args.alternative
+    )
     ma = model_average(table.yi, table.sei, n=table.ni, measure=table.measure)
     out["bma"] = ma.to_dict()
     if args.plot:
@@ -221,6 +239,12 @@ def _cmd_bias(args: argparse.Namespace) -> int:
         with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
             fig = bias_funnel(table, out, xlabel=table.measure or "effect")
             fig.savefig(tmp, dpi=150, format="png")
+    if args.bma_plot:
+        from bayesmeta.outputs import atomic_path
+        from bayesmeta.plots.meta import model_probability_plot
+
+        with atomic_path(args.bma_plot, inputs=[args.data], option="--bma-plot") as tmp:
+            model_probability_plot(ma).savefig(tmp, dpi=150, format="png")
     if args.json:
         _print_json(out)
         return 0
@@ -234,14 +258,33 @@ def _cmd_bias(args: argparse.Namespace) -> int:
     print(f"  trim-and-fill (L0, REML): {f['trimfill_k0']} filled on the "
           f"{f['trimfill_side']}; estimate {f['trimfill_estimate']:.4g} "
           f"[{f['trimfill_ci_low']:.4g}, {f['trimfill_ci_high']:.4g}]")  # fmt: skip
-    print(f"  fail-safe N (Rosenthal): {f['fsn_rosenthal']:.0f}")
+    print(f"  fail-safe N: Rosenthal {f['fsn_rosenthal']:.0f}, Orwin {f['fsn_orwin']:.0f} "
+          f"(target half the mean), Rosenberg {f['fsn_rosenberg']:.0f}")  # fmt: skip
     print(f"  PET {f['pet']:.4g} (p = {f['pet_p']:.3g}), PEESE {f['peese']:.4g}: "
           f"PET-PEESE uses {f['pet_peese_choice']}, {f['pet_peese_estimate']:.4g}")  # fmt: skip
-    print(f"  selection model: {f['selection_note']}\n")
+    if f["selection"] is None:
+        print(f"  selection model: {f['selection_note']}\n")
+    else:
+        from bayesmeta.classical.selection import SelectionModel
+
+        text = str(SelectionModel(**f["selection"] | _nan_back(f["selection"])))
+        print("  " + text.replace("\n", "\n  ") + "\n")
     print(ma)
     for w in f["warnings"]:
         print(f"warning: {w}")
     return 0
+
+
+def _nan_back(d: dict[str, object]) -> dict[str, object]:
+    """None -> NaN in a to_dict() result, so that it prints again."""
+    nan = float("nan")
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        if v is None:
+            out[k] = nan
+        elif isinstance(v, list):
+            out[k] = tuple(nan if x is None else x for x in v)
+    return out
 
 
 def _cmd_revman(args: argparse.Namespace) -> int:
@@ -406,8 +449,9 @@ def _posterior_binomial(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
     )  # fmt: skip
     if measure == "PLO":
-        df = load_rates(args.data, columns=columns)
-        fit.fit(df["xi"], df["ni"], study=df["study"])
+        df = load_rates(args.data, columns=columns, subgroup=args.subgroup)
+        sub = df["subgroup"] if "subgroup" in df else None
+        fit.fit(df["xi"], df["ni"], study=df["study"], subgroup=sub)
     elif measure == "OR":
         df, _ = load_tables(args.data, measure="OR", columns=columns)
         fit.fit(df["ai"], df["ai"] + df["bi"], df["ci"], df["ci"] + df["di"], study=df["study"])

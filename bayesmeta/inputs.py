@@ -276,9 +276,15 @@ def load_tables(
     return out, key
 
 
-def load_rates(source: str | Path, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+def load_rates(
+    source: str | Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    subgroup: str | None = None,
+) -> pd.DataFrame:
     """Single-group counts for binomial rate models: ``study``, ``xi`` (events) and ``ni``
-    (group size; or ``mi`` non-events), metafor names, ``columns`` mapping them to yours.
+    (group size; or ``mi`` non-events), metafor names, ``columns`` mapping them to yours;
+    with ``subgroup`` (a column name) also a ``subgroup`` column of labels.
 
     Examples:
         >>> from pathlib import Path
@@ -310,4 +316,10 @@ def load_rates(source: str | Path, *, columns: Mapping[str, str] | None = None) 
     n = ni if ni is not None else xi + (mi if mi is not None else 0)
     study = (label_column(df, col("study"), file=name) if col("study") in df.columns
              else np.array([str(i + 1) for i in range(len(df))], dtype=object))  # fmt: skip
-    return pd.DataFrame({"study": study, "xi": xi, "ni": n})
+    out = pd.DataFrame({"study": study, "xi": xi, "ni": n})
+    if subgroup is not None:
+        if subgroup not in df.columns:
+            raise InputError(f"no column '{subgroup}' (option --subgroup)", file=name,
+                             column=subgroup)  # fmt: skip
+        out["subgroup"] = label_column(df, subgroup, file=name)
+    return out

@@ -14,6 +14,7 @@ and PET / PEESE, as metafor 3.8 (``regtest``, ``ranktest``, ``trimfill``, ``fsn`
   ``sqrt(vi)`` meta-regression (metafor); the filled data are refitted with the same method.
 * `fsn_rosenthal`: Rosenthal's (1979) fail-safe N, Stouffer's method, one-sided alpha 0.05,
   rounded up to a whole number of studies (as metafor prints it).
+* `fsn_orwin`, `fsn_rosenberg`: Orwin's (1983) and Rosenberg's (2005) fail-safe N.
 * `pet_peese`: PET (WLS of yi on sei) and PEESE (on vi), weights 1/vi, multiplicative
   error (Stanley & Doucouliagos 2014, Res Synth Methods 5:60-78); the conditional rule uses
   PEESE when PET's intercept is significant (one-sided alpha 0.05), else PET.
@@ -288,8 +289,62 @@ def fsn_rosenthal(yi: Any, vi: Any, alpha: float = 0.05) -> float:
     return float(math.ceil(max(0.0, k * (z_avg / float(-special.ndtri(alpha))) ** 2 - k)))
 
 
+def _whole(n: float) -> float:
+    """metafor's rounding of a fail-safe N: up to a whole study unless within 1.5e-8."""
+    if math.isinf(n) or abs(n - round(n)) < 1.5e-8:
+        return float(round(n)) if not math.isinf(n) else n
+    return float(math.ceil(n))
+
+
+def fsn_orwin(
+    yi: Any, vi: Any = None, target: float | None = None, *, weighted: bool = False
+) -> float:
+    """Orwin's (1983) fail-safe N: studies with effect 0 that bring the mean effect down to
+    ``target`` (default half the mean): ``max(0, k (mean - target) / target)``; the mean is
+    unweighted (metafor's default) or, ``weighted=True``, inverse-variance weighted.
+
+    Same as metafor `fsn(c(.5, .4, .6), c(.04, .05, .06), type="Orwin", target=.1)`: 12:
+
+    Examples:
+        >>> from bayesmeta.classical.bias import fsn_orwin
+        >>> fsn_orwin([0.5, 0.4, 0.6], [0.04, 0.05, 0.06], target=0.1)
+        12.0
+    """  # fmt: skip
+    y = np.asarray(yi, dtype=float)
+    if weighted:
+        y, v, _ = check_arrays(yi, vi)
+        mean = float(np.sum(y / v) / np.sum(1 / v))
+    else:
+        mean = float(np.mean(y))
+    t = mean / 2 if target is None else float(target)
+    if t == 0:
+        return math.inf
+    if math.copysign(1, t) != math.copysign(1, mean):
+        t = -t
+    return _whole(max(0.0, y.size * (mean - t) / t))
+
+
+def fsn_rosenberg(yi: Any, vi: Any, alpha: float = 0.05) -> float:
+    """Rosenberg's (2005) fail-safe N: studies with effect 0 (and the average weight) that
+    make the fixed-effect estimate non-significant at two-sided ``alpha``:
+    ``max(0, k ((sum w y / z_{1-alpha/2})^2 - sum w) / sum w)``.
+
+    Same as metafor `fsn(c(.5, .4, .6), c(.04, .05, .06), type="Rosenberg")`: 9:
+
+    Examples:
+        >>> from bayesmeta.classical.bias import fsn_rosenberg
+        >>> fsn_rosenberg([0.5, 0.4, 0.6], [0.04, 0.05, 0.06])
+        9.0
+    """
+    y, v, _ = check_arrays(yi, vi)
+    w = 1 / v
+    extra = (float(np.sum(w * y)) / float(-special.ndtri(alpha / 2))) ** 2 - float(np.sum(w))
+    return _whole(max(0.0, y.size * extra / float(np.sum(w))))
+
+
 def pet_peese(yi: Any, vi: Any, alpha: float = 0.05) -> dict[str, Any]:
-    """PET and PEESE intercepts (with SEs and p) and the conditional PET-PEESE choice.
+    """PET and PEESE intercepts (with SEs and p), their slopes (``pet_slope`` on sqrt(vi),
+    ``peese_slope`` on vi) and the conditional PET-PEESE choice.
 
     Same as R `lm(y ~ sqrt(v), weights = 1/v)` with y = (0.1, 0.2, 0.35, 0.5),
     v = (0.01, 0.02, 0.04, 0.08): intercept -0.1262:
@@ -313,6 +368,7 @@ def pet_peese(yi: Any, vi: Any, alpha: float = 0.05) -> dict[str, Any]:
         se = math.sqrt(s2 * np.linalg.inv(xtwx)[0, 0])
         t = b[0] / se if se > 0 else math.inf
         out[name] = float(b[0])
+        out[f"{name}_slope"] = float(b[1])
         out[f"{name}_se"] = se
         out[f"{name}_p"] = float(2 * special.stdtr(k - 2, -abs(t)))
     one_sided = out["pet_p"] / 2 if out["pet"] > 0 else 1 - out["pet_p"] / 2
@@ -322,14 +378,22 @@ def pet_peese(yi: Any, vi: Any, alpha: float = 0.05) -> dict[str, Any]:
 
 
 def small_study_summary(
-    yi: Any, vi: Any, *, ni: Any = None, method: str = "REML"
+    yi: Any,
+    vi: Any,
+    *,
+    ni: Any = None,
+    method: str = "REML",
+    steps: Any = (0.025,),
+    alternative: str = "greater",
 ) -> dict[str, Any]:
     """Every test above in one JSON-ready dict (``bayesmeta bias --json``): ``egger_z``,
     ``egger_p``, ``egger_limit`` (regtest defaults), ``egger_lm_t``, ``egger_lm_p``,
     ``rank_tau``, ``rank_p``, ``trimfill_k0``, ``trimfill_side``, ``trimfill_estimate``,
-    ``trimfill_ci_low``, ``trimfill_ci_high`` (REML, L0), ``fsn_rosenthal``, ``pet``,
-    ``peese`` (and their SEs and p, the PET-PEESE choice), ``selection`` (not available:
-    null with the reason) and ``warnings``.
+    ``trimfill_ci_low``, ``trimfill_ci_high`` (REML, L0), ``fsn_rosenthal``, ``fsn_orwin``,
+    ``fsn_rosenberg``, ``pet``, ``peese`` (and their SEs and p, the PET-PEESE choice),
+    ``selection`` (the ML step-function selection model with cut points ``steps``, as
+    `bayesmeta.classical.selection.step_selection`; null with ``selection_note`` when k is too
+    small) and ``warnings``.
 
     Examples:
         >>> from bayesmeta.classical.bias import small_study_summary
@@ -342,6 +406,15 @@ def small_study_summary(
     tau, rp = ranktest(yi, vi)
     tf = trimfill(yi, vi, method=method)
     pp = pet_peese(yi, vi)
+    from bayesmeta.classical.selection import step_selection
+
+    try:
+        sel = step_selection(yi, vi, steps, alternative=alternative)  # type: ignore[arg-type]
+        selection, note = sel.to_dict(), "ML step-function model (metafor selmodel)"
+    except InputError as err:
+        if err.column in ("--steps", "--alternative"):
+            raise
+        selection, note = None, str(err)
     warns = list(dict.fromkeys(eg.warnings + tf.warnings))
     return {
         "k": int(np.asarray(yi).size),
@@ -352,9 +425,10 @@ def small_study_summary(
         "trimfill_k0": tf.k0, "trimfill_side": tf.side, "trimfill_estimate": tf.estimate,
         "trimfill_ci_low": tf.ci_low, "trimfill_ci_high": tf.ci_high,
         "trimfill_filled_yi": tf.filled_yi.tolist(), "trimfill_filled_vi": tf.filled_vi.tolist(),
-        "fsn_rosenthal": fsn_rosenthal(yi, vi),
+        "fsn_rosenthal": fsn_rosenthal(yi, vi), "fsn_orwin": fsn_orwin(yi, vi),
+        "fsn_rosenberg": fsn_rosenberg(yi, vi),
         **{("pet_peese_" + k if k in ("choice", "estimate") else k): v for k, v in pp.items()},
-        "selection": None,
-        "selection_note": "step-function selection models are not implemented yet",
+        "selection": selection,
+        "selection_note": note,
         "warnings": warns,
     }  # fmt: skip

@@ -34,6 +34,7 @@ from bayesmeta.errors import InputError
 from bayesmeta.results import MetaResult
 
 KINDS = ("rate", "2x2")
+_COMPILED: dict[tuple[Any, ...], Any] = {}  # one compiled model per kind, k and priors
 DEFAULT_MU, DEFAULT_TAU, DEFAULT_BASELINE = "normal(0, 10)", "halfnormal(0.5)", "normal(0, 10)"
 
 
@@ -74,6 +75,8 @@ class BinomialMeta:
         tau_prior: str | None = None,
         baseline_prior: str | None = None,
         p_prior: str | None = None,
+        subgroup_means: str = "fixed",
+        sigma_prior: str | None = None,
         draws: int = 1000,
         tune: int = 1000,
         chains: int = 4,
@@ -91,6 +94,10 @@ class BinomialMeta:
         self.tau_prior = parse_prior(tau_prior or DEFAULT_TAU, "tau")
         self.baseline_prior = parse_prior(baseline_prior or DEFAULT_BASELINE, "mu")
         self.p_prior = p_prior
+        if subgroup_means not in ("fixed", "pooled"):
+            raise InputError(f"subgroup_means must be 'fixed' or 'pooled', not {subgroup_means!r}")
+        self.subgroup_means = subgroup_means
+        self.sigma_prior = parse_prior(sigma_prior or tau_prior or DEFAULT_TAU, "tau")
         if p_prior is not None:
             ab = _beta_params(p_prior)
             self._beta = ab
@@ -101,26 +108,52 @@ class BinomialMeta:
         self.target_accept, self.level, self.progress = target_accept, level, progress
 
     def _model(self, x1: np.ndarray, n1: np.ndarray, x2: np.ndarray | None,
-               n2: np.ndarray | None, labels: list[str]) -> Any:  # fmt: skip
+               n2: np.ndarray | None, labels: list[str],
+               groups: tuple[list[str], np.ndarray] | None = None) -> Any:  # fmt: skip
         import pymc as pm
+        import pytensor.tensor as pt
 
-        coords = {"study": labels}
+        coords: dict[str, list[str]] = {"study": labels}
+        if groups is not None:
+            coords["subgroup"] = groups[0]
         with pm.Model(coords=coords) as model:
             if self.p_prior is not None:
                 a, b = self._beta
                 p = pm.Beta("p", alpha=a, beta=b)
                 pm.Binomial("x_obs", n=n1[0], p=p, observed=x1[0])
                 return model
-            mu = self.mu_prior.to_pymc("mu")
+            # counts as pm.Data: one compiled model serves every data set of the same k
+            ev1 = pm.Data("events", x1.astype(np.int64), dims="study")
+            tot1 = pm.Data("n", n1.astype(np.int64), dims="study")
             tau = self.tau_prior.to_pymc("tau")
             z = pm.Normal("z", 0.0, 1.0, dims="study")
-            theta = pm.Deterministic("theta", mu + tau * z, dims="study")
+            if groups is None:
+                mu = self.mu_prior.to_pymc("mu")
+                mean = mu
+            else:  # subgroup terms, as the normal `subgroup` model
+                levels, idx = groups
+                g = pm.Data("subgroup_idx", idx, dims="study")
+                if self.subgroup_means == "fixed":
+                    share = np.bincount(idx, minlength=len(levels)) / idx.size
+                    w = pm.Data("subgroup_weight", share, dims="subgroup")
+                    mu_g = self.mu_prior.to_pymc("mu_subgroup", dims="subgroup")
+                    pm.Deterministic("mu", pt.sum(w * mu_g))
+                else:
+                    mu = self.mu_prior.to_pymc("mu")
+                    sigma = self.sigma_prior.to_pymc("sigma_subgroup")
+                    eta = pm.Normal("eta_subgroup", 0.0, 1.0, dims="subgroup")
+                    mu_g = pm.Deterministic("mu_subgroup", mu + sigma * eta, dims="subgroup")
+                mean = mu_g[g]
+            theta = pm.Deterministic("theta", mean + tau * z, dims="study")
             if self.kind == "rate":
-                pm.Binomial("x_obs", n=n1, logit_p=theta, observed=x1, dims="study")
+                pm.Binomial("x_obs", n=tot1, logit_p=theta, observed=ev1, dims="study")
             else:
+                assert x2 is not None and n2 is not None
+                ev2 = pm.Data("events2", x2.astype(np.int64), dims="study")
+                tot2 = pm.Data("n2", n2.astype(np.int64), dims="study")
                 alpha = self.baseline_prior.to_pymc("alpha", dims="study")
-                pm.Binomial("c_obs", n=n2, logit_p=alpha, observed=x2, dims="study")
-                pm.Binomial("a_obs", n=n1, logit_p=alpha + theta, observed=x1, dims="study")
+                pm.Binomial("c_obs", n=tot2, logit_p=alpha, observed=ev2, dims="study")
+                pm.Binomial("a_obs", n=tot1, logit_p=alpha + theta, observed=ev1, dims="study")
         return model
 
     def fit(
@@ -131,12 +164,16 @@ class BinomialMeta:
         n2: Any = None,
         *,
         study: Any = None,
+        subgroup: Any = None,
     ) -> BinomialMeta:
         """Sample the posterior. ``kind="rate"``: ``events`` of ``n``; ``"2x2"``: treated
-        ``events`` of ``n`` and control ``events2`` of ``n2``. Sets ``idata_``,
-        ``diagnostics_``, ``sampling_time_``, ``warnings_``."""
+        ``events`` of ``n`` and control ``events2`` of ``n2``. ``subgroup`` (one label per
+        row) adds subgroup terms mu_subgroup, ``fixed`` (mu is their study-weighted mean) or
+        ``pooled`` (mu_subgroup ~ N(mu, sigma^2)), as the normal `subgroup` model. Sets
+        ``idata_``, ``diagnostics_``, ``sampling_time_``, ``warnings_``."""
         import nutpie
 
+        from bayesmeta.hierarchical.compiled import compile_model
         from bayesmeta.hierarchical.diagnostics import diagnose, diagnostic_warnings
 
         x1, m1 = _counts("events", events, n)
@@ -157,8 +194,32 @@ class BinomialMeta:
                 "every row has 0 events (or all events): the rates are bounded only on one "
                 "side; the prior decides the rest"
             )
-        model = self._model(x1, m1, x2, m2, labels)
-        compiled = nutpie.compile_pymc_model(model, backend="numba")
+        groups = None
+        if subgroup is not None:
+            sub = [str(g) for g in subgroup]
+            if len(sub) != k or self.p_prior is not None:
+                raise InputError("subgroup: one label per row (and no p_prior)", column="subgroup")
+            levels = sorted(set(sub))
+            groups = (levels, np.array([levels.index(g) for g in sub], dtype=np.int64))
+        baked = (tuple(x1), tuple(m1)) if self.p_prior else None  # the conjugate model's data
+        priors = (self.p_prior, self.mu_prior.text, self.tau_prior.text, self.baseline_prior.text)
+        shape = None if groups is None else (len(groups[0]), self.subgroup_means,
+                                             self.sigma_prior.text)  # fmt: skip
+        key = (self.kind, k, *priors, baked, shape)
+        if key not in _COMPILED:
+            _COMPILED[key] = compile_model(self._model(x1, m1, x2, m2, labels, groups))
+        compiled = _COMPILED[key]
+        if self.p_prior is None:
+            data: dict[str, np.ndarray] = {"events": x1.astype(np.int64),
+                                           "n": m1.astype(np.int64)}  # fmt: skip
+            if x2 is not None and m2 is not None:
+                data |= {"events2": x2.astype(np.int64), "n2": m2.astype(np.int64)}
+            if groups is not None:
+                idx = groups[1]
+                data["subgroup_idx"] = idx
+                if self.subgroup_means == "fixed":
+                    data["subgroup_weight"] = np.bincount(idx, minlength=len(groups[0])) / k
+            compiled = compiled.with_data(**data)
         t0 = time.perf_counter()
         idata = nutpie.sample(
             compiled, draws=self.draws, tune=self.tune, chains=self.chains, seed=self.seed,
@@ -168,7 +229,13 @@ class BinomialMeta:
         import xarray as xr
 
         tree = xr.DataTree()
-        tree["posterior"] = idata["posterior"]
+        post = idata["posterior"].to_dataset()
+        if "study" in post.dims:  # the compiled model may carry another data set's labels
+            post = post.assign_coords(study=labels)
+        if groups is not None:
+            post = post.assign_coords(subgroup=groups[0])
+        self.subgroups_ = None if groups is None else groups[0]
+        tree["posterior"] = post
         tree["sample_stats"] = idata["sample_stats"]
         self.idata_ = tree
         self.k_, self.labels_ = k, labels
@@ -201,6 +268,14 @@ class BinomialMeta:
             rows[nm] = {"mean": float(d.mean()), "sd": float(d.std(ddof=1)),
                         "median": float(np.median(d)), "ci_low": float(np.quantile(d, lo_p)),
                         "ci_high": float(np.quantile(d, hi_p))}  # fmt: skip
+        if getattr(self, "subgroups_", None):
+            ds = self.idata_["posterior"].to_dataset()
+            for extra in ("sigma_subgroup",):
+                if extra in ds:
+                    rows[extra] = _row(self.draws_of(extra), lo_p, hi_p)
+            for j, g in enumerate(self.subgroups_ or []):
+                d = np.asarray(ds["mu_subgroup"].isel(subgroup=j)).reshape(-1)
+                rows[f"mu[{g}]"] = _row(d, lo_p, hi_p)
         post = pd.DataFrame.from_dict(rows, orient="index")
         post.index.name = "param"
         main = rows[names[0]]
@@ -241,6 +316,12 @@ class BinomialMeta:
             warnings=list(self.warnings_),
             extra={"scale": "logit" if self.kind == "rate" else "log odds ratio"},
         )
+
+
+def _row(d: np.ndarray, lo_p: float, hi_p: float) -> dict[str, float]:
+    lo, hi = np.quantile(d, [lo_p, hi_p])
+    return {"mean": float(d.mean()), "sd": float(d.std(ddof=1)), "median": float(np.median(d)),
+            "ci_low": float(lo), "ci_high": float(hi)}  # fmt: skip
 
 
 def _beta_params(text: str) -> tuple[float, float]:

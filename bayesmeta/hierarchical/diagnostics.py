@@ -42,24 +42,27 @@ class SamplingWarning(UserWarning):
     """
 
 
-def _extreme(ds: xr.Dataset, worst: str) -> tuple[float, str]:
-    """(max or min value, 'name[label]') over every element of every variable, NaN skipped."""
-    best_val, best_name = math.nan, ""
+def _stacked(ds: xr.Dataset) -> tuple[np.ndarray, list[str]]:
+    """Every scalar of every variable as rows of one (n, chain, draw) array, with the names
+    ('name[label]'), variable by variable in order, elements in C order."""
+    rows, names = [], []
     for name, da in ds.data_vars.items():
-        vals = np.asarray(da.values, dtype=float)
-        if vals.size == 0 or np.all(np.isnan(vals)):
-            continue
-        flat = np.nanargmax(vals) if worst == "max" else np.nanargmin(vals)
-        v = float(vals.ravel()[flat])
-        if math.isnan(best_val) or (v > best_val if worst == "max" else v < best_val):
-            idx = np.unravel_index(flat, vals.shape)
-            labels = [
-                str(da[d].values[i]) if d in da.coords else str(i)
-                for d, i in zip(da.dims, idx, strict=True)
-            ]
-            best_val = v
-            best_name = f"{name}[{', '.join(labels)}]" if labels else str(name)
-    return best_val, best_name
+        other = [d for d in da.dims if d not in ("chain", "draw")]
+        arr = np.asarray(da.transpose(*other, "chain", "draw").values, dtype=float)
+        shape = arr.shape[:-2]
+        rows.append(arr.reshape(-1, *arr.shape[-2:]))
+        for idx in np.ndindex(*shape):
+            labels = [str(da[d].values[i]) if d in da.coords else str(i)
+                      for d, i in zip(other, idx, strict=True)]  # fmt: skip
+            names.append(f"{name}[{', '.join(labels)}]" if labels else str(name))
+    return np.concatenate(rows) if rows else np.empty((0, 1, 1)), names
+
+
+def _pick(vals: np.ndarray, names: list[str], worst: str) -> tuple[float, str]:
+    if vals.size == 0 or np.all(np.isnan(vals)):
+        return math.nan, ""
+    i = int(np.nanargmax(vals) if worst == "max" else np.nanargmin(vals))
+    return float(vals[i]), names[i]
 
 
 def _varying(posterior: xr.Dataset) -> xr.Dataset:
@@ -113,11 +116,17 @@ def diagnose(idata: Any) -> Diagnostics:
     post = _varying(idata["posterior"].to_dataset())
     stats = idata["sample_stats"].to_dataset()
     chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
+    from arviz_stats.base import array_stats
+    from arviz_stats.validate import validate_ci_prob
+
+    arr, names = _stacked(post)  # one vectorised call per statistic, not one per variable
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        rhat, rhat_at = _extreme(az.rhat(post), "max")
-        bulk, bulk_at = _extreme(az.ess(post, method="bulk"), "min")
-        tail, tail_at = _extreme(az.ess(post, method="tail"), "min")
+        rhat, rhat_at = _pick(array_stats.rhat(arr), names, "max")
+        bulk, bulk_at = _pick(array_stats.ess(arr, method="bulk"), names, "min")
+        tail, tail_at = _pick(
+            array_stats.ess(arr, method="tail", prob=validate_ci_prob(None)), names, "min"
+        )
     div = int(stats["diverging"].sum()) if "diverging" in stats else 0
     depth_name = next(
         (n for n in ("maxdepth_reached", "reached_max_treedepth") if n in stats), None

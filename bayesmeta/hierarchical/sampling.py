@@ -133,10 +133,10 @@ def clear_cache() -> None:
 
 
 def _compile_nutpie(entry: CacheEntry) -> Any:
-    import nutpie
+    from bayesmeta.hierarchical.compiled import compile_model
 
     if entry.nutpie_model is None:
-        entry.nutpie_model = nutpie.compile_pymc_model(entry.model, backend="numba")
+        entry.nutpie_model = compile_model(entry.model)
         entry.compilations += 1
         _STATS["compilations"] += 1
     return entry.nutpie_model

@@ -361,7 +361,8 @@ def _posterior_curves(result: MetaResult) -> dict[str, tuple[np.ndarray, np.ndar
 
 def bias_funnel(table: Any, summary: dict[str, Any], *, xlabel: str = "effect") -> Any:
     """The contour-enhanced funnel plot (`funnel_plot` of the REML fit) with the trim-and-fill
-    studies drawn open and Egger's regression line (limit + slope x SE); returns the Figure.
+    studies drawn open, Egger's regression line (limit + slope x SE) and the PET (b0 + b1 SE)
+    and PEESE (b0 + b1 SE^2) lines, the one PET-PEESE chooses solid; returns the Figure.
 
     ``summary`` is `bayesmeta.classical.bias.small_study_summary` of the same table.
 
@@ -371,8 +372,8 @@ def bias_funnel(table: Any, summary: dict[str, Any], *, xlabel: str = "effect") 
         >>> from bayesmeta.plots.meta import bias_funnel
         >>> t = load_studies("crins2014")
         >>> fig = bias_funnel(t, small_study_summary(t.yi, t.vi), xlabel="log OR")
-        >>> [h.get_label() for h in fig.axes[0].get_lines()][-1]
-        'Egger line'
+        >>> [h.get_label() for h in fig.axes[0].get_lines()][-3:]
+        ['Egger line', 'PET (chosen)', 'PEESE']
     """
     from bayesmeta.classical import pool
 
@@ -387,5 +388,53 @@ def bias_funnel(table: Any, summary: dict[str, Any], *, xlabel: str = "effect") 
     if summary.get("egger_limit") is not None:
         ax.plot(summary["egger_limit"] + summary["egger_slope"] * se, se, color="tab:red",
                 lw=1.0, label="Egger line")  # fmt: skip
+    choice = summary.get("pet_peese_choice")
+    for name, x, color in (("PET", se, "tab:purple"), ("PEESE", se**2, "tab:green")):
+        b0, b1 = summary.get(name.lower()), summary.get(f"{name.lower()}_slope")
+        if b0 is None or b1 is None:
+            continue
+        chosen = name == choice
+        ax.plot(
+            b0 + b1 * x,
+            se,
+            color=color,
+            lw=1.2 if chosen else 0.9,
+            ls="-" if chosen else "--",
+            label=f"{name} (chosen)" if chosen else name,
+        )
     ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def model_probability_plot(average: Any) -> Any:
+    """Prior and posterior probabilities of the four averaged models (fixed / random effects
+    x no effect / effect; `bayesmeta.exact.averaging.model_average`) as paired bars, with the
+    inclusion Bayes factors in the title; returns the Figure.
+
+    Examples:
+        >>> from bayesmeta.exact.averaging import model_average
+        >>> from bayesmeta.plots.meta import model_probability_plot
+        >>> ma = model_average([0.1, 0.3, 0.5], [0.1, 0.2, 0.15], mu_prior="normal(0, 1)",
+        ...                    tau_prior="halfnormal(0.5)")
+        >>> fig = model_probability_plot(ma)
+        >>> fig.axes[0].get_legend_handles_labels()[1]
+        ['prior', 'posterior']
+    """
+    import matplotlib.pyplot as plt
+
+    t = average.table
+    fig, ax = plt.subplots(figsize=(6.0, 3.4), dpi=150)
+    x = np.arange(len(t))
+    ax.bar(x - 0.2, t["prior"], width=0.4, color="0.75", label="prior")
+    bars = ax.bar(x + 0.2, t["posterior"], width=0.4, color="tab:blue", label="posterior")
+    for b, p in zip(bars, t["posterior"], strict=True):
+        ax.annotate(f"{p:.2f}", (b.get_x() + b.get_width() / 2, p), ha="center", va="bottom",
+                    fontsize=8, xytext=(0, 2), textcoords="offset points")  # fmt: skip
+    ax.set_xticks(x, [str(m).replace(", ", "\n") for m in t["model"]], fontsize=8)
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel("model probability")
+    ax.set_title(f"inclusion BF: effect {average.bf_effect:.3g}, heterogeneity "
+                 f"{average.bf_heterogeneity:.3g}", fontsize=9)  # fmt: skip
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
     return fig

@@ -132,3 +132,27 @@ def test_warnings_are_emitted_as_sampling_warnings():
         warn_all(["a problem; a remedy"])
     assert [w.category for w in caught] == [SamplingWarning]
     assert str(caught[0].message) == "a problem; a remedy"
+
+
+def test_stacked_statistics_equal_arviz_per_variable():
+    """The vectorised R-hat / ESS equal ArviZ's per-variable az.rhat / az.ess (exactly), and
+    the worst parameter is the first extreme in variable order."""
+    rng = np.random.default_rng(5)
+    walk = rng.normal(size=(CHAINS, DRAWS, 3)).cumsum(axis=1)
+    shifted = rng.normal(size=(CHAINS, DRAWS)) + np.arange(CHAINS)[:, None]
+    idata = tree({"theta": walk, "mu": shifted})
+    diag = diagnose(idata)
+    post = idata["posterior"].to_dataset()[["mu", "tau", "theta"]]
+    ref = {
+        "max_rhat": az.rhat(post),
+        "min_ess_bulk": az.ess(post, method="bulk"),
+        "min_ess_tail": az.ess(post, method="tail"),
+    }
+    for key, ds in ref.items():
+        flat = {f"{n}[{s}]" if "study" in da.dims else n: float(v)
+                for n, da in ds.data_vars.items()
+                for s, v in (zip(da["study"].values, da.values, strict=True)
+                             if "study" in da.dims else [("", da.values)])}  # fmt: skip
+        want = max(flat.values()) if key == "max_rhat" else min(flat.values())
+        assert diag[key] == want
+        assert flat[diag[f"{key}_param"]] == want

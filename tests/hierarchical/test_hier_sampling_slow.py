@@ -90,16 +90,16 @@ def test_models_on_real_data_sample_cleanly(case):
 
 def test_refit_of_same_shape_does_not_recompile(monkeypatch):
     """Second fit with new yi/sei (same k): cache hit, no new nutpie compilation."""
-    import nutpie
+    from bayesmeta.hierarchical import compiled
 
     calls = []
-    original = nutpie.compile_pymc_model
+    original = compiled.compile_model
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(nutpie, "compile_pymc_model", counting)
+    monkeypatch.setattr(compiled, "compile_model", counting)
     sampling_module.clear_cache()
     data = schools()
     opts = RUN | {

@@ -4,7 +4,7 @@ Reference: the exact normal-normal engine (bayesmeta.exact.NormalNormal; checked
 bayesmeta 3.4 in its own tests) under each prior. Tolerance: 3 x the MCSE of the median that
 ArviZ reports for these draws (``az.mcse(method="median")``), for a fixed seed (20201; also
 within 3 MCSE for seed 1 when written). Compilations are counted by wrapping
-``nutpie.compile_pymc_model``, as in test_hier_sampling_slow.py.
+``bayesmeta.hierarchical.compiled.compile_model``, as in test_hier_sampling_slow.py.
 """
 
 from __future__ import annotations
@@ -30,12 +30,10 @@ def _rubin() -> pd.DataFrame:
 def swept():
     """Three halfnormal scales refitted; returns (table, number of nutpie compilations)."""
     pytest.importorskip("nutpie")
-    import nutpie
-
-    from bayesmeta.hierarchical import cache_info, clear_cache
+    from bayesmeta.hierarchical import cache_info, clear_cache, compiled
 
     calls = []
-    original = nutpie.compile_pymc_model
+    original = compiled.compile_model
 
     def counting(*args, **kwargs):
         calls.append(1)
@@ -43,7 +41,7 @@ def swept():
 
     clear_cache()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(nutpie, "compile_pymc_model", counting)
+        mp.setattr(compiled, "compile_model", counting)
         out = refit_sweep(_rubin(), SCALES, MU_PRIOR, draws=1000, tune=1000, chains=4, seed=20201)
     assert cache_info()["compilations"] == 1
     clear_cache()
