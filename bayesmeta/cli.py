@@ -492,7 +492,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         out=args.out,
         studies=args.studies,
         seed=args.seed,
-        progress=not args.quiet,
+        progress=not args.quiet and sys.stderr.isatty(),  # step lines only on a terminal
         mcmc=not args.no_mcmc,
     )
     parts = ", ".join(f"{k} {v:.1f}" for k, v in r.timings.items() if k != "total")

@@ -133,6 +133,11 @@ def add_sensitivity_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chains", type=int, default=4, help="--refit: chains")
     p.add_argument("--seed", type=seed_type, default=1, help="--refit: seed of every fit")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="--refit: no progress counter (shown on stderr only on a terminal)",
+    )
     p.add_argument("--csv", default=None, metavar="FILE", help="also write the table as CSV")
     p.add_argument("--plots", default=None, metavar="DIR",
                    help="write sensitivity_interval.png, sensitivity_tornado.png, "

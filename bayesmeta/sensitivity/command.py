@@ -131,6 +131,7 @@ def _refit(
     df = refit_sweep(
         table, taus, mus[0], model=args.refit, draws=args.draws, tune=args.tune,
         chains=args.chains, seed=args.seed, level=args.level,
+        progress=not getattr(args, "quiet", False),
     )  # fmt: skip
     if args.refit == "normal" and table.subgroup is None:
         exact = sweep(table, list(df["tau_prior"]), mus[0], level=args.level)

@@ -56,6 +56,7 @@ def refit_sweep(
     chains: int = 4,
     seed: int = 1,
     level: float = 0.95,
+    progress: bool = False,
     **options: Any,
 ) -> pd.DataFrame:
     """One PyMC fit per tau prior of ``tau_priors`` (sweeps such as
@@ -66,7 +67,8 @@ def refit_sweep(
     of each family with nutpie; every fit with ``sampler="pymc"``, whose NUTS compiles per
     call) and ``cache_hit``. Every fit uses the same ``seed``. ``table`` is a StudyTable,
     MetaData or DataFrame; ``options`` go to `BayesianMeta`
-    (e.g. ``target_accept``, ``sampler``, ``centred``).
+    (e.g. ``target_accept``, ``sampler``, ``centred``). ``progress``: a counter of fits
+    done, with the time left, on stderr when it is a terminal (`bayesmeta.progress`).
     """
     from bayesmeta.hierarchical import BayesianMeta, cache_info
     from bayesmeta.hierarchical.bayesian_meta import as_data
@@ -75,8 +77,11 @@ def refit_sweep(
     mu = parse_prior(mu_prior, "mu")
     priors = [p for grid in expand(tau_priors, "tau") for p in grid.priors]
     options = {"warn": False} | options
+    from bayesmeta.progress import Counter, on_terminal
+
     data = None
     rows = []
+    bar = Counter(len(priors), "refit", progress and on_terminal())
     for prior in priors:
         bm = BayesianMeta(
             model,
@@ -111,6 +116,7 @@ def refit_sweep(
             "sampling_time": bm.sampling_time_,
         }
         rows.append(row)
+        bar.step(prior.text)
     out = pd.DataFrame(rows, columns=list(REFIT_COLUMNS))
     out.attrs |= {"level": level, "model": model, "draws": draws, "tune": tune,
                   "chains": chains, "seed": seed}  # fmt: skip

@@ -22,8 +22,6 @@ import argparse
 import json
 import os
 import signal
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -73,21 +71,6 @@ def _write(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     df.to_parquet(tmp, index=False)
     os.replace(tmp, path)
-
-
-class _Progress:
-    """A plain stderr counter: ``chunks done/total``."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled, self.t0 = total, 0, enabled, time.perf_counter()
-
-    def step(self) -> None:
-        self.done += 1
-        if self.enabled:
-            dt = time.perf_counter() - self.t0
-            end = "\n" if self.done == self.total else ""
-            print(f"\rsimulate: {self.done}/{self.total} chunks, {dt:.0f} s", end=end,
-                  file=sys.stderr, flush=True)  # fmt: skip
 
 
 def _client(workers: int | None, scheduler: str | None, processes: bool) -> tuple[Any, Any]:
@@ -161,7 +144,9 @@ def run_study(
     _prepare(out, spec)
     chunks = spec.chunks()
     todo = [c for c in chunks if not chunk_path(out, spec, c).exists()]
-    bar = _Progress(len(todo), progress and bool(todo) and sys.stderr.isatty())
+    from bayesmeta.progress import Counter, on_terminal
+
+    bar = Counter(len(todo), "simulate", progress and bool(todo) and on_terminal(), unit="chunks")
     if todo and workers == 0 and not scheduler:
         for c in todo:
             _write(run_chunk(spec, c), chunk_path(out, spec, c))
