@@ -20,7 +20,7 @@ from bayesmeta.plots import (
 )
 
 if TYPE_CHECKING:
-    from bayesmeta.review.reanalysis import BayesRow, Reanalysis
+    from bayesmeta.review.results import BayesRow, Reanalysis
 
 
 def _finite(*xs: float) -> bool:

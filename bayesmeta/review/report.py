@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bayesmeta.review.reanalysis import Reanalysis
+    from bayesmeta.review.results import Reanalysis
 
 
 # --------------------------------------------------------------------------- formatting

@@ -26,7 +26,7 @@ import pandas as pd
 from bayesmeta.credibility import credibility
 
 if TYPE_CHECKING:
-    from bayesmeta.review.reanalysis import Reanalysis
+    from bayesmeta.review.results import Reanalysis
 
 VERDICT_COLUMNS = (
     "analysis", "published_md", "published_ci_low", "published_ci_high", "published_excludes_0",
