@@ -16,7 +16,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "cell-type model (PyMC)": ("tab:red", "v"),
     "study level": ("tab:brown", "P"),
 }
-DPI = 100
+DPI = 150
 
 
 def pyplot() -> Any:

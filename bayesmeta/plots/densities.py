@@ -38,7 +38,10 @@ def densities(
 ) -> Path:
     """Solid posteriors and dashed priors (matched by key, same colour); vertical ``marks``.
 
-    ``marks`` maps a label to an x position (dotted line). Returns the path written.
+    ``marks`` maps a label to an x position: a vertical line named in the legend (not written
+    over the curves). Curves are drawn widest first, so one that coincides with another (a
+    vague-prior posterior on top of the likelihood-dominated ones) still shows as a halo.
+    Returns the path written.
 
     Examples:
         >>> import numpy as np
@@ -52,17 +55,18 @@ def densities(
     """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(10.0, 4.2))
+    n = len(posteriors)
     for i, (name, c) in enumerate(posteriors.items()):
         colour, _ = style(name, i)
-        ax.plot(c.x, c.y, color=colour, lw=1.8, label=c.label or name)
+        ax.plot(c.x, c.y, color=colour, lw=1.6 + 1.6 * (n - 1 - i) / max(n - 1, 1),
+                label=c.label or name, zorder=2 + i)  # fmt: skip
         if priors and name in priors:
             p = priors[name]
             ax.plot(p.x, p.y, color=colour, lw=1.0, ls="--", label=p.label or f"{name} (prior)")
-    for label, x in (marks or {}).items():
-        ax.axvline(x, color="0.3", lw=0.9, ls=":")
-        ax.annotate(
-            label, (x, ax.get_ylim()[1] * 0.95), fontsize=8, rotation=90, ha="right", va="top"
-        )
+    mark_styles = (("black", ":"), ("0.45", "-."), ("0.6", (0, (1, 3))))
+    for j, (label, x) in enumerate((marks or {}).items()):
+        colour, ls = mark_styles[j % len(mark_styles)]
+        ax.axvline(x, color=colour, lw=1.1, ls=ls, label=f"{label} ({x:.3g})", zorder=1)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     ax.set_title(title, fontsize=11)

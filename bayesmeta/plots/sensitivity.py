@@ -61,11 +61,47 @@ def overlay(path: str | Path, curves: Sequence, *, title: str = "", xlabel: str 
     return save(fig, path)
 
 
-def interval_vs_scale(path: str | Path, sweep: pd.DataFrame, *, title: str = "") -> Path:
+_FAMILY_NAMES = {
+    "halfnormal": "half-normal",
+    "halfcauchy": "half-Cauchy",
+    "halft": "half-t",
+    "exponential": "exponential",
+    "uniform": "uniform",
+    "lognormal": "log-normal",
+}
+
+
+def _sweep_label(text: str) -> str:
+    """``halfnormal(0.041..0.82, n=20)`` -> ``half-normal tau prior, scale 0.041 to 0.82``."""
+    import re
+
+    m = re.fullmatch(r"\s*([a-z_]+)\((.*)\)\s*", str(text))
+    if not m:
+        return str(text)
+    family, args = m.group(1), m.group(2)
+    rng = re.search(r"([-+0-9.eE]+)\.\.([-+0-9.eE]+)", args)
+    name = _FAMILY_NAMES.get(family, family)
+    if not rng:
+        return f"{name} tau prior"
+    return f"{name} tau prior, scale {float(rng.group(1)):.3g} to {float(rng.group(2)):.3g}"
+
+
+def interval_vs_scale(
+    path: str | Path,
+    sweep: pd.DataFrame,
+    *,
+    title: str = "",
+    reference: float | None = None,
+    reference_label: str = "reference prior",
+    unit: str = "",
+) -> Path:
     """Median and central interval of mu (left) and tau (right) against the swept value.
 
-    One line and band per (tau sweep, mu prior, subgroup) of a `bayesmeta.sensitivity.sweep`
-    table; InputError if no tau prior was swept. Returns the path written.
+    One line per (tau sweep, mu prior, subgroup) of a `bayesmeta.sensitivity.sweep` table, its
+    interval as a light band edged by thin lines (so overlapping bands stay readable), a zero
+    line on the mu panel, and, with ``reference`` (a scale), a vertical line and markers at the
+    reference prior. ``unit`` is appended to the axis labels ("unit not stated" when the
+    source states none). InputError if no tau prior was swept. Returns the path written.
 
     Examples:
         >>> import pandas as pd
@@ -74,31 +110,47 @@ def interval_vs_scale(path: str | Path, sweep: pd.DataFrame, *, title: str = "")
         >>> df = pd.DataFrame({"study": ["a", "b", "c"], "yi": [0.1, 0.3, -0.2],
         ...                    "vi": [0.04, 0.02, 0.05]})
         >>> res = sweep(df, "halfnormal(0.1..1, n=5)", "normal(0, 1)")
-        >>> interval_vs_scale("interval.png", res).name
+        >>> interval_vs_scale("interval.png", res, reference=0.5).name
         'interval.png'
     """
     df = sweep[np.isfinite(sweep["tau_value"].astype(float))]
     if df.empty:
         raise InputError("the sweep has no swept tau-prior scale to plot against")
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.2), sharex=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.4), sharex=True)
     groups = list(df.groupby(["tau_sweep", "mu_prior", "subgroup"], sort=False))
+    unit_text = f" ({unit})" if unit else ""
+    unit_line = f"\n({unit})" if unit else ""
     for i, ((tsweep, mprior, sub), g) in enumerate(groups):
-        colour = f"C{i % 10}"
-        label = str(tsweep) + (f", mu ~ {mprior}" if df["mu_prior"].nunique() > 1 else "")
+        colour = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:brown")[i % 5]
+        label = _sweep_label(str(tsweep))
+        label += f", mu ~ {mprior}" if df["mu_prior"].nunique() > 1 else ""
         label += f" [{sub}]" if sub else ""
+        g = g.sort_values("tau_value")
         x = g["tau_value"].to_numpy(float)
+        width = 1.4 + 1.4 * (len(groups) - 1 - i) / max(len(groups) - 1, 1)  # first widest
         for ax, q in zip(axes, ("mu", "tau"), strict=True):
-            ax.plot(x, g[f"{q}_median"], color=colour, lw=1.5, label=label)
-            ax.fill_between(x, g[f"{q}_ci_low"], g[f"{q}_ci_high"], color=colour, alpha=0.15)
+            ax.plot(x, g[f"{q}_median"], color=colour, lw=width, label=label)
+            ax.fill_between(x, g[f"{q}_ci_low"], g[f"{q}_ci_high"], color=colour, alpha=0.08,
+                            lw=0)  # fmt: skip
+            for edge in ("ci_low", "ci_high"):
+                ax.plot(x, g[f"{q}_{edge}"], color=colour, lw=0.8, ls="--")
+            if reference is not None and x.min() <= reference <= x.max():
+                ref = np.interp(reference, x, g[f"{q}_median"].to_numpy(float))
+                ax.plot([reference], [ref], marker="D", color=colour, ms=9 - 3 * i, mec="black",
+                        zorder=5 + i, ls="none")  # fmt: skip
+    axes[0].axhline(0.0, color="black", lw=0.9, label="no effect (mu = 0)")
+    if reference is not None:
+        for ax in axes:
+            ax.axvline(reference, color="0.3", lw=0.9, ls=":", label=reference_label)
     level = sweep.attrs.get("level", 0.95)
-    axes[0].set_ylabel(f"mu: median and {100 * level:g} % interval")
-    axes[1].set_ylabel(f"tau: median and {100 * level:g} % interval")
+    axes[0].set_ylabel(f"mu: median, {100 * level:g} % interval{unit_line}")
+    axes[1].set_ylabel(f"tau: median, {100 * level:g} % interval{unit_line}")
     for ax in axes:
-        ax.set_xlabel("swept prior parameter (scale)")
-    axes[0].legend(fontsize=7, frameon=False)
+        ax.set_xlabel(f"scale of the tau prior{unit_text}")
+    axes[0].legend(fontsize=9, frameon=False, loc="best")
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return save(fig, path)
 
 

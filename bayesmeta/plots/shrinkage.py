@@ -48,7 +48,7 @@ def shrinkage(path: str | Path, panels: Sequence[ShrinkagePanel], *, ncols: int 
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 2.4 * nrows), squeeze=False)
     obs_c, obs_m = style("published")
-    shr_c, shr_m = style("exact")
+    shr_c, shr_m = style("cell-type model (exact)")
     for ax, p in zip(axes.ravel(), panels, strict=False):
         k = len(p.labels)
         ax.axvspan(p.mu[1], p.mu[2], color=shr_c, alpha=0.12, lw=0)

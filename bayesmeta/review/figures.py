@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
@@ -18,19 +20,48 @@ from bayesmeta.plots import (
     interval_forest,
     shrinkage,
 )
+from bayesmeta.plots._style import pyplot
 
 if TYPE_CHECKING:
     from bayesmeta.review.results import BayesRow, Reanalysis
+
+
+@dataclass(frozen=True)
+class Job:
+    """One figure: ``draw(*args, **kwargs)`` writes it (None: already drawn elsewhere);
+    ``caption`` and ``relpath`` (relative to the report) go into the report."""
+
+    draw: Callable[..., Any] | None
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    caption: str
+    relpath: str
 
 
 def _finite(*xs: float) -> bool:
     return all(x is not None and math.isfinite(x) for x in xs)
 
 
+def _unit(r: Reanalysis, outcome: str) -> str:
+    """The outcome's unit as the spec states it, or that the review states none."""
+    o = r.spec.outcomes[outcome]
+    return "unit not stated in the review" if o.unit == "not stated" else o.unit
+
+
 def _xlabel(r: Reanalysis, outcome: str) -> str:
     o = r.spec.outcomes[outcome]
-    unit = "" if o.unit == "not stated" else f" ({o.unit})"
-    return f"MD follow-up minus baseline, {o.label}{unit}; benefit = {o.benefit}"
+    return f"MD follow-up minus baseline, {o.label} ({_unit(r, outcome)}); benefit = {o.benefit}"
+
+
+def _reference_scale(text: str) -> float | None:
+    """The scale of a tau prior's text (``halfnormal(35.76)`` -> 35.76), None if unknown."""
+    from bayesmeta.priors import parse_prior
+
+    try:
+        params = parse_prior(text, "tau").params
+    except Exception:  # noqa: BLE001 - a prior without a scale gets no marker
+        return None
+    return float(params[-1]) if params else None
 
 
 def _prior_text(b: BayesRow) -> str:
@@ -75,21 +106,20 @@ def forest_rows(r: Reanalysis, disease: str, outcome: str) -> list[ForestRow]:
     return rows
 
 
-def make_figures(r: Reanalysis, folder: Path) -> list[tuple[str, str]]:
-    """Write every figure under ``folder``; returns (caption, path relative to the report)."""
+def figure_jobs(r: Reanalysis, folder: Path) -> list[Job]:
+    """Every figure of the report as a `Job` (what to draw, where, and its caption), in
+    report order; nothing is drawn yet."""
     spec = r.spec
-    folder.mkdir(parents=True, exist_ok=True)
-    out: list[tuple[str, str]] = []
+    out: list[Job] = []
     for d, o in spec.groups():
         label = spec.outcomes[o].label
-        path = interval_forest(
-            folder / f"forest_{d}_{o}.png",
-            forest_rows(r, d, o),
-            title=f"{d} {label}: published, re-analysed and posterior (95% intervals)",
-            xlabel=_xlabel(r, o),
-        )
+        path = folder / f"forest_{d}_{o}.png"
+        draw = (interval_forest, (path, forest_rows(r, d, o)),
+                {"title": f"{d} {label}: published, re-analysed and posterior (95% intervals)",
+                 "xlabel": _xlabel(r, o)})  # fmt: skip
         out.append(
-            (
+            Job(
+                *draw,
                 f"Forest plot, {d} {label}: published MD and CI, the classical re-analysis "
                 "where the text determines it, posterior medians and 95% credible intervals "
                 "under the vague, sceptical and enthusiastic priors, and the cell-type model "
@@ -114,9 +144,12 @@ def make_figures(r: Reanalysis, folder: Path) -> list[tuple[str, str]]:
             )
         )
     if panels:
-        path = shrinkage(folder / "shrinkage_celltype.png", panels)
+        path = folder / "shrinkage_celltype.png"
         out.append(
-            (
+            Job(
+                shrinkage,
+                (path, panels),
+                {},
                 "Cell-type shrinkage (exact engine): published subgroup MDs (black) and the "
                 "shrunken cell-type effects (purple) of the hierarchical model on the subgroup "
                 "summaries, with the posterior of the overall mean as a band.",
@@ -132,16 +165,24 @@ def make_figures(r: Reanalysis, folder: Path) -> list[tuple[str, str]]:
             if rows.empty:
                 continue
             label = spec.outcomes[o].label
-            path = interval_vs_scale(
-                folder / f"sensitivity_{d}_{o}.png",
-                rows,
-                title=f"{d} {label}, cell-type model: posterior against the tau-prior scale",
-            )
+            fit = r.celltype.get((d, o))
+            path = folder / f"sensitivity_{d}_{o}.png"
+            kwargs: dict[str, Any] = {
+                "title": f"{d} {label}, cell-type model: posterior against the tau-prior scale",
+                "reference": _reference_scale(fit.tau_prior) if fit is not None else None,
+                "reference_label": "the report's tau prior"
+                + (f" ({fit.tau_prior})" if fit is not None else ""),
+                "unit": _unit(r, o),
+            }
             out.append(
-                (
+                Job(
+                    interval_vs_scale,
+                    (path, rows),
+                    kwargs,
                     f"Prior sensitivity, {d} {label} (cell-type model, exact engine): posterior "
-                    "median and 95% interval of mu and tau against the scale of half-normal and "
-                    "half-Cauchy tau priors.",
+                    "median (solid) and 95% interval (dashed edges) of mu and tau against the "
+                    "scale of half-normal and half-Cauchy tau priors; diamonds and the dotted "
+                    "line mark the tau prior the report uses, the black line mu = 0.",
                     f"{folder.name}/{path.name}",
                 )
             )
@@ -173,29 +214,40 @@ def make_figures(r: Reanalysis, folder: Path) -> list[tuple[str, str]]:
             posts["cell-type model (exact)"] = Curve(
                 xm[keep], ym[keep], "cell-type model: posterior of mu (exact)"
             )
-        path = densities(
-            folder / f"densities_{d}_{o}.png",
-            posts,
-            priors=priors,
-            marks={"no effect": 0.0, "published MD": a.published.md},
-            title=f"{d} {spec.outcomes[o].label}, overall: posterior under each prior",
-            xlabel=_xlabel(r, o),
-        )
+        path = folder / f"densities_{d}_{o}.png"
+        kwargs2: dict[str, Any] = {
+            "priors": priors,
+            "marks": {"no effect": 0.0, "published MD": a.published.md},
+            "title": f"{d} {spec.outcomes[o].label}, overall: posterior under each prior",
+            "xlabel": _xlabel(r, o),
+        }
         out.append(
-            (
+            Job(
+                densities,
+                (path, posts),
+                kwargs2,
                 f"Posterior densities, {d} {spec.outcomes[o].label} overall row: the published "
                 "estimate combined with each prior (solid; priors dashed, the vague prior is "
                 "flat on this scale) and the overall mean of the cell-type model.",
                 f"{folder.name}/{path.name}",
             )
         )
+    sim = folder.parent / "simulation"
+    for name, caption in (
+        ("coverage_vs_k", "Coverage of the nominal 95 % interval in the review-shaped "
+         "simulation, per method against k (points with +/- 2 MCSE; dashed: nominal level), "
+         "one panel per true tau in multiples of the per-study SE."),
+        ("width_vs_coverage", "Mean interval width (in per-study SEs) against coverage, one "
+         "point per simulated scenario and method (dashed: nominal level)."),
+    ):  # fmt: skip
+        if (sim / f"{name}.png").exists():  # drawn by the simulation itself
+            out.append(Job(None, (), {}, caption, f"{sim.name}/{name}.png"))
     if r.safety is not None and not r.safety.empty:
-        from bayesmeta.plots.safety import rates_plot
-
-        fig = rates_plot(r.safety, title="Adverse events per cell type (counts from the text)")
-        fig.savefig(folder / "safety_rates.png", dpi=150)
         out.append(
-            (
+            Job(
+                _safety_figure,
+                (folder / "safety_rates.png", r.safety),
+                {"title": "Adverse events per cell type (counts from the text)"},
                 "Adverse events per cell type: the reported rate with its exact 95 % interval "
                 "(black) and the Jeffreys posterior median and 95 % credible interval (blue); "
                 "dotted lines at 1 % and 5 %; the rule-of-three bound where no event is reported.",
@@ -203,3 +255,54 @@ def make_figures(r: Reanalysis, folder: Path) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+def _safety_figure(path: Path, table: Any, *, title: str) -> Path:
+    from bayesmeta.plots.safety import rates_plot
+
+    fig = rates_plot(table, title=title)
+    fig.savefig(path, dpi=150, metadata={"Software": None})
+    pyplot().close(fig)
+    return path
+
+
+def _draw(job: Job) -> None:
+    if job.draw is not None:
+        job.draw(*job.args, **job.kwargs)
+
+
+def make_figures(r: Reanalysis, folder: Path, pool: Any = None) -> list[tuple[str, str]]:
+    """Draw every figure under ``folder``; returns (caption, path relative to the report).
+
+    With ``pool`` (a `concurrent.futures` executor, e.g. `figure_pool()`), every second
+    figure is drawn there while this process draws the others: the figures are independent,
+    and the files are the same either way."""
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = figure_jobs(r, folder)
+    drawn = [j for j in jobs if j.draw is not None]
+    remote = [pool.submit(_draw, j) for j in drawn[1::2]] if pool is not None else []
+    for j in drawn[::2] if pool is not None else drawn:
+        _draw(j)
+    for f in remote:
+        f.result()
+    return [(j.caption, j.relpath) for j in jobs]
+
+
+def _quiet_worker() -> None:
+    """Figure workers ignore Ctrl-C (the main process stops them) and draw off-screen."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pyplot()
+
+
+def figure_pool() -> Any:
+    """One figure-drawing worker process (forkserver: safe beside numba's threads), started
+    at once so that its imports overlap the re-analysis; `make_figures` shares the work."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("forkserver")
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_quiet_worker)
+    pool.submit(int)  # start the worker now
+    return pool

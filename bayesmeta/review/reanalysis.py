@@ -20,6 +20,7 @@ published rows' implied statistics), `comparison_table()` on a `Reanalysis` buil
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -391,6 +392,23 @@ def reproduce(
     t0 = time.perf_counter()
     out = Path(out)
     spec = spec if isinstance(spec, ReviewSpec) else load_spec(spec)
+
+    pool = None
+    if figures and (os.cpu_count() or 1) > 1:  # a second core draws half the figures
+        from bayesmeta.review.figures import figure_pool
+
+        pool = figure_pool()
+    try:
+        return _reproduce(out, spec, studies, seed, mcmc, figures, simulation, say, timings,
+                          t0, pool, draws=draws, tune=tune, chains=chains, cores=cores)  # fmt: skip
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _reproduce(out: Path, spec: ReviewSpec, studies: Any, seed: int, mcmc: bool, figures: bool,
+               simulation: bool, say: Any, timings: dict[str, float], t0: float, pool: Any,
+               *, draws: int, tune: int, chains: int, cores: int | None) -> Reanalysis:  # fmt: skip
     from bayesmeta import datasets
 
     table1 = datasets.load("zhang2020_table1")
@@ -506,7 +524,7 @@ def reproduce(
         from bayesmeta.review.figures import make_figures
 
         t3 = time.perf_counter()
-        r.figures = make_figures(r, out / "figures")
+        r.figures = make_figures(r, out / "figures", pool=pool)
         timings["figures"] = time.perf_counter() - t3
         say(f"wrote {len(r.figures)} figures")
     from bayesmeta.review.report import write_report

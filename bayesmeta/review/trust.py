@@ -5,24 +5,37 @@ small replicate count, run in-process) of the review's rule (fixed effect if Coc
 p >= 0.10, else DerSimonian-Laird with a Wald z interval) next to FE, DL-Wald and REML-HKSJ.
 Chunks are cached as Parquet under ``OUT/simulation/``, so a re-run of ``reproduce`` into the
 same folder skips them (`bayesmeta.simulate.run_study()` resumes).
+
+The study does not depend on ``reproduce``'s seed or input, only on the spec, so its metrics
+are also shipped as ``models/simulate_review_trust.csv``, headed by the fingerprint of the
+study they come from (`StudySpec.fingerprint`). When the fingerprint matches, `interval_trust`
+reads them instead of simulating (``OUT/simulation`` then holds the metrics and figures but no
+chunks); otherwise it simulates. A test recomputes the file and requires equality.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from bayesmeta.simulate.spec import StudySpec
 
 #: Replicates per scenario: the MCSE of a coverage near 0.95 is sqrt(.95 * .05 / n) ~ 0.022.
 TRUST_REPLICATES = 100
 TRUST_METHODS = ("FE", "DL-Wald", "REML-HKSJ", "review-rule")
 
 
-def interval_trust(out: str | Path, replicates: int = TRUST_REPLICATES) -> pd.DataFrame:
-    """Coverage (with MCSE) and mean width per review-shaped scenario and method."""
+SHIPPED = "simulate_review_trust.csv"
+
+
+def trust_study(replicates: int = TRUST_REPLICATES) -> StudySpec:
+    """The `StudySpec` behind `interval_trust`: the review-shaped scenarios of
+    ``models/simulate_review.toml`` with ``replicates`` each and `TRUST_METHODS`."""
     from bayesmeta._paths import models_dir
-    from bayesmeta.simulate.run import run_study
     from bayesmeta.simulate.spec import load_spec
 
     spec = load_spec(models_dir() / "simulate_review.toml")
@@ -39,7 +52,71 @@ def interval_trust(out: str | Path, replicates: int = TRUST_REPLICATES) -> pd.Da
         methods=TRUST_METHODS,
         chunk_size=replicates,
     )
-    metrics = run_study(small, Path(out) / "simulation", workers=0, progress=False)
+    return small
+
+
+def write_trust_table(path: str | Path, replicates: int = TRUST_REPLICATES) -> Path:
+    """Simulate the trust study in a temporary folder and write its metrics to ``path``,
+    headed by ``# fingerprint: <sha256>`` (how ``models/simulate_review_trust.csv`` is made).
+
+    Examples:
+        Simulating takes a second or two, so this is not run as a doctest; the test suite
+        runs it and compares with the shipped file (tests/review/test_review_trust.py).
+
+        >>> from bayesmeta.review.trust import write_trust_table
+        >>> write_trust_table("trust.csv")  # doctest: +SKIP
+    """
+    import tempfile
+
+    from bayesmeta.simulate.run import run_study
+
+    spec = trust_study(replicates)
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics = run_study(spec, Path(tmp) / "simulation", workers=0, progress=False)
+    path = Path(path)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(f"# fingerprint: {spec.fingerprint()}\n")
+        f.write("# made by bayesmeta.review.trust.write_trust_table; checked against a fresh "
+                "run by tests/review/test_review_trust.py\n")  # fmt: skip
+        metrics.to_csv(f, index=False, float_format="%.17g")
+    return path
+
+
+def _shipped(fingerprint: str) -> pd.DataFrame | None:
+    from bayesmeta._paths import models_dir
+
+    path = models_dir() / SHIPPED
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8") as f:
+        first = f.readline().strip()
+    if first != f"# fingerprint: {fingerprint}":
+        return None
+    return pd.read_csv(path, comment="#")
+
+
+def interval_trust(out: str | Path, replicates: int = TRUST_REPLICATES) -> pd.DataFrame:
+    """Coverage (with MCSE) and mean width per review-shaped scenario and method: the shipped
+    metrics when they come from this very study, else a fresh simulation under
+    ``out/simulation``."""
+    import matplotlib.pyplot as plt
+
+    from bayesmeta.simulate.figures import coverage_vs_k, width_vs_coverage
+    from bayesmeta.simulate.run import run_study
+
+    spec = trust_study(replicates)
+    sim = Path(out) / "simulation"
+    metrics = _shipped(spec.fingerprint())
+    if metrics is None:
+        metrics = run_study(spec, sim, workers=0, progress=False)
+    else:
+        sim.mkdir(parents=True, exist_ok=True)
+        metrics.to_csv(sim / "metrics.csv", index=False)
+        widths = width_vs_coverage(metrics, spec.level, unit=spec.units)
+        for name, fig in (("coverage_vs_k", coverage_vs_k(metrics, spec.level)),
+                          ("width_vs_coverage", widths)):  # fmt: skip
+            fig.savefig(sim / f"{name}.png", dpi=150)
+            plt.close(fig)
     cols = ["group", "k", "tau_label", "method", "coverage", "coverage_mcse", "width_mean"]
     return metrics[cols].rename(columns={"group": "analysis", "tau_label": "tau"})
 

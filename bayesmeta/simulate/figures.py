@@ -1,10 +1,13 @@
 """Figures of a study's metrics table: coverage against k, width against coverage.
 
 ``coverage_vs_k``: one panel per declared tau (e.g. ``0``, ``0.5se``, ``prior``), coverage
-pooled over the scenarios sharing (tau, k, method) (covered counts summed), a line per method
-with a band of +/- 2 binomial MCSE and the nominal level as a dashed line.
-``width_vs_coverage``: one point per scenario x method, mean width (log scale) against
-coverage, coloured by method, with the nominal level.
+pooled over the scenarios sharing (tau, k, method) (covered counts summed), a point per
+method and k with +/- 2 binomial MCSE as error bars (methods side by side, not joined: the k
+values may come from different scenario sets, and a line would suggest a trend between them)
+and the nominal level as a dashed line.
+``width_vs_coverage``: one point per scenario x method, mean width (log scale, labelled
+ticks only at 1-2-5 steps so they never collide) against coverage, coloured by method, with
+the nominal level; ``unit`` names the width's unit.
 """
 
 from __future__ import annotations
@@ -77,24 +80,25 @@ def coverage_vs_k(metrics: pd.DataFrame, level: float = 0.95) -> Figure:
             if d.empty:
                 continue
             col = f"C{j % 10}"
-            ax.plot(d["k"], d["coverage"], "o-", ms=3, color=col, label=meth)
-            band = 2 * d["coverage_mcse"]
-            ax.fill_between(d["k"], d["coverage"] - band, d["coverage"] + band, color=col,
-                            alpha=0.15, lw=0)  # fmt: skip
+            shift = (j - (len(methods) - 1) / 2) * 0.12
+            ax.errorbar(d["k"] + shift, d["coverage"], yerr=2 * d["coverage_mcse"], fmt="o",
+                        ms=3.5, color=col, label=meth, capsize=2, lw=1, ls="none")  # fmt: skip
         ax.axhline(level, ls="--", color="k", lw=1)
         ax.set_title(f"tau = {lab}", fontsize=9)
-        ax.set_xlabel("k")
+        ax.set_xlabel("k (studies)")
+        ks = sorted(set(g.loc[g["tau_label"] == lab, "k"].astype(int)))
+        ax.set_xticks(ks)
     for ax in axes[:, 0]:
         ax.set_ylabel("coverage")
     for ax in list(axes.flat)[len(labels) :]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Coverage of the {100 * level:g}% interval (band: +/- 2 MCSE)", fontsize=10)
+    fig.suptitle(f"Coverage of the {100 * level:g}% interval (bars: +/- 2 MCSE)", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def width_vs_coverage(metrics: pd.DataFrame, level: float = 0.95) -> Figure:
+def width_vs_coverage(metrics: pd.DataFrame, level: float = 0.95, unit: str = "") -> Figure:
     """Mean width (log scale if all > 0) against coverage per scenario x method.
 
     Examples:
@@ -114,8 +118,13 @@ def width_vs_coverage(metrics: pd.DataFrame, level: float = 0.95) -> Figure:
         ax.scatter(d["width_mean"], d["coverage"], s=12, color=f"C{j % 10}", label=meth, alpha=0.8)
     ax.axhline(level, ls="--", color="k", lw=1)
     if (metrics["width_mean"] > 0).all():
+        from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
         ax.set_xscale("log")
-    ax.set_xlabel("mean interval width")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("mean interval width" + (f" ({unit})" if unit else ""))
     ax.set_ylabel("coverage")
     ax.legend(fontsize=7)
     fig.tight_layout()

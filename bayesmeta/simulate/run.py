@@ -174,9 +174,11 @@ def run_study(
 
     from bayesmeta.simulate.figures import coverage_vs_k, width_vs_coverage
 
-    for name, make in (("coverage_vs_k", coverage_vs_k), ("width_vs_coverage", width_vs_coverage)):
-        fig = make(metrics, spec.level)
-        fig.savefig(out / f"{name}.png", dpi=120)
+    for name, fig in (
+        ("coverage_vs_k", coverage_vs_k(metrics, spec.level)),
+        ("width_vs_coverage", width_vs_coverage(metrics, spec.level, unit=spec.units)),
+    ):
+        fig.savefig(out / f"{name}.png", dpi=150)
         plt.close(fig)
     metrics.attrs["chunks_run"] = len(todo)
     metrics.attrs["chunks_skipped"] = len(chunks) - len(todo)

@@ -216,6 +216,8 @@ class StudySpec:
     truth_tau_prior: str | None
     scenarios: tuple[Scenario, ...]
     source: str = field(default="<spec>", compare=False)
+    #: what the effects and widths are measured in (figure axes; not in the fingerprint)
+    units: str = field(default="", compare=False)
 
     @property
     def all_methods(self) -> tuple[str, ...]:
@@ -234,6 +236,7 @@ class StudySpec:
         d = asdict(self)
         d.pop("source")
         d.pop("chunk_size")
+        d.pop("units")
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -334,9 +337,10 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
         doc["study"],
         "study",
         ("name", "seed", "replicates", "methods"),
-        ("level", "bayes_replicates", "chunk_size"),
+        ("level", "bayes_replicates", "chunk_size", "units"),
     )
     name = r.string(st["name"], "study.name")
+    units = r.string(st["units"], "study.units") if "units" in st else ""
     seed = r.integer(st["seed"], "study.seed", 0)
     reps = r.integer(st["replicates"], "study.replicates", 1, MAX_REPLICATES)
     breps = r.integer(st.get("bayes_replicates", reps), "study.bayes_replicates", 0, MAX_REPLICATES)
@@ -427,7 +431,7 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
             f"exceed the limit {MAX_STUDY_DRAWS:,}",
         )
     return StudySpec(name, seed, level, chunk, tuple(methods), tuple(bayes), tmu, ttau,
-                     tuple(scenarios), source)  # fmt: skip
+                     tuple(scenarios), source, units)  # fmt: skip
 
 
 def load_spec(path: str | Path) -> StudySpec:

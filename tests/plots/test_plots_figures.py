@@ -1,4 +1,5 @@
-"""Figures render: the file exists, is a non-trivial PNG and has the expected pixel size."""
+"""Figures render: the file exists, is a non-trivial PNG and has the expected pixel size
+(figure inches x the package's DPI, 150)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bayesmeta.plots import (
     interval_forest,
     shrinkage,
 )
+from bayesmeta.plots._style import DPI
 
 
 def _png(path, width=None):
@@ -43,15 +45,15 @@ def test_forest(tmp_path):
             [Interval("published", -1.5, -2.5, -0.5), Interval("sceptical", -0.8, -1.5, -0.1)],
         ),
     ]
-    _png(interval_forest(tmp_path / "f.png", rows, title="t", xlabel="x"), width=900)
+    _png(interval_forest(tmp_path / "f.png", rows, title="t", xlabel="x"), width=round(9.0 * DPI))
 
 
 def test_shrinkage(tmp_path):
     panel = ShrinkagePanel(
         "p", ["A", "B"], [(1, 0, 2), (3, 2, 4)], [(1.5, 0.6, 2.3), (2.7, 1.9, 3.5)], (2, 0, 4)
     )
-    img = _png(shrinkage(tmp_path / "s.png", [panel] * 3), width=1040)
-    assert img.shape[0] == 480  # 2 rows x 2.4 in x 100 dpi
+    img = _png(shrinkage(tmp_path / "s.png", [panel] * 3), width=round(10.4 * DPI))
+    assert img.shape[0] == round(4.8 * DPI)  # 2 rows x 2.4 in
 
 
 def test_densities(tmp_path):
@@ -63,5 +65,5 @@ def test_densities(tmp_path):
         priors={"sceptical": Curve(x, y / 3)},
         marks={"zero": 0.0},
     )
-    img = _png(path, width=1000)
-    assert img.shape[0] == 420
+    img = _png(path, width=round(10.0 * DPI))
+    assert img.shape[0] == round(4.2 * DPI)
