@@ -266,7 +266,8 @@ def _safety_figure(path: Path, table: Any, *, title: str) -> Path:
     return path
 
 
-def _draw(job: Job) -> None:
+def draw_job(job: Job) -> None:
+    """Draw one `Job` (nothing if it was drawn elsewhere)."""
     if job.draw is not None:
         job.draw(*job.args, **job.kwargs)
 
@@ -274,35 +275,26 @@ def _draw(job: Job) -> None:
 def make_figures(r: Reanalysis, folder: Path, pool: Any = None) -> list[tuple[str, str]]:
     """Draw every figure under ``folder``; returns (caption, path relative to the report).
 
-    With ``pool`` (a `concurrent.futures` executor, e.g. `figure_pool()`), every second
-    figure is drawn there while this process draws the others: the figures are independent,
-    and the files are the same either way."""
+    With ``pool`` (a started `bayesmeta.review.figure_worker.FigureWorker`), every second
+    figure is drawn there while this process draws the others; if the worker fails, this
+    process draws its share too. The files are the same either way."""
     folder.mkdir(parents=True, exist_ok=True)
     jobs = figure_jobs(r, folder)
     drawn = [j for j in jobs if j.draw is not None]
-    remote = [pool.submit(_draw, j) for j in drawn[1::2]] if pool is not None else []
-    for j in drawn[::2] if pool is not None else drawn:
-        _draw(j)
-    for f in remote:
-        f.result()
+    if pool is None:
+        for j in drawn:
+            draw_job(j)
+    else:
+        import threading
+
+        remote, local = drawn[1::2], drawn[::2]
+        ok: list[bool] = []
+        t = threading.Thread(target=lambda: ok.append(pool.draw(remote)))
+        t.start()  # the worker draws while this process does too
+        for j in local:
+            draw_job(j)
+        t.join()
+        if not ok or not ok[0]:
+            for j in remote:
+                draw_job(j)
     return [(j.caption, j.relpath) for j in jobs]
-
-
-def _quiet_worker() -> None:
-    """Figure workers ignore Ctrl-C (the main process stops them) and draw off-screen."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    pyplot()
-
-
-def figure_pool() -> Any:
-    """One figure-drawing worker process (forkserver: safe beside numba's threads), started
-    at once so that its imports overlap the re-analysis; `make_figures` shares the work."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_quiet_worker)
-    pool.submit(int)  # start the worker now
-    return pool

@@ -395,15 +395,15 @@ def reproduce(
 
     pool = None
     if figures and (os.cpu_count() or 1) > 1:  # a second core draws half the figures
-        from bayesmeta.review.figures import figure_pool
+        from bayesmeta.review.figure_worker import FigureWorker
 
-        pool = figure_pool()
+        pool = FigureWorker.start()
     try:
         return _reproduce(out, spec, studies, seed, mcmc, figures, simulation, say, timings,
                           t0, pool, draws=draws, tune=tune, chains=chains, cores=cores)  # fmt: skip
     finally:
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.stop()
 
 
 def _reproduce(out: Path, spec: ReviewSpec, studies: Any, seed: int, mcmc: bool, figures: bool,

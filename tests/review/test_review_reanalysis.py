@@ -213,3 +213,23 @@ def test_package_level_reproduce_is_the_function() -> None:
     from bayesmeta.review import reproduce as again
 
     assert callable(first) and first is again is reanalysis.reproduce
+
+
+def test_figures_drawn_by_the_worker_equal_those_drawn_here(fast_run, tmp_path):
+    """Half the figures are drawn by a second process: the files are byte-identical to a run
+    that draws them all in this process, and a worker that fails leaves no figure missing."""
+    from bayesmeta.review.figure_worker import FigureWorker
+    from bayesmeta.review.figures import make_figures
+
+    _, r = fast_run
+    here = make_figures(r, tmp_path / "here" / "figures")
+    shared = make_figures(r, tmp_path / "shared" / "figures", pool=FigureWorker.start())
+    assert [c for c, _ in here] == [c for c, _ in shared]
+    names = sorted(p.name for p in (tmp_path / "here" / "figures").glob("*.png"))
+    assert len(names) == 20
+    for name in names:
+        a = (tmp_path / "here" / "figures" / name).read_bytes()
+        assert a == (tmp_path / "shared" / "figures" / name).read_bytes(), name
+    broken = FigureWorker(None)  # a worker that never started: everything is drawn here
+    make_figures(r, tmp_path / "broken" / "figures", pool=broken)
+    assert len(list((tmp_path / "broken" / "figures").glob("*.png"))) == 20
