@@ -168,7 +168,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="simulation study of meta-analysis methods (dask)")
     add_simulate_args(p)
 
-    p = sub.add_parser("reproduce", help="re-analyse the reference review (Zhang 2020)")
+    p = sub.add_parser(
+        "reproduce", help="re-analyse a review from its spec (default: Zhang 2020, shipped)"
+    )
+    p.add_argument(
+        "spec", nargs="?", default=None, metavar="SPEC.toml",
+        help="a review spec in the format of models/zhang2020.toml (default: that file)",
+    )  # fmt: skip
     p.add_argument("--out", default="results", help="output folder (default results/)")
     p.add_argument("--studies", default=None, help="per-arm forest-plot values (template: docs)")
     p.add_argument("--seed", type=seed_type, default=20201, help="random seed")
@@ -487,8 +493,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from bayesmeta.outputs import check_output_dir
     from bayesmeta.review.reanalysis import reproduce
 
-    check_output_dir(args.out, option="--out", inputs=[args.studies])
+    check_output_dir(args.out, option="--out", inputs=[args.studies, args.spec])
+    if args.spec is not None:
+        from bayesmeta.review.spec import load_spec
+
+        load_spec(args.spec)  # a bad spec is one line before anything is written
     r = reproduce(
+        spec=args.spec,
         out=args.out,
         studies=args.studies,
         seed=args.seed,

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesmeta.errors import InputError
 from bayesmeta.review.celltype import fit_all
 from bayesmeta.review.checks import REPRO_TOLERANCE, findings_frame, run_checks
 from bayesmeta.review.conjugate import normal_update
@@ -409,9 +410,10 @@ def reproduce(
 def _reproduce(out: Path, spec: ReviewSpec, studies: Any, seed: int, mcmc: bool, figures: bool,
                simulation: bool, say: Any, timings: dict[str, float], t0: float, pool: Any,
                *, draws: int, tune: int, chains: int, cores: int | None) -> Reanalysis:  # fmt: skip
-    from bayesmeta import datasets
-
-    table1 = datasets.load("zhang2020_table1")
+    table1 = spec.dataset("table1")
+    if table1 is None:
+        raise InputError("the spec names no Table 1 (review.table1)", file=str(spec.path),
+                         column="review.table1")  # fmt: skip
     arms_df = None
     if studies is not None:  # read and check the inputs before anything is written
         from bayesmeta.review.studylevel import read_arms
@@ -511,7 +513,8 @@ def _reproduce(out: Path, spec: ReviewSpec, studies: Any, seed: int, mcmc: bool,
     from bayesmeta.safety import rate_table
 
     _write_csv(verdict_table(r), out / "verdict.csv")
-    r.safety = rate_table(datasets.load("zhang2020_adverse"), level=spec.level)
+    adverse = spec.dataset("adverse_events")
+    r.safety = rate_table(adverse, level=spec.level) if adverse is not None else pd.DataFrame()
     _write_csv(r.safety, out / "safety.csv")
     if not trust.empty:
         _write_csv(trust, out / "interval_trust.csv")

@@ -94,7 +94,7 @@ def _intro(r: Reanalysis) -> list[str]:
         else "PyMC cross-checks switched off (mcmc=False)"
     )
     return [
-        "# Re-analysis of Zhang et al. (2020): stem cell therapy for diabetes mellitus",
+        f"# {spec.title}",
         "",
         f"Review: {spec.review['citation']} doi:{spec.review.get('doi', '')}. "
         f"Spec: `{Path(spec.path).name}` ({len(spec.analyses)} published pooled mean "
@@ -996,7 +996,7 @@ def write_report(r: Reanalysis, out: Path) -> tuple[Path, Path]:
     md_path.write_text(text, encoding="utf-8")
     html_path = out / "report.html"
     html_path.write_text(
-        markdown_to_html(text, base=out, title="bayesmeta: Zhang 2020 re-analysis"),
+        markdown_to_html(text, base=out, title=f"bayesmeta: {r.spec.short_name} re-analysis"),
         encoding="utf-8",
     )
     return md_path, html_path

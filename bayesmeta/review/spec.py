@@ -298,6 +298,31 @@ class ReviewSpec:
         """The confidence level of the published intervals (``review.level``)."""
         return float(self.review["level"])
 
+    @property
+    def title(self) -> str:
+        """The report's title: ``review.title``, else one built from ``review.id``."""
+        return str(self.review.get("title") or f"Re-analysis of {self.review['id']}")
+
+    @property
+    def short_name(self) -> str:
+        """How the report names the review (``review.short_name``, else its id)."""
+        return str(self.review.get("short_name") or self.review["id"])
+
+    def dataset(self, key: str) -> Any:
+        """The data set ``review.<key>`` names (``table1``, ``adverse_events``): a shipped
+        data set's name or a CSV path relative to the spec; None if the spec names none."""
+        name = self.review.get(key)
+        if not name:
+            return None
+        from bayesmeta import datasets
+
+        path = Path(self.path).parent / str(name)
+        if str(name).endswith(".csv") and path.exists():
+            import pandas as pd
+
+            return pd.read_csv(path)
+        return datasets.load(str(name))
+
     def groups(self) -> list[tuple[str, str]]:
         """(disease, outcome) pairs in spec order."""
         seen: list[tuple[str, str]] = []
@@ -499,9 +524,13 @@ def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
             top["review"],
             "review",
             ("id", "citation", "level", "diseases"),
-            ("doi", "effect", "contrast", "software"),
-        )
+            ("doi", "effect", "contrast", "software", "title", "short_name", "table1",
+             "adverse_events"),
+        )  # fmt: skip
     )
+    for key in ("title", "short_name", "table1", "adverse_events"):
+        if key in review and not (isinstance(review[key], str) and review[key].strip()):
+            raise r.fail(f"review.{key}", "must be a non-empty string")
     level = r.number(review, "level", "review")
     if not 0 < level < 1:
         raise r.fail("review.level", f"must be between 0 and 1, got {level}")

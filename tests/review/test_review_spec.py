@@ -289,3 +289,51 @@ def test_file_errors_name_the_file(tmp_path):
     with pytest.raises(InputError) as info:
         load_spec(typo)
     assert str(info.value).startswith(f"{typo}: key 'analyses[16].outcome': unknown outcome 'fgp'")
+
+
+def _spec_copy(tmp_path, **review):
+    """The shipped spec with [review] keys replaced (strings), written into tmp_path."""
+    import re
+
+    from bayesmeta._paths import models_dir
+
+    text = (models_dir() / "zhang2020.toml").read_text(encoding="utf-8")
+    for key, value in review.items():
+        text = re.sub(rf"(?m)^{key} = .*$", f'{key} = "{value}"', text, count=1)
+    path = tmp_path / "copy.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_title_name_and_table1_come_from_the_spec(tmp_path):
+    """The report's title and name and its Table 1 are what the spec says (Table 1 here a CSV
+    beside the spec), not fixed in code."""
+    from bayesmeta import datasets
+    from bayesmeta.review.reanalysis import reproduce
+    from bayesmeta.review.spec import load_spec
+
+    datasets.load("zhang2020_table1").to_csv(tmp_path / "t1.csv", index=False)
+    path = _spec_copy(tmp_path, title="Another title", short_name="Other", table1="t1.csv")
+    spec = load_spec(path)
+    assert (spec.title, spec.short_name) == ("Another title", "Other")
+    r = reproduce(tmp_path / "out", spec=path, progress=False, mcmc=False, figures=False,
+                  simulation=False)  # fmt: skip
+    assert (tmp_path / "out" / "report.md").read_text().startswith("# Another title\n")
+    assert (
+        "<title>bayesmeta: Other re-analysis</title>"
+        in (tmp_path / "out" / "report.html").read_text()
+    )
+    assert len(r.table1) == 22
+
+
+def test_cli_reproduce_takes_a_spec_and_refuses_a_bad_one_in_one_line(tmp_path, capsys):
+    from bayesmeta.cli import main
+
+    bad = _spec_copy(tmp_path, title="")
+    out = tmp_path / "never"
+    assert main(["reproduce", str(bad), "--out", str(out), "--no-mcmc"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "review.title" in err and str(bad) in err
+    assert not out.exists()
+    assert main(["reproduce", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
+    assert "spec file not found" in capsys.readouterr().err
