@@ -515,7 +515,8 @@ def _reproduce(out: Path, spec: ReviewSpec, studies: Any, seed: int, mcmc: bool,
     _write_csv(verdict_table(r), out / "verdict.csv")
     adverse = spec.dataset("adverse_events")
     r.safety = rate_table(adverse, level=spec.level) if adverse is not None else pd.DataFrame()
-    _write_csv(r.safety, out / "safety.csv")
+    if not r.safety.empty:  # the spec names adverse-event counts
+        _write_csv(r.safety, out / "safety.csv")
     if not trust.empty:
         _write_csv(trust, out / "interval_trust.csv")
     if r.studylevel is not None:
