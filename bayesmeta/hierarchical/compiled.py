@@ -45,8 +45,11 @@ def logp_callback(dim, x_, out_, logp_, ud_):
         logp = numba.carray(logp_, ())
         logp_val, grad = inner(x{args})
         logp[()] = logp_val
-        out[...] = grad
-        if not np.all(np.isfinite(out)):
+        finite = True
+        for i in range({n_dim}):  # element by element: no broadcasting, no shape errors
+            out[i] = grad[i]
+            finite = finite and np.isfinite(grad[i])
+        if not finite:
             return 3
         if not np.isfinite(logp_val):
             return 4
@@ -66,7 +69,8 @@ def expand_callback(dim, expanded, x_, out_, ud_):
         x = numba.carray(x_, ({n_dim},))
         out = numba.carray(out_, ({n_expanded},))
         (values,) = inner(x{args})
-        out[...] = values
+        for i in range({n_expanded}):
+            out[i] = values[i]
     except Exception:
         return -2
     return 0
