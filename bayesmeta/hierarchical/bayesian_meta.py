@@ -262,7 +262,7 @@ class BayesianMeta:
                 coords={d: c for d, c in coords.items() if d != "contrast"},
             ),
         }
-        prior = sample_prior(entry, values, self.prior_draws, s_prior)
+        prior = sample_prior(entry, values, self.prior_draws, s_prior) if self.prior_draws else None
         if prior is not None:
             prior_vars = {k: (("chain", "draw", *dims.get(k, ())), v) for k, v in prior.items()}
             sample = {"chain": [0], "draw": np.arange(self.prior_draws)}
@@ -289,7 +289,11 @@ class BayesianMeta:
             tune=self.tune,
         )
         self.prior_note_ = (
-            None if prior is not None else "no prior group: a prior is improper or a potential"
+            None
+            if prior is not None
+            else "no prior group: prior_draws=0"
+            if not self.prior_draws
+            else "no prior group: a prior is improper or a potential"
         )
         if self.warn:
             warn_all(self.warnings_)

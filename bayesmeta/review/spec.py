@@ -524,8 +524,16 @@ def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
             top["review"],
             "review",
             ("id", "citation", "level", "diseases"),
-            ("doi", "effect", "contrast", "software", "title", "short_name", "table1",
-             "adverse_events"),
+            (
+                "doi",
+                "effect",
+                "contrast",
+                "software",
+                "title",
+                "short_name",
+                "table1",
+                "adverse_events",
+            ),
         )  # fmt: skip
     )
     for key in ("title", "short_name", "table1", "adverse_events"):

@@ -250,3 +250,26 @@ def test_prepost_with_fixed_r_reports_metafor_mc_variances(mocked):
     res = bm.fit(morris()).to_result()
     np.testing.assert_allclose(res.studies["vi"], ref["vi"], rtol=1e-10)
     np.testing.assert_allclose(res.studies["yi"], ref["yi"], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_prior_draws_zero_skips_the_prior_group():
+    """prior_draws=0: no prior sampler is compiled or run, the tree has no prior groups and the
+    note says why; the posterior is the one with prior draws (same seed, same draws)."""
+    from bayesmeta.hierarchical import BayesianMeta, MetaData
+
+    data = MetaData.from_arrays([0.1, 0.4, -0.2, 0.3], [0.2, 0.3, 0.25, 0.2])
+    opts = {
+        "draws": 300,
+        "tune": 300,
+        "chains": 2,
+        "seed": 4,
+        "warn": False,
+        "mu_prior": "normal(0, 1)",
+        "tau_prior": "halfnormal(0.5)",
+    }
+    none = BayesianMeta(prior_draws=0, **opts).fit(data)
+    some = BayesianMeta(prior_draws=100, **opts).fit(data)
+    assert "prior" not in none.idata_.children and "prior" in some.idata_.children
+    assert none.prior_note_ == "no prior group: prior_draws=0"
+    np.testing.assert_array_equal(none.idata_["posterior"]["mu"], some.idata_["posterior"]["mu"])
