@@ -24,7 +24,6 @@ theta_new.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -171,10 +170,8 @@ class BinomialMeta:
         row) adds subgroup terms mu_subgroup, ``fixed`` (mu is their study-weighted mean) or
         ``pooled`` (mu_subgroup ~ N(mu, sigma^2)), as the normal `subgroup` model. Sets
         ``idata_``, ``diagnostics_``, ``sampling_time_``, ``warnings_``."""
-        import nutpie
-
         from bayesmeta.hierarchical.compiled import compile_model
-        from bayesmeta.hierarchical.diagnostics import diagnose, diagnostic_warnings
+        from bayesmeta.hierarchical.sampling import sample_compiled
 
         x1, m1 = _counts("events", events, n)
         x2 = m2 = None
@@ -220,30 +217,17 @@ class BinomialMeta:
                 if self.subgroup_means == "fixed":
                     data["subgroup_weight"] = np.bincount(idx, minlength=len(groups[0])) / k
             compiled = compiled.with_data(**data)
-        t0 = time.perf_counter()
-        idata = nutpie.sample(
-            compiled, draws=self.draws, tune=self.tune, chains=self.chains, seed=self.seed,
-            save_warmup=False, progress_bar=self.progress, target_accept=self.target_accept,
-        )  # fmt: skip
-        self.sampling_time_ = time.perf_counter() - t0
-        import xarray as xr
-
-        tree = xr.DataTree()
-        post = idata["posterior"].to_dataset()
-        if "study" in post.dims:  # the compiled model may carry another data set's labels
-            post = post.assign_coords(study=labels)
+        coords: dict[str, Any] = {"study": labels}
         if groups is not None:
-            post = post.assign_coords(subgroup=groups[0])
+            coords["subgroup"] = groups[0]
+        tree, self.sampling_time_, self.diagnostics_, warns = sample_compiled(
+            compiled, draws=self.draws, tune=self.tune, chains=self.chains, seed=self.seed,
+            target_accept=self.target_accept, progress=self.progress, coords=coords,
+        )  # fmt: skip
         self.subgroups_ = None if groups is None else groups[0]
-        tree["posterior"] = post
-        tree["sample_stats"] = idata["sample_stats"]
         self.idata_ = tree
         self.k_, self.labels_ = k, labels
-        self.diagnostics_ = diagnose(tree)
-        self.warnings_ += diagnostic_warnings(
-            self.diagnostics_, centred=False, target_accept=self.target_accept,
-            draws=self.draws, tune=self.tune,
-        )  # fmt: skip
+        self.warnings_ += warns
         return self
 
     def draws_of(self, name: str) -> np.ndarray:

@@ -281,33 +281,16 @@ def _cached_compile(model: Any) -> Any:
     dbl = t.CPointer(t.double)
     logp_sig = t.int64(t.uint64, dbl, dbl, dbl, t.voidptr)
     expand_sig = t.int64(t.uint64, t.uint64, dbl, dbl, t.voidptr)
-    shared, args = _shared_source(
-        [shared_var_keys[v] for v in logp_pt.get_shared()], meta, n_fields
-    )
-    logp_c = _callback(
-        _LOGP,
-        "logp_callback",
-        logp_sig,
-        logp_inner,
-        logp_key,
-        n_dim=n_dim,
-        shared=shared,
-        args=args,
-    )
-    shared, args = _shared_source(
-        [shared_var_keys[v] for v in expand_pt.get_shared()], meta, n_fields
-    )
-    expand_c = _callback(
-        _EXPAND,
-        "expand_callback",
-        expand_sig,
-        expand_inner,
-        expand_key,
-        n_dim=n_dim,
-        n_expanded=n_expanded,
-        shared=shared,
-        args=args,
-    )
+    made = []
+    for template, name, sig, fn_pt, inner, key in (
+        (_LOGP, "logp_callback", logp_sig, logp_pt, logp_inner, logp_key),
+        (_EXPAND, "expand_callback", expand_sig, expand_pt, expand_inner, expand_key),
+    ):
+        keys = [shared_var_keys[v] for v in fn_pt.get_shared()]
+        shared, args = _shared_source(keys, meta, n_fields)
+        made.append(_callback(template, name, sig, inner, key, n_dim=n_dim,
+                              n_expanded=n_expanded, shared=shared, args=args))  # fmt: skip
+    logp_c, expand_c = made
     dims, coords = cp._prepare_dims_and_coords(model, shape_info, reparam)
     return cp.CompiledPyMCModel(
         _n_dim=n_dim,

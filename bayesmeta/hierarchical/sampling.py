@@ -305,3 +305,48 @@ def sample_prior(
     reseed_rngs(rngs, seed)
     rows = [fn() for _ in range(draws)]
     return {n: np.stack([r[i] for r in rows])[None, ...] for i, n in enumerate(names)}
+
+
+def sample_compiled(
+    compiled: Any,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    target_accept: float,
+    progress: bool = False,
+    coords: dict[str, Any] | None = None,
+) -> tuple[xr.DataTree, float, Any, list[str]]:
+    """nutpie's draws from a compiled model (warm-up dropped): the tree (``posterior`` and
+    ``sample_stats``), the sampling time (s), `diagnose` of it and its warnings (non-centred).
+    ``coords`` relabel the posterior's dims first (a compiled model reused for new data keeps
+    the labels it was built with).
+
+    Examples:
+        Sampling takes seconds, so this is not run as a doctest; the binomial and selection
+        models use it (tests/hierarchical/test_hier_binomial.py).
+
+        >>> from bayesmeta.hierarchical.sampling import sample_compiled
+        >>> tree, seconds, diag, warns = sample_compiled(  # doctest: +SKIP
+        ...     compiled, draws=1000, tune=1000, chains=4, seed=1, target_accept=0.95)
+    """
+    import nutpie
+
+    from bayesmeta.hierarchical.diagnostics import diagnose, diagnostic_warnings
+
+    t0 = time.perf_counter()
+    idata = nutpie.sample(
+        compiled, draws=draws, tune=tune, chains=chains, seed=seed, save_warmup=False,
+        progress_bar=progress, target_accept=target_accept,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    post = idata["posterior"].to_dataset()
+    post = post.assign_coords({d: v for d, v in (coords or {}).items() if d in post.dims})
+    tree = xr.DataTree()
+    tree["posterior"] = post
+    tree["sample_stats"] = idata["sample_stats"]
+    diag = diagnose(tree)
+    warns = diagnostic_warnings(diag, centred=False, target_accept=target_accept, draws=draws,
+                                tune=tune)  # fmt: skip
+    return tree, seconds, diag, warns

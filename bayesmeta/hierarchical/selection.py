@@ -26,7 +26,6 @@ mode on the natural scale (no Jacobian), which with flat priors is metafor's ML 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -161,11 +160,8 @@ class BayesianSelection:
     def fit(self, yi: Any, vi: Any) -> BayesianSelection:
         """Sample the posterior; sets ``idata_``, ``diagnostics_``, ``sampling_time_``,
         ``warnings_``."""
-        import nutpie
-        import xarray as xr
-
         from bayesmeta.hierarchical.compiled import compile_model
-        from bayesmeta.hierarchical.diagnostics import diagnose, diagnostic_warnings
+        from bayesmeta.hierarchical.sampling import sample_compiled
 
         model = self.model(yi, vi)
         values = self._values(yi, vi)
@@ -182,22 +178,12 @@ class BayesianSelection:
                self.tau_prior_.text)  # fmt: skip
         if key not in _COMPILED:
             _COMPILED[key] = compile_model(model)
-        compiled = _COMPILED[key].with_data(**values)
-        t0 = time.perf_counter()
-        idata = nutpie.sample(
-            compiled, draws=self.draws, tune=self.tune, chains=self.chains, seed=self.seed,
-            save_warmup=False, progress_bar=self.progress, target_accept=self.target_accept,
+        self.idata_, self.sampling_time_, self.diagnostics_, warns = sample_compiled(
+            _COMPILED[key].with_data(**values), draws=self.draws, tune=self.tune,
+            chains=self.chains, seed=self.seed, target_accept=self.target_accept,
+            progress=self.progress,
         )  # fmt: skip
-        self.sampling_time_ = time.perf_counter() - t0
-        tree = xr.DataTree()
-        tree["posterior"] = idata["posterior"]
-        tree["sample_stats"] = idata["sample_stats"]
-        self.idata_ = tree
-        self.diagnostics_ = diagnose(tree)
-        self.warnings_ += diagnostic_warnings(
-            self.diagnostics_, centred=False, target_accept=self.target_accept,
-            draws=self.draws, tune=self.tune,
-        )  # fmt: skip
+        self.warnings_ += warns
         return self
 
     def mode(self, yi: Any, vi: Any) -> dict[str, Any]:
