@@ -273,24 +273,12 @@ def _cmd_bias(args: argparse.Namespace) -> int:
     else:
         from bayesmeta.classical.selection import SelectionModel
 
-        text = str(SelectionModel(**f["selection"] | _nan_back(f["selection"])))
+        text = str(SelectionModel.from_dict(f["selection"]))
         print("  " + text.replace("\n", "\n  ") + "\n")
     print(ma)
     for w in f["warnings"]:
         print(f"warning: {w}")
     return 0
-
-
-def _nan_back(d: dict[str, object]) -> dict[str, object]:
-    """None -> NaN in a to_dict() result, so that it prints again."""
-    nan = float("nan")
-    out: dict[str, object] = {}
-    for k, v in d.items():
-        if v is None:
-            out[k] = nan
-        elif isinstance(v, list):
-            out[k] = tuple(nan if x is None else x for x in v)
-    return out
 
 
 def _cmd_revman(args: argparse.Namespace) -> int:

@@ -69,6 +69,26 @@ def _interval_probs(
     return np.diff(tail, axis=1)
 
 
+def check_steps(steps: Any, alternative: str = "greater") -> np.ndarray:
+    """The sorted cut points with 1 appended, after checking them and ``alternative``
+    (InputError naming ``--steps`` / ``--alternative``).
+
+    Examples:
+        >>> from bayesmeta.classical.selection import check_steps
+        >>> check_steps([0.5, 0.025]).tolist()
+        [0.025, 0.5, 1.0]
+    """
+    if alternative not in ("greater", "less", "two.sided"):
+        raise InputError(
+            f"alternative must be 'greater', 'less' or 'two.sided', not {alternative!r}",
+            column="--alternative",
+        )
+    cuts = np.unique(np.asarray(steps, dtype=float))
+    if cuts.size == 0 or np.any(~np.isfinite(cuts)) or cuts[0] <= 0 or cuts[-1] > 1:
+        raise InputError("steps must be p-value cut points in (0, 1]", column="--steps")
+    return cuts if cuts[-1] == 1 else np.append(cuts, 1.0)
+
+
 def _groups(p: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Index of each p value's interval: the first j with p <= a_j (metafor's ``pgrp``)."""
     return np.searchsorted(steps, p, side="left")
@@ -140,6 +160,28 @@ class SelectionModel:
 
         return {k: clean(v) for k, v in self.__dict__.items()}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SelectionModel:
+        """The inverse of `to_dict` (None -> NaN).
+
+        Examples:
+            >>> from bayesmeta.classical.selection import SelectionModel, step_selection
+            >>> yi = [0.8, 0.5, 0.1, 0.6, 0.2, 0.45, 0.05, 0.7]
+            >>> vi = [0.04, 0.03, 0.02, 0.05, 0.01, 0.06, 0.015, 0.08]
+            >>> fit = step_selection(yi, vi)
+            >>> str(SelectionModel.from_dict(fit.to_dict())) == str(fit)
+            True
+        """
+
+        def back(x: Any) -> Any:
+            if isinstance(x, list):
+                return tuple(back(v) for v in x)
+            return float("nan") if x is None else x
+
+        out = {k: back(v) for k, v in d.items()}
+        out["warnings"] = list(d.get("warnings", []))
+        return cls(**out)
+
     def __str__(self) -> str:
         a = [0.0, *self.steps]
         rows = "\n".join(
@@ -203,16 +245,7 @@ def step_selection(
         ((5, 3), 1)
     """
     y, v, _ = check_arrays(yi, vi)
-    if alternative not in ("greater", "less", "two.sided"):
-        raise InputError(
-            f"alternative must be 'greater', 'less' or 'two.sided', not {alternative!r}",
-            column="--alternative",
-        )
-    cuts = np.unique(np.asarray(steps, dtype=float))
-    if cuts.size == 0 or np.any(~np.isfinite(cuts)) or cuts[0] <= 0 or cuts[-1] > 1:
-        raise InputError("steps must be p-value cut points in (0, 1]", column="--steps")
-    if cuts[-1] < 1:
-        cuts = np.append(cuts, 1.0)
+    cuts = check_steps(steps, alternative)
     n_par = 2 + cuts.size - 1
     if y.size <= n_par:
         raise InputError(
@@ -341,9 +374,7 @@ def simulate_selected(
     """
     v = np.asarray(vi, dtype=float)
     w = np.asarray(weights, dtype=float)
-    cuts = np.unique(np.asarray(steps, dtype=float))
-    if cuts[-1] < 1:
-        cuts = np.append(cuts, 1.0)
+    cuts = check_steps(steps, alternative)
     if w.shape != cuts.shape or np.any(w < 0) or w.max() <= 0:
         raise InputError(f"weights: {cuts.size} values >= 0, one per p-value interval")
     keep_p = w / w.max()

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayesmeta.classical.selection import Alternative, _groups, p_values
+from bayesmeta.classical.selection import Alternative, _groups, check_steps, p_values
 from bayesmeta.errors import InputError
 from bayesmeta.results import MetaResult
 
@@ -67,13 +67,7 @@ class BayesianSelection:
         level: float = 0.95,
         progress: bool = False,
     ) -> None:
-        cuts = np.unique(np.asarray(steps, dtype=float))
-        if cuts.size == 0 or not np.all(np.isfinite(cuts)) or cuts[0] <= 0 or cuts[-1] > 1:
-            raise InputError("steps must be p-value cut points in (0, 1]", column="--steps")
-        if cuts[-1] < 1:
-            cuts = np.append(cuts, 1.0)
-        if alternative not in ("greater", "less", "two.sided"):
-            raise InputError(f"alternative must be greater, less or two.sided, not {alternative!r}")
+        cuts = check_steps(steps, alternative)
         if weights not in WEIGHTS:
             raise InputError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
         self.steps = tuple(float(c) for c in cuts)
@@ -114,12 +108,16 @@ class BayesianSelection:
     def model(self, yi: Any, vi: Any) -> Any:
         """The ``pm.Model`` for effects ``yi`` with within-study variances ``vi`` (the data
         are ``pm.Data``, so a compiled model takes new data of the same k)."""
+        vals = self._values(yi, vi)
+        self.mu_prior_, self.tau_prior_ = self._priors(vals["v"])
+        return self._build(vals)
+
+    def _build(self, vals: dict[str, np.ndarray]) -> Any:
+        """The ``pm.Model`` for `_values` output, with the priors `model` or `fit` resolved."""
         import pymc as pm
         import pytensor.tensor as pt
 
-        vals = self._values(yi, vi)
-        mu_p, tau_p = self._priors(vals["v"])
-        self.mu_prior_, self.tau_prior_ = mu_p, tau_p
+        mu_p, tau_p = self.mu_prior_, self.tau_prior_
         n_int = len(self.steps)
         k = vals["y"].size
         sign = -1.0 if self.alternative == "less" else 1.0
@@ -163,8 +161,8 @@ class BayesianSelection:
         from bayesmeta.hierarchical.compiled import compile_model
         from bayesmeta.hierarchical.sampling import sample_compiled
 
-        model = self.model(yi, vi)
         values = self._values(yi, vi)
+        self.mu_prior_, self.tau_prior_ = self._priors(values["v"])
         self.k_ = int(values["y"].size)
         self.warnings_: list[str] = []
         if self.prior_note_:
@@ -176,8 +174,8 @@ class BayesianSelection:
             )
         key = (self.k_, self.steps, self.alternative, self.weights, self.mu_prior_.text,
                self.tau_prior_.text)  # fmt: skip
-        if key not in _COMPILED:
-            _COMPILED[key] = compile_model(model)
+        if key not in _COMPILED:  # a pm.Model is built only when nothing is compiled yet
+            _COMPILED[key] = compile_model(self._build(values))
         self.idata_, self.sampling_time_, self.diagnostics_, warns = sample_compiled(
             _COMPILED[key].with_data(**values), draws=self.draws, tune=self.tune,
             chains=self.chains, seed=self.seed, target_accept=self.target_accept,

@@ -99,9 +99,7 @@ def interval_trust(out: str | Path, replicates: int = TRUST_REPLICATES) -> pd.Da
     """Coverage (with MCSE) and mean width per review-shaped scenario and method: the shipped
     metrics when they come from this very study, else a fresh simulation under
     ``out/simulation``."""
-    import matplotlib.pyplot as plt
-
-    from bayesmeta.simulate.figures import coverage_vs_k, width_vs_coverage
+    from bayesmeta.simulate.figures import write_figures
     from bayesmeta.simulate.run import run_study
 
     spec = trust_study(replicates)
@@ -112,11 +110,7 @@ def interval_trust(out: str | Path, replicates: int = TRUST_REPLICATES) -> pd.Da
     else:
         sim.mkdir(parents=True, exist_ok=True)
         metrics.to_csv(sim / "metrics.csv", index=False)
-        widths = width_vs_coverage(metrics, spec.level, unit=spec.units)
-        for name, fig in (("coverage_vs_k", coverage_vs_k(metrics, spec.level)),
-                          ("width_vs_coverage", widths)):  # fmt: skip
-            fig.savefig(sim / f"{name}.png", dpi=150)
-            plt.close(fig)
+        write_figures(metrics, sim, spec.level, unit=spec.units)
     cols = ["group", "k", "tau_label", "method", "coverage", "coverage_mcse", "width_mean"]
     return metrics[cols].rename(columns={"group": "analysis", "tau_label": "tau"})
 

@@ -13,6 +13,7 @@ the nominal level; ``unit`` names the width's unit.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -129,3 +130,29 @@ def width_vs_coverage(metrics: pd.DataFrame, level: float = 0.95, unit: str = ""
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def write_figures(metrics: pd.DataFrame, out: str | Path, level: float = 0.95,
+                  unit: str = "") -> list[Path]:  # fmt: skip
+    """Write ``coverage_vs_k.png`` and ``width_vs_coverage.png`` (150 dpi) into ``out``.
+
+    Examples:
+        >>> from bayesmeta.simulate import parse_spec, summarise
+        >>> from bayesmeta.simulate.run import replicates
+        >>> from bayesmeta.simulate.figures import write_figures
+        >>> spec = parse_spec({
+        ...     "study": {"name": "f", "seed": 2, "replicates": 20, "methods": ["FE"]},
+        ...     "scenarios": [{"name": "s", "k": [3], "mu": 0.0, "tau": 0.0,
+        ...                    "se": {"dist": "uniform", "low": 0.1, "high": 0.3}}]})
+        >>> [p.name for p in write_figures(summarise(replicates(spec), spec), ".")]
+        ['coverage_vs_k.png', 'width_vs_coverage.png']
+    """
+    paths = []
+    for name, fig in (
+        ("coverage_vs_k", coverage_vs_k(metrics, level)),
+        ("width_vs_coverage", width_vs_coverage(metrics, level, unit=unit)),
+    ):
+        paths.append(Path(out) / f"{name}.png")
+        fig.savefig(paths[-1], dpi=150)
+        plt.close(fig)
+    return paths

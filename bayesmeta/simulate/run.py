@@ -170,16 +170,9 @@ def run_study(
     metrics = summarise(reps, spec)
     metrics.to_parquet(out / "metrics.parquet", index=False)
     metrics.to_csv(out / "metrics.csv", index=False)
-    import matplotlib.pyplot as plt
+    from bayesmeta.simulate.figures import write_figures
 
-    from bayesmeta.simulate.figures import coverage_vs_k, width_vs_coverage
-
-    for name, fig in (
-        ("coverage_vs_k", coverage_vs_k(metrics, spec.level)),
-        ("width_vs_coverage", width_vs_coverage(metrics, spec.level, unit=spec.units)),
-    ):
-        fig.savefig(out / f"{name}.png", dpi=150)
-        plt.close(fig)
+    write_figures(metrics, out, spec.level, unit=spec.units)
     metrics.attrs["chunks_run"] = len(todo)
     metrics.attrs["chunks_skipped"] = len(chunks) - len(todo)
     return metrics
