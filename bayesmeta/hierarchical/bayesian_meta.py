@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -23,7 +24,7 @@ import xarray as xr
 from bayesmeta.defaults import resolve_priors
 from bayesmeta.errors import InputError
 from bayesmeta.hierarchical.data import MetaData
-from bayesmeta.hierarchical.diagnostics import diagnose, diagnostic_warnings, warn_all
+from bayesmeta.hierarchical.diagnostics import diagnose_groups, diagnostic_warnings, warn_all
 from bayesmeta.hierarchical.extra_priors import RScale, ShapePrior
 from bayesmeta.hierarchical.models import check_data, coords_of, data_values, model_spec
 from bayesmeta.hierarchical.predictive import log_likelihood, posterior_predictive, ppc_table
@@ -232,7 +233,6 @@ class BayesianMeta:
         if sampler == "nutpie" and not nutpie_available():
             warnings.warn("nutpie is not installed: sampling with PyMC's NUTS", stacklevel=2)
             sampler = "pymc"
-        s_post, s_prior, s_pred = _seeds(self.seed)
         tree, elapsed = sample_posterior(
             entry,
             values,
@@ -240,18 +240,54 @@ class BayesianMeta:
             draws=self.draws,
             tune=self.tune,
             chains=self.chains,
-            seed=s_post,
+            seed=_seeds(self.seed)[0],
             target_accept=self.target_accept,
             max_treedepth=self.max_treedepth,
             cores=self.cores,
             progress=self.progress,
         )
-        dims = entry.model.named_vars_to_dims
         post = _relabel(tree["posterior"].to_dataset(), coords)
+        stats = tree["sample_stats"].to_dataset()
+        # the diagnostics (NumPy sorts and FFTs, which release the GIL) run while the other
+        # groups are built
+        with ThreadPoolExecutor(1) as pool:
+            diag = pool.submit(diagnose_groups, post, stats)
+            self._build_tree(post, stats, entry, values, coords, sampler, elapsed)
+            self.diagnostics_ = diag.result()
+        self.data_ = data
+        self.sampler_ = sampler
+        self.cache_hit_ = hit
+        self.sampling_time_ = elapsed
+        self.warnings_ = diagnostic_warnings(
+            self.diagnostics_,
+            centred=spec.centred,
+            target_accept=self.target_accept,
+            draws=self.draws,
+            tune=self.tune,
+        )
+        if self.warn:
+            warn_all(self.warnings_)
+        self.fit_time_ = time.perf_counter() - t_start
+        return self
+
+    def _build_tree(
+        self,
+        post: xr.Dataset,
+        stats: xr.Dataset,
+        entry: Any,
+        values: dict[str, np.ndarray],
+        coords: dict[str, Any],
+        sampler: str,
+        elapsed: float,
+    ) -> None:
+        """Sets ``idata_`` (posterior, sample stats, log-likelihood, predictive, data, prior)
+        and ``prior_note_``."""
+        dims = entry.model.named_vars_to_dims
+        _, s_prior, s_pred = _seeds(self.seed)
         sei = values.get("sei")
         groups: dict[str, xr.Dataset] = {
             "posterior": post,
-            "sample_stats": tree["sample_stats"].to_dataset(),
+            "sample_stats": stats,
             "log_likelihood": log_likelihood(post, values["y"], sei),
             "posterior_predictive": posterior_predictive(post, sei, np.random.default_rng(s_pred)),
             "observed_data": xr.Dataset(
@@ -276,18 +312,6 @@ class BayesianMeta:
             ds.attrs.update(inference_library="pymc", sampler=sampler)
         groups["posterior"].attrs["sampling_time"] = elapsed
         self.idata_ = xr.DataTree.from_dict({f"/{k}": v for k, v in groups.items()})
-        self.data_ = data
-        self.sampler_ = sampler
-        self.cache_hit_ = hit
-        self.sampling_time_ = elapsed
-        self.diagnostics_ = diagnose(self.idata_)
-        self.warnings_ = diagnostic_warnings(
-            self.diagnostics_,
-            centred=spec.centred,
-            target_accept=self.target_accept,
-            draws=self.draws,
-            tune=self.tune,
-        )
         self.prior_note_ = (
             None
             if prior is not None
@@ -295,10 +319,6 @@ class BayesianMeta:
             if not self.prior_draws
             else "no prior group: a prior is improper or a potential"
         )
-        if self.warn:
-            warn_all(self.warnings_)
-        self.fit_time_ = time.perf_counter() - t_start
-        return self
 
     def _default_spec(self, data: MetaData) -> Any:
         """The model spec with the default priors of `bayesmeta.defaults` for ``data``."""

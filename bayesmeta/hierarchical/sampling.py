@@ -198,23 +198,26 @@ def sample_posterior(
     cores = cores or max(1, min(chains, os.cpu_count() or 1))
     pm.set_data(values, model=entry.model)
     if sampler == "nutpie":
-        import nutpie
+        from bayesmeta.hierarchical.trace import sample_nutpie
 
         compiled = _compile_nutpie(entry).with_data(**values)
         t0 = time.perf_counter()
-        idata = nutpie.sample(
+        post, stats = sample_nutpie(
             compiled,
             draws=draws,
             tune=tune,
             chains=chains,
             cores=cores,
             seed=seed,
-            save_warmup=False,
             progress_bar=progress,  # nutpie's terminal bars (chains, draws, divergences) on stderr
             target_accept=target_accept,
             maxdepth=max_treedepth,
         )
         elapsed = time.perf_counter() - t0
+        out = xr.DataTree()
+        out["posterior"] = post
+        out["sample_stats"] = stats
+        return out, elapsed
     elif sampler == "pymc":
         t0 = time.perf_counter()
         idata = pm.sample(
@@ -287,7 +290,6 @@ def sample_prior(
     """
     import pymc as pm
     from pymc.pytensorf import reseed_rngs
-    from pymc.sampling.forward import compile_forward_sampling_function
     from pytensor.tensor.random.type import RandomGeneratorType
 
     model = entry.model
@@ -296,15 +298,46 @@ def sample_prior(
     pm.set_data(values, model=model)
     if entry.prior_sampler is None:
         names = sorted(v.name for v in model.free_RVs + model.deterministics + model.observed_RVs)
-        fn, _ = compile_forward_sampling_function(
-            [model[n] for n in names], vars_in_trace=[], basic_rvs=model.basic_RVs, model=model
-        )
+        fn = _batched_forward_sampler(model, [model[n] for n in names])
         rngs = [v for v in fn.get_shared() if isinstance(v.type, RandomGeneratorType)]
         entry.prior_sampler = (fn, rngs, names)
     fn, rngs, names = entry.prior_sampler
     reseed_rngs(rngs, seed)
-    rows = [fn() for _ in range(draws)]
-    return {n: np.stack([r[i] for r in rows])[None, ...] for i, n in enumerate(names)}
+    rows = fn(draws)
+    return {
+        n: np.broadcast_to(r, (draws, *np.shape(r)[np.ndim(r) - model[n].ndim :]))[None, ...].copy()
+        for n, r in zip(names, rows, strict=True)
+    }
+
+
+def _batched_forward_sampler(model: Any, outputs: list[Any]) -> Any:
+    """One compiled function ``f(draws)`` that returns ``draws`` joint forward draws of
+    ``outputs`` at once: each root random variable gets a leading ``draws`` dimension and
+    `pytensor.graph.replace.vectorize_graph` carries it through every dependent variable
+    (one call instead of one call per draw)."""
+    import pytensor.tensor as pt
+    from pymc.pytensorf import compile as compile_fn
+    from pytensor.graph.replace import vectorize_graph
+    from pytensor.graph.traversal import ancestors
+    from pytensor.tensor.random.utils import compute_batch_shape
+    from pytensor.tensor.type_other import NoneTypeT
+
+    draws = pt.iscalar("draws")
+    basic = set(model.basic_RVs)
+    replace = {}
+    for rv in model.basic_RVs:
+        node = rv.owner
+        if any(a in basic for a in ancestors(node.inputs)):
+            continue  # batched through its parents
+        rng, size, *params = node.inputs
+        batch = (
+            compute_batch_shape(params, ndims_params=node.op.ndims_params)
+            if isinstance(size.type, NoneTypeT)
+            else size
+        )
+        new_size = pt.concatenate([pt.atleast_1d(draws), pt.as_tensor(batch, dtype="int64")])
+        replace[rv] = node.op.make_node(rng, new_size, *params).default_output()
+    return compile_fn([draws], vectorize_graph(outputs, replace=replace))
 
 
 def sample_compiled(
@@ -331,22 +364,20 @@ def sample_compiled(
         >>> tree, seconds, diag, warns = sample_compiled(  # doctest: +SKIP
         ...     compiled, draws=1000, tune=1000, chains=4, seed=1, target_accept=0.95)
     """
-    import nutpie
-
-    from bayesmeta.hierarchical.diagnostics import diagnose, diagnostic_warnings
+    from bayesmeta.hierarchical.diagnostics import diagnose_groups, diagnostic_warnings
+    from bayesmeta.hierarchical.trace import sample_nutpie
 
     t0 = time.perf_counter()
-    idata = nutpie.sample(
-        compiled, draws=draws, tune=tune, chains=chains, seed=seed, save_warmup=False,
-        progress_bar=progress, target_accept=target_accept,
+    post, stats = sample_nutpie(
+        compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=progress,
+        target_accept=target_accept,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
-    post = idata["posterior"].to_dataset()
     post = post.assign_coords({d: v for d, v in (coords or {}).items() if d in post.dims})
     tree = xr.DataTree()
     tree["posterior"] = post
-    tree["sample_stats"] = idata["sample_stats"]
-    diag = diagnose(tree)
+    tree["sample_stats"] = stats
+    diag = diagnose_groups(post, stats)
     warns = diagnostic_warnings(diag, centred=False, target_accept=target_accept, draws=draws,
                                 tune=tune)  # fmt: skip
     return tree, seconds, diag, warns

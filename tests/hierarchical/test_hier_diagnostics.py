@@ -135,8 +135,9 @@ def test_warnings_are_emitted_as_sampling_warnings():
 
 
 def test_stacked_statistics_equal_arviz_per_variable():
-    """The vectorised R-hat / ESS equal ArviZ's per-variable az.rhat / az.ess (exactly), and
-    the worst parameter is the first extreme in variable order."""
+    """The vectorised R-hat / ESS equal ArviZ's per-variable az.rhat / az.ess (tail ESS at the
+    5 % and 95 % quantiles, as Vehtari et al. 2021) to 1e-12, and the worst parameter is the
+    first extreme in variable order."""
     rng = np.random.default_rng(5)
     walk = rng.normal(size=(CHAINS, DRAWS, 3)).cumsum(axis=1)
     shifted = rng.normal(size=(CHAINS, DRAWS)) + np.arange(CHAINS)[:, None]
@@ -146,7 +147,7 @@ def test_stacked_statistics_equal_arviz_per_variable():
     ref = {
         "max_rhat": az.rhat(post),
         "min_ess_bulk": az.ess(post, method="bulk"),
-        "min_ess_tail": az.ess(post, method="tail"),
+        "min_ess_tail": az.ess(post, method="tail", prob=(0.05, 0.95)),
     }
     for key, ds in ref.items():
         flat = {f"{n}[{s}]" if "study" in da.dims else n: float(v)
@@ -154,5 +155,67 @@ def test_stacked_statistics_equal_arviz_per_variable():
                 for s, v in (zip(da["study"].values, da.values, strict=True)
                              if "study" in da.dims else [("", da.values)])}  # fmt: skip
         want = max(flat.values()) if key == "max_rhat" else min(flat.values())
-        assert diag[key] == want
-        assert flat[diag[f"{key}_param"]] == want
+        assert diag[key] == pytest.approx(want, rel=1e-12)
+        assert flat[diag[f"{key}_param"]] == pytest.approx(want, rel=1e-12)
+
+
+def hard_rows(seed=3, chains=4, draws=1000):
+    """Rows that exercise every branch: random walks (long positive sequence), shifted chains,
+    AR(1) 0.9, heavy ties (rounded), negatively autocorrelated alternation, a constant indicator
+    (a row where more than 95 % of the draws tie at the minimum) and an odd number of draws."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(60, chains, draws))
+    x[:20] = x[:20].cumsum(axis=2)
+    x[20:30] += np.arange(chains)[:, None]
+    for t in range(1, draws):
+        x[30:40, :, t] += 0.9 * x[30:40, :, t - 1]
+    x[40:45] = np.round(x[40:45])
+    x[45] = np.tile([0.0, 1.0], (chains, draws // 2 + 1))[:, :draws]
+    x[46] = np.where(
+        rng.uniform(size=(chains, draws)) < 0.97, 0.0, rng.normal(size=(chains, draws))
+    )
+    return x
+
+
+@pytest.mark.parametrize("draws", [1000, 333])
+def test_row_statistics_equal_arviz_array_stats(draws):
+    """Every row of hard cases: R-hat, bulk and tail ESS equal ``arviz_stats.base.array_stats``
+    (the per-variable reference) to 1e-12, including NaN where ArviZ gives NaN."""
+    from arviz_stats.base import array_stats
+
+    from bayesmeta.hierarchical.diagnostics import _rank_statistics
+
+    x = hard_rows(draws=draws)
+    rhat, bulk, tail = _rank_statistics(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = (
+            array_stats.rhat(x),
+            array_stats.ess(x, method="bulk"),
+            array_stats.ess(x, method="tail", prob=(0.05, 0.95)),
+        )
+    for got, want in zip((rhat, bulk, tail), ref, strict=True):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_normal_scores_equal_scipy_ranks_with_ties():
+    """Blom normal scores of the average ranks, as ArviZ computes them with scipy."""
+    from scipy import stats
+
+    from bayesmeta.hierarchical.diagnostics import _z_scale
+
+    rng = np.random.default_rng(8)
+    x = np.round(rng.normal(size=(7, 2, 250)), 1)  # many ties
+    rank = stats.rankdata(x.reshape(7, -1), axis=1)
+    want = stats.norm.ppf((rank - 0.375) / (500 - 2 * 0.375 + 1)).reshape(x.shape)
+    np.testing.assert_array_equal(_z_scale(x), want)
+
+
+def test_too_few_draws_or_chains_give_nan_like_arviz():
+    from bayesmeta.hierarchical.diagnostics import _rank_statistics
+
+    rng = np.random.default_rng(1)
+    rhat, bulk, tail = _rank_statistics(rng.normal(size=(3, 1, 50)))  # one chain: no R-hat
+    assert np.isnan(rhat).all() and np.isfinite(bulk).all() and np.isfinite(tail).all()
+    assert all(np.isnan(v).all() for v in _rank_statistics(rng.normal(size=(3, 4, 3))))
