@@ -37,6 +37,7 @@ EXPECTED_ROWS = {
     "zhang2020_pooled": 18,
     "zhang2020_arms": 88,
     "zhang2020_adverse": 10,
+    "umpierre2011_pooled": 4,
 }
 CLASSIC = ["normand1999", "crins2014", "rubin1981", "morris2008"]
 ZHANG_DOI = "10.14336/AD.2019.0421"

@@ -12,8 +12,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "vague": ("tab:blue", "o"),
     "sceptical": ("tab:orange", "o"),
     "enthusiastic": ("tab:green", "o"),
-    "cell-type model (exact)": ("tab:purple", "^"),
-    "cell-type model (PyMC)": ("tab:red", "v"),
+    "model (exact)": ("tab:purple", "^"),  # the hierarchical subgroup model, any subgroup label
+    "model (PyMC)": ("tab:red", "v"),
     "study level": ("tab:brown", "P"),
 }
 DPI = 150
@@ -30,8 +30,11 @@ def pyplot() -> Any:
 
 
 def style(kind: str, index: int = 0) -> tuple[str, str]:
-    """Colour and marker of ``kind``: the longest KINDS key it starts with, else a palette."""
-    keys = sorted((k for k in KINDS if kind.startswith(k)), key=len, reverse=True)
+    """Colour and marker of ``kind``: the longest KINDS key it starts or ends with, else a
+    palette."""
+    keys = sorted(
+        (k for k in KINDS if kind.startswith(k) or kind.endswith(k)), key=len, reverse=True
+    )
     if keys:
         return KINDS[keys[0]]
     palette = ("tab:cyan", "tab:olive", "tab:pink", "navy", "teal")

@@ -91,8 +91,10 @@ def check_sample_sizes(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
     arms = _arm_table(table1)
     rows: list[dict[str, Any]] = []
     for a in spec.analyses:
-        n_t1 = int(sum(int(arms[x]["n_treated"]) for x in a.arms))
         n_txt = a.published.n
+        if n_txt is None or not a.arms:
+            continue
+        n_t1 = int(sum(int(arms[x]["n_treated"]) for x in a.arms))
         if n_txt == n_t1:
             verdict = "consistent"
         elif n_txt > n_t1:
@@ -114,7 +116,10 @@ def check_sample_sizes(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
     for d, o in spec.groups():
         overall = spec.overall(d, o)
         subs = spec.subgroups(d, o)
-        total = sum(s.published.n for s in subs)
+        ns = [s.published.n for s in subs]
+        if overall.published.n is None or any(n is None for n in ns):
+            continue
+        total = sum(n for n in ns if n is not None)
         if subs and total != overall.published.n:
             internal.append(
                 f"{d}/{o}: overall n = {overall.published.n} but subgroups give "
@@ -160,7 +165,7 @@ def check_k_counts(spec: ReviewSpec) -> Finding:
                 "k_text": overall.published.k,
                 "trials": len(overall.refs),
                 "arms": n_arms,
-                "subgroup_k_sum": sum(s.published.k for s in spec.subgroups(d, o)),
+                "subgroup_k_sum": sum(s.published.k or 0 for s in spec.subgroups(d, o)),
             }
         )
     differ = [r for r in rows if r["trials"] != r["arms"]]
@@ -236,7 +241,7 @@ def check_one_study_sd(spec: ReviewSpec, table1: pd.DataFrame) -> Finding:
     rows: list[dict[str, Any]] = []
     verdicts = []
     for a in spec.analyses:
-        if a.published.k != 1:
+        if a.published.k != 1 or a.published.n is None or not a.arms:
             continue
         st = analysis_stats(a, spec.level)
         outcome = spec.outcomes[a.outcome]
@@ -320,7 +325,7 @@ def check_follow_up(spec: ReviewSpec, table1: pd.DataFrame, months: float = 12.0
         fig = spec.figure(a.disease, a.outcome)
         label_text = a.timepoint_text.strip()
         label_caption = fig.caption_timepoint if fig is not None else ""
-        if not (label_text or f"{months:g} months" in label_caption):
+        if not (label_text or f"{months:g} months" in label_caption) or not a.arms:
             continue
         fu = {x: float(arms[x]["follow_up_months"]) for x in a.arms}
         short = sorted(x for x, m in fu.items() if m < months)
@@ -426,6 +431,8 @@ def check_q_decompositions(spec: ReviewSpec) -> list[Finding]:
             continue
         if any(s.published.model != "fixed" for s in subs):
             continue
+        if any(x.published.k is None for x in (overall, *subs)):
+            continue  # the df of each Q are not known
         dec = fe_q_decomposition(overall, subs, spec.level)
         rows: list[dict[str, Any]] = []
         for s in subs:
@@ -539,6 +546,8 @@ def check_model_rule(spec: ReviewSpec) -> Finding:
         >>> print(f.summary)
         Rule: DL when Cochran's Q p < 0.1, else FE. 16 of 16 pooled rows follow it.
     """
+    if spec.rule.test == "none":
+        return _check_one_method(spec)
     rows: list[dict[str, Any]] = []
     for a in spec.analyses:
         interval = a.published.p_interval()
@@ -572,6 +581,68 @@ def check_model_rule(spec: ReviewSpec) -> Finding:
         summary,
         rows,
     )
+
+
+def _check_one_method(spec: ReviewSpec) -> Finding:
+    """A review that pools every row with one method: does every pooled row say so?"""
+    method = spec.rule.otherwise
+    want = {"DL": "random", "FE": "fixed"}[method]
+    rows: list[dict[str, Any]] = [
+        {"analysis": a.key, "model": a.published.model, "follows_rule": a.published.model == want}
+        for a in spec.analyses
+        if a.published.model != "single"
+    ]
+    bad = [r for r in rows if not r["follows_rule"]]
+    summary = (
+        f"The review pools every row with one model ({want} effects, no heterogeneity test). "
+        f"{len(rows) - len(bad)} of {len(rows)} pooled rows say so"
+        + (": exceptions " + ", ".join(r["analysis"] for r in bad) if bad else "")
+        + "."
+    )
+    return Finding(
+        "model-rule",
+        "Model choice against the review's rule",
+        "consistent" if not bad else "inconsistent",
+        summary,
+        rows,
+    )
+
+
+def check_study_lists(spec: ReviewSpec, table1: pd.DataFrame | None) -> Finding:
+    """What cannot be checked when the text does not list each analysis's studies (or the
+    spec names no Table 1): patient counts, what k counts, follow-up, one-study SDs.
+
+    Examples:
+        >>> from bayesmeta._paths import models_dir
+        >>> from bayesmeta.review.checks import check_study_lists
+        >>> from bayesmeta.review.spec import load_spec
+        >>> f = check_study_lists(load_spec(models_dir() / "umpierre2011.toml"), None)
+        >>> f.verdict, len(f.rows)
+        ('unverifiable', 4)
+    """
+    rows: list[dict[str, Any]] = [
+        {
+            "analysis": a.key,
+            "arms_listed": bool(a.arms),
+            "k_stated": a.published.k is not None,
+            "n_stated": a.published.n is not None,
+        }
+        for a in spec.analyses
+    ]
+    missing = [r["analysis"] for r in rows if not r["arms_listed"]]
+    why = (
+        f"the text does not say which studies {len(missing)} of {len(rows)} rows pool"
+        if missing
+        else "the spec names no Table 1"
+    )
+    if table1 is None and missing:
+        why += ", and the spec names no Table 1"
+    summary = (
+        f"Not checkable: {why}. Patient counts against Table 1, what k counts, the follow-up "
+        "of the pooled studies and the SD a one-study row implies need both. Rows stating k: "
+        f"{sum(r['k_stated'] for r in rows)}; stating n: {sum(r['n_stated'] for r in rows)}."
+    )
+    return Finding("study-lists", "Which studies each row pools", "unverifiable", summary, rows)
 
 
 def check_single_rows(spec: ReviewSpec) -> Finding:
@@ -613,12 +684,16 @@ def check_single_rows(spec: ReviewSpec) -> Finding:
     )
 
 
-def run_checks(spec: ReviewSpec, table1: pd.DataFrame) -> list[Finding]:
-    """All consistency checks, in report order.
+def run_checks(spec: ReviewSpec, table1: pd.DataFrame | None) -> list[Finding]:
+    """All consistency checks that the spec's data allow, in report order.
+
+    The checks against Table 1 (patients, k, follow-up, one-study SDs) need a Table 1 and every
+    row's list of arms; without them one ``study-lists`` finding says what is not checkable.
+    One-study rows, figure captions and printed p values are checked where the spec has them.
 
     Args:
         spec: the validated review spec (`bayesmeta.review.spec.load_spec`).
-        table1: the review's Table 1, ``bayesmeta.datasets.load("zhang2020_table1")``.
+        table1: the review's Table 1, ``bayesmeta.datasets.load("zhang2020_table1")``, or None.
 
     Examples:
         >>> from bayesmeta import datasets
@@ -631,18 +706,24 @@ def run_checks(spec: ReviewSpec, table1: pd.DataFrame) -> list[Finding]:
         >>> len(findings)
         10
     """
-    return [
-        check_sample_sizes(spec, table1),
-        check_k_counts(spec),
-        check_ci_symmetry(spec),
-        check_single_rows(spec),
-        check_one_study_sd(spec, table1),
-        check_follow_up(spec, table1),
-        check_mantel_haenszel(spec),
-        *check_q_decompositions(spec),
-        check_printed_p(spec),
-        check_model_rule(spec),
-    ]
+    listed = table1 is not None and all(a.arms for a in spec.analyses)
+    out = (
+        [check_sample_sizes(spec, table1), check_k_counts(spec)]
+        if listed and table1 is not None
+        else [check_study_lists(spec, table1)]
+    )
+    out.append(check_ci_symmetry(spec))
+    if any(a.published.k == 1 for a in spec.analyses):
+        out.append(check_single_rows(spec))
+    if listed and table1 is not None:
+        out += [check_one_study_sd(spec, table1), check_follow_up(spec, table1)]
+    if spec.figures:
+        out.append(check_mantel_haenszel(spec))
+    out += check_q_decompositions(spec)
+    if any(a.published.heterogeneity_p is not None for a in spec.analyses):
+        out.append(check_printed_p(spec))
+    out.append(check_model_rule(spec))
+    return out
 
 
 def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:

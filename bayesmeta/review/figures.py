@@ -21,6 +21,7 @@ from bayesmeta.plots import (
     shrinkage,
 )
 from bayesmeta.plots._style import pyplot
+from bayesmeta.sensitivity.review import model_key
 
 if TYPE_CHECKING:
     from bayesmeta.review.results import BayesRow, Reanalysis
@@ -84,9 +85,10 @@ def forest_rows(r: Reanalysis, disease: str, outcome: str) -> list[ForestRow]:
             lo, hi = b.posterior.interval(spec.level)
             ivs.append(Interval(f"{b.prior} prior", b.posterior.median, lo, hi))
         if fit is not None:
+            adj = spec.subgroup_label.replace(" ", "-")
             for engine, summaries in (
-                ("cell-type model (exact)", fit.exact),
-                ("cell-type model (PyMC)", fit.pymc),
+                (f"{adj} model (exact)", fit.exact),
+                (f"{adj} model (PyMC)", fit.pymc),
             ):
                 s = summaries.get(fit.param(a.subgroup))
                 if s is not None:
@@ -110,6 +112,7 @@ def figure_jobs(r: Reanalysis, folder: Path) -> list[Job]:
     """Every figure of the report as a `Job` (what to draw, where, and its caption), in
     report order; nothing is drawn yet."""
     spec = r.spec
+    adj = spec.subgroup_label.replace(" ", "-")
     out: list[Job] = []
     for d, o in spec.groups():
         label = spec.outcomes[o].label
@@ -122,7 +125,7 @@ def figure_jobs(r: Reanalysis, folder: Path) -> list[Job]:
                 *draw,
                 f"Forest plot, {d} {label}: published MD and CI, the classical re-analysis "
                 "where the text determines it, posterior medians and 95% credible intervals "
-                "under the vague, sceptical and enthusiastic priors, and the cell-type model "
+                f"under the vague, sceptical and enthusiastic priors, and the {adj} model "
                 "(exact engine; PyMC cross-check).",
                 f"{folder.name}/{path.name}",
             )
@@ -150,9 +153,9 @@ def figure_jobs(r: Reanalysis, folder: Path) -> list[Job]:
                 shrinkage,
                 (path, panels),
                 {},
-                "Cell-type shrinkage (exact engine): published subgroup MDs (black) and the "
-                "shrunken cell-type effects (purple) of the hierarchical model on the subgroup "
-                "summaries, with the posterior of the overall mean as a band.",
+                f"{adj.capitalize()} shrinkage (exact engine): published subgroup MDs (black) "
+                f"and the shrunken {adj} effects (purple) of the hierarchical model on the "
+                "subgroup summaries, with the posterior of the overall mean as a band.",
                 f"{folder.name}/{path.name}",
             )
         )
@@ -160,7 +163,7 @@ def figure_jobs(r: Reanalysis, folder: Path) -> list[Job]:
         from bayesmeta.plots.sensitivity import interval_vs_scale
 
         for d, o in spec.groups():
-            key = f"{d}/{o}/cell-type model"
+            key = model_key(spec, d, o)
             rows = r.sensitivity[r.sensitivity["analysis"] == key]
             if rows.empty:
                 continue
@@ -168,7 +171,7 @@ def figure_jobs(r: Reanalysis, folder: Path) -> list[Job]:
             fit = r.celltype.get((d, o))
             path = folder / f"sensitivity_{d}_{o}.png"
             kwargs: dict[str, Any] = {
-                "title": f"{d} {label}, cell-type model: posterior against the tau-prior scale",
+                "title": f"{d} {label}, {adj} model: posterior against the tau-prior scale",
                 "reference": _reference_scale(fit.tau_prior) if fit is not None else None,
                 "reference_label": "the report's tau prior"
                 + (f" ({fit.tau_prior})" if fit is not None else ""),
@@ -179,7 +182,7 @@ def figure_jobs(r: Reanalysis, folder: Path) -> list[Job]:
                     interval_vs_scale,
                     (path, rows),
                     kwargs,
-                    f"Prior sensitivity, {d} {label} (cell-type model, exact engine): posterior "
+                    f"Prior sensitivity, {d} {label} ({adj} model, exact engine): posterior "
                     "median (solid) and 95% interval (dashed edges) of mu and tau against the "
                     "scale of half-normal and half-Cauchy tau priors; diamonds and the dotted "
                     "line mark the tau prior the report uses, the black line mu = 0.",
@@ -211,8 +214,8 @@ def figure_jobs(r: Reanalysis, folder: Path) -> list[Job]:
         if fit is not None and "mu" in fit.densities:
             xm, ym = fit.densities["mu"]
             keep = (xm >= lo) & (xm <= hi)
-            posts["cell-type model (exact)"] = Curve(
-                xm[keep], ym[keep], "cell-type model: posterior of mu (exact)"
+            posts[f"{adj} model (exact)"] = Curve(
+                xm[keep], ym[keep], f"{adj} model: posterior of mu (exact)"
             )
         path = folder / f"densities_{d}_{o}.png"
         kwargs2: dict[str, Any] = {
@@ -228,7 +231,7 @@ def figure_jobs(r: Reanalysis, folder: Path) -> list[Job]:
                 kwargs2,
                 f"Posterior densities, {d} {spec.outcomes[o].label} overall row: the published "
                 "estimate combined with each prior (solid; priors dashed, the vague prior is "
-                "flat on this scale) and the overall mean of the cell-type model.",
+                f"flat on this scale) and the overall mean of the {adj} model.",
                 f"{folder.name}/{path.name}",
             )
         )

@@ -314,7 +314,7 @@ def fe_q_decomposition(
     df_groups: dict[str, int] = {}
     for s in subgroups:
         interval = s.published.p_interval()
-        if interval is None or s.published.k < 2:
+        if interval is None or s.published.k is None or s.published.k < 2:
             q_groups[s.subgroup] = (0.0, 0.0)
             df_groups[s.subgroup] = 0
             continue
@@ -330,10 +330,11 @@ def fe_q_decomposition(
     q_lo = sum(v[0] for v in q_groups.values()) + qb[1]
     q_hi = sum(v[1] for v in q_groups.values()) + qb[2]
     p_pub = overall.published.p_interval() or (0.0, 1.0)
-    k_arms = sum(s.published.k for s in subgroups)
+    k_arms = sum(s.published.k or 0 for s in subgroups)
+    k_trials = overall.published.k or 0
     candidates: dict[str, tuple[int, float, float, bool]] = {}
     for name, df in (
-        (f"{overall.published.k} trials as units", overall.published.k - 1),
+        (f"{k_trials} trials as units", k_trials - 1),
         (f"{k_arms} arms as units", k_arms - 1),
     ):
         if df < 1:

@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesmeta.errors import InputError
 from bayesmeta.review.celltype import fit_all
 from bayesmeta.review.checks import REPRO_TOLERANCE, findings_frame, run_checks
 from bayesmeta.review.conjugate import normal_update
@@ -117,8 +116,12 @@ def classical_rows(spec: ReviewSpec, stats: dict[str, RowStats]) -> dict[str, Cl
         else:
             out[a.key] = ClassicalRow(
                 "needs study-level data",
-                note=f"a pooled subgroup of {p.k} arms: the per-arm values are in the forest "
-                "plot images only",
+                note=(
+                    f"a pooled subgroup of {p.k} arms: the per-arm values are in the forest "
+                    "plot images only"
+                    if p.k is not None
+                    else "a pooled subgroup: the text gives no per-study values"
+                ),
             )
     return out
 
@@ -208,13 +211,15 @@ def comparison_table(r: Reanalysis) -> pd.DataFrame:
         -35.76 -35.754 -35.76
     """
     spec = r.spec
-    arms = {str(x["arm"]): x for x in r.table1.to_dict("records")}
+    arms = {} if r.table1 is None else {str(x["arm"]): x for x in r.table1.to_dict("records")}
+    nan = float("nan")
     rows = []
     for a in spec.analyses:
         p = a.published
         st = r.stats[a.key]
         c = r.classical[a.key]
-        fu = [float(arms[x]["follow_up_months"]) for x in a.arms]
+        listed = bool(a.arms) and all(x in arms for x in a.arms)
+        fu = [float(arms[x]["follow_up_months"]) for x in a.arms] if listed else [nan]
         row: dict[str, Any] = {
             "analysis": a.key,
             "disease": a.disease,
@@ -222,9 +227,9 @@ def comparison_table(r: Reanalysis) -> pd.DataFrame:
             "subgroup": a.subgroup,
             "refs": ";".join(map(str, a.refs)),
             "arms": ";".join(a.arms),
-            "k": p.k,
-            "n_text": p.n,
-            "n_table1": int(sum(int(arms[x]["n_treated"]) for x in a.arms)),
+            "k": p.k if p.k is not None else nan,
+            "n_text": p.n if p.n is not None else nan,
+            "n_table1": sum(int(arms[x]["n_treated"]) for x in a.arms) if listed else nan,
             "follow_up_months_min": min(fu),
             "follow_up_months_max": max(fu),
             "md": p.md,
@@ -232,6 +237,9 @@ def comparison_table(r: Reanalysis) -> pd.DataFrame:
             "ci_high": p.ci_high,
             "model": p.model,
             "heterogeneity_p_printed": p.heterogeneity_p or "",
+            "heterogeneity_i2_printed": p.heterogeneity_i2
+            if p.heterogeneity_i2 is not None
+            else nan,
             "se_implied": st.se,
             "z": st.z,
             "p_effect": st.p,
@@ -311,6 +319,7 @@ def arviz_table(r: Reanalysis) -> pd.DataFrame:
         (['param', 'source', 'draws'], 'theta_vague[T1DM/c_peptide/all]')
     """
     parts = []
+    adj = r.spec.subgroup_label.replace(" ", "-")
     s = r.bayes_summary.copy()
     s.insert(0, "draws", "iid from the exact (conjugate normal) posterior")
     s.insert(0, "source", "published estimate x effect prior")
@@ -318,12 +327,12 @@ def arviz_table(r: Reanalysis) -> pd.DataFrame:
     for (d, o), f in r.celltype.items():
         e = f.exact_summary.copy()
         e.insert(0, "draws", "iid inverse-CDF draws from the exact marginals")
-        e.insert(0, "source", f"cell-type model {d}/{o} (exact)")
+        e.insert(0, "source", f"{adj} model {d}/{o} (exact)")
         parts.append(e)
         if f.pymc_summary is not None:
             m = f.pymc_summary.copy()
             m.insert(0, "draws", "MCMC (nutpie NUTS)")
-            m.insert(0, "source", f"cell-type model {d}/{o} (PyMC)")
+            m.insert(0, "source", f"{adj} model {d}/{o} (PyMC)")
             parts.append(m)
     if r.studylevel is not None:
         for (d, o), summ in r.studylevel.pymc_summaries.items():
@@ -410,10 +419,7 @@ def reproduce(
 def _reproduce(out: Path, spec: ReviewSpec, studies: Any, seed: int, mcmc: bool, figures: bool,
                simulation: bool, say: Any, timings: dict[str, float], t0: float, pool: Any,
                *, draws: int, tune: int, chains: int, cores: int | None) -> Reanalysis:  # fmt: skip
-    table1 = spec.dataset("table1")
-    if table1 is None:
-        raise InputError("the spec names no Table 1 (review.table1)", file=str(spec.path),
-                         column="review.table1")  # fmt: skip
+    table1 = spec.dataset("table1")  # None: the checks against Table 1 say "unverifiable"
     arms_df = None
     if studies is not None:  # read and check the inputs before anything is written
         from bayesmeta.review.studylevel import read_arms
@@ -449,7 +455,7 @@ def _reproduce(out: Path, spec: ReviewSpec, studies: Any, seed: int, mcmc: bool,
         chains=chains,
         cores=cores,
     )
-    timings["cell-type models"] = time.perf_counter() - t1
+    timings[f"{spec.subgroup_label.replace(' ', '-')} models"] = time.perf_counter() - t1
     if mcmc:
         timings["of which PyMC"] = sum(f.pymc_time for f in celltype.values())
 
@@ -459,7 +465,7 @@ def _reproduce(out: Path, spec: ReviewSpec, studies: Any, seed: int, mcmc: bool,
     sensitivity = review_sweep(SENSITIVITY_N, spec.path)
     timings["prior sensitivity"] = time.perf_counter() - t_s
     n_models = sensitivity["analysis"].nunique()
-    say(f"prior sensitivity: {len(sensitivity)} exact fits ({n_models} cell-type models x "
+    say(f"prior sensitivity: {len(sensitivity)} exact fits ({n_models} subgroup models x "
         f"{2 * SENSITIVITY_N} tau priors)")  # fmt: skip
 
     trust = pd.DataFrame()

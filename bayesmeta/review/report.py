@@ -98,14 +98,15 @@ def _intro(r: Reanalysis) -> list[str]:
         "",
         f"Review: {spec.review['citation']} doi:{spec.review.get('doi', '')}. "
         f"Spec: `{Path(spec.path).name}` ({len(spec.analyses)} published pooled mean "
-        "differences, follow-up minus baseline in the cell-therapy arm). "
+        f"differences, {_contrast(spec)}). "
         f"Seed {s['seed']}; {mc}; conjugate and exact posteriors summarised from "
         f"{s['iid_draws']} i.i.d. draws each.",
         "",
-        "Every published number below is copied from the review's Results section; each "
-        "re-analysed number says how it was obtained. The review's forest plots are images, so "
-        "the per-study values are not in its text: what the text alone cannot determine is "
-        "reported as such, not estimated.",
+        "Every published number below is copied from the review's "
+        + ("Results section" if spec.references else "text (the spec quotes each)")
+        + "; each re-analysed number says how it was obtained. The review's forest plots are "
+        "images, so the per-study values are not in its text: what the text alone cannot "
+        "determine is reported as such, not estimated.",
         "",
     ]
 
@@ -118,11 +119,12 @@ def _verdict_section(r: Reanalysis) -> list[str]:
     lines = [
         "## Verdict: do the published results hold up?",
         "",
-        *[f"- {s}" for s in verdict_sentences(v)],
+        *[f"- {s}" for s in verdict_sentences(v, r.spec.subgroup_label)],
         "",
         "Per result (`verdict.csv`): the published MD [95 % CI]; the posterior median [95 % CrI] "
         "and P(benefit) under the vague and the sceptical prior (section 4) and under the "
-        "hierarchical cell-type model (section 5); the sceptical limit SL of the Analysis of "
+        f"hierarchical {r.spec.subgroup_label.replace(' ', '-')} model (section 5); the "
+        "sceptical limit SL of the Analysis of "
         "Credibility (Matthews 2018: a sceptical prior whose 95 % interval is [-SL, SL] or "
         "narrower makes the result non-significant) and Held's (2019) p for intrinsic "
         "credibility (credible if below 0.05). *Holds* means the published interval, the "
@@ -166,6 +168,24 @@ def _verdict_section(r: Reanalysis) -> list[str]:
     return [*lines, ""]
 
 
+def _contrast(spec: Any) -> str:
+    """The spec's contrast, without a parenthesis (the intro already is one)."""
+    text = str(spec.review.get("contrast") or "as the review defines it")
+    return text.split(" (")[0]
+
+
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _rows(n: int, what: str) -> str:
+    """'3 pooled subgroup rows', '1 random-effects overall row'."""
+    return f"{n} {what} row{'' if n == 1 else 's'}"
+
+
+def _count_word(n: int) -> str:
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
+
+
 def _key_numbers(r: Reanalysis) -> list[str]:
     spec = r.spec
     lines = ["## Key results", ""]
@@ -173,7 +193,7 @@ def _key_numbers(r: Reanalysis) -> list[str]:
     notrep = [k for k, c in r.classical.items() if c.status == "not reproducible"]
     lines.append(
         f"- **Classical re-analysis from the text**: {len(rep)} of {len(r.classical)} "
-        f"rows reproduce to +/- 0.01 ({', '.join(rep)}); {len(notrep)} "
+        f"rows reproduce to +/- 0.01{' (' + ', '.join(rep) + ')' if rep else ''}; {len(notrep)} "
         "random-effects overall rows cannot be rebuilt from subgroup summaries; the "
         "other pooled subgroup rows need the per-study values."
     )
@@ -192,10 +212,18 @@ def _key_numbers(r: Reanalysis) -> list[str]:
         if f.id.startswith("q-decomposition"):
             lines.append(f"- **Heterogeneity p values**: {f.summary}")
     bad = [f for f in r.findings if f.verdict in ("inconsistent", "implausible")]
+    unverifiable = [f for f in r.findings if f.verdict == "unverifiable"]
     lines.append(
         f"- **Consistency**: {len(bad)} of {len(r.findings)} checks find the review's "
-        "numbers inconsistent or implausible: "
-        + "; ".join(f"{f.title} ({f.verdict})" for f in bad)
+        "numbers inconsistent or implausible"
+        + (": " + "; ".join(f"{f.title} ({f.verdict})" for f in bad) if bad else "")
+        + (
+            f"; {len(unverifiable)} cannot be checked from the text ("
+            + "; ".join(f.title for f in unverifiable)
+            + ")"
+            if unverifiable and not bad
+            else ""
+        )
         + "."
     )
     lines.append("")
@@ -210,11 +238,12 @@ def _published_section(r: Reanalysis) -> list[str]:
         rows.append(
             [
                 a.key,
-                p.k,
-                p.n,
+                "—" if p.k is None else p.k,
+                "—" if p.n is None else p.n,
                 interval(p.md, p.ci_low, p.ci_high),
                 p.model,
-                p.heterogeneity_p or "—",
+                p.heterogeneity_p
+                or ("—" if p.heterogeneity_i2 is None else f"I^2 = {p.heterogeneity_i2:g} %"),
                 num(st.se, 4),
                 num(st.z),
                 pval(st.p),
@@ -229,7 +258,8 @@ def _published_section(r: Reanalysis) -> list[str]:
         "effect's two-sided p. **Symmetry rule**: a Wald CI is symmetric; printed to 2 decimals "
         "its asymmetry hi + lo - 2 MD can only be -0.01, 0 or 0.01 (proof in "
         "`bayesmeta/review/published.py`), so a row is *symmetric within rounding* iff "
-        "|hi + lo - 2 MD| <= 0.01. *P printed* is the P the review prints next to the MD.",
+        "|hi + lo - 2 MD| <= 0.01. *P printed* is the P the review prints next to the MD (or "
+        "the I^2 it prints); a dash is a number the text does not state.",
         "",
         md_table(
             [
@@ -300,9 +330,11 @@ def _q_section(r: Reanalysis) -> list[str]:
         "box of the printed MDs and CIs). The overall p then tells which df the review used.",
         "",
     ]
+    decomposed = False
     for f in r.findings:
         if not f.id.startswith("q-decomposition"):
             continue
+        decomposed = True
         lines.append(
             md_table(
                 ["part", "Q low", "Q high"],
@@ -330,8 +362,13 @@ def _q_section(r: Reanalysis) -> list[str]:
         i2 = ", ".join(f"{k}: {v:.0f} %" for k, v in f.values["i2_percent"].items())
         lines.append(f"**Verdict**: {dec.verdict}. Implied overall I^2 = (Q - df)/Q: {i2}.")
         lines.append("")
-    if len(lines) == 7:
-        lines.append("No outcome is fixed-effect throughout; nothing to decompose.")
+    if not decomposed:
+        printed = sum(a.published.heterogeneity_p is not None for a in r.spec.analyses)
+        lines.append(
+            "No outcome is fixed-effect throughout with its heterogeneity p and k printed "
+            f"({printed} of {len(r.spec.analyses)} rows print a heterogeneity p): nothing to "
+            "decompose."
+        )
         lines.append("")
     return lines
 
@@ -343,8 +380,7 @@ def _bayes_section(r: Reanalysis) -> list[str]:
         "",
         "Each published MD is one observation, MD ~ N(theta, SE^2) with its implied SE, "
         "combined with a normal prior on theta (conjugate: the posterior is normal, exact). "
-        "P(benefit) is the posterior probability of an improvement (C-peptide up; HbA1c, FPG "
-        "and insulin dose down).",
+        "P(benefit) is the posterior probability of an improvement (" + _benefit_text(spec) + ").",
         "",
         f"**Priors.** {spec.prior_rationale}",
         "",
@@ -413,25 +449,52 @@ def _bayes_section(r: Reanalysis) -> list[str]:
     return lines
 
 
+def _benefit_text(spec: Any) -> str:
+    """'C-peptide up; HbA1c, FPG and insulin dose down' from the outcomes' directions."""
+    parts = []
+    for direction, word in (("increase", "up"), ("decrease", "down")):
+        labels = [_short_label(o.label) for o in spec.outcomes.values() if o.benefit == direction]
+        if labels:
+            names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+            parts.append(f"{names} {word}")
+    return "; ".join(parts)
+
+
+_SHORT = {"Fasting plasma glucose": "FPG", "Exogenous insulin requirement": "insulin dose"}
+
+
+def _short_label(label: str) -> str:
+    return _SHORT.get(label, label)
+
+
 def _celltype_section(r: Reanalysis) -> list[str]:
     spec = r.spec
     cp = spec.cell_type_prior
+    label = spec.subgroup_label
+    adj = label.replace(" ", "-")
+    units = sorted({len(spec.subgroups(d, o)) for d, o in spec.groups()})
+    n_units = " or ".join(_count_word(n) for n in units)
     lines = [
-        "## 5. Hierarchical cell-type model on the subgroup summaries",
+        f"## 5. Hierarchical {adj} model on the subgroup summaries",
         "",
-        "Per outcome the cell types are the units: y_c ~ N(theta_c, SE_c^2) with the published "
-        "subgroup MD and implied SE, theta_c ~ N(mu, tau^2), tau the between-cell-type SD. "
+        f"Per outcome the {label}s are the units: y_c ~ N(theta_c, SE_c^2) with the published "
+        f"subgroup MD and implied SE, theta_c ~ N(mu, tau^2), tau the between-{adj} SD. "
         f"Priors: mu ~ the {cp.mu} prior; tau ~ {cp.tau_family}(scale {cp.tau_scale:g} x D). "
         f"{cp.rationale}",
         "",
         "The **exact engine** (`bayesmeta.exact.NormalNormal`, 1-D integration over tau) gives "
         "the numbers; the **PyMC** model (`bayesmeta.hierarchical`, non-centred, nutpie) is the "
         "cross-check: it is fitted to y/D and SE/D with the priors in units of D (the model is "
-        "scale-equivariant), so the six outcomes share one compiled model.",
+        "scale-equivariant), so "
+        + (
+            f"the {_count_word(len(spec.groups()))} outcomes share one compiled model."
+            if len(spec.groups()) > 1
+            else "it is compiled once."
+        ),
         "",
-        "mu is *not* the review's overall MD: the review pooled studies, this model pools two "
-        "cell-type summaries with a between-cell-type SD, so its mu is wider and its theta_c are "
-        "shrunk towards each other.",
+        f"mu is *not* the review's overall MD: the review pooled studies, this model pools "
+        f"{n_units} {adj} summaries with a between-{adj} SD, so its mu is wider and its "
+        "theta_c are shrunk towards each other.",
         "",
     ]
     rows = []
@@ -507,8 +570,8 @@ def _celltype_section(r: Reanalysis) -> list[str]:
             "**Sampler diagnostics** (PyMC cross-check; R-hat rank-normalised split, "
             "warn > 1.01; ESS warn < 100 per chain; E-BFMI warn < 0.3). The first column "
             "compares the PyMC posterior medians of mu, tau and theta_c with the exact "
-            "engine's, in exact posterior SDs. Where one cell type's SE is tiny (T1DM MSC) "
-            "the non-centred model needs long trajectories (tree-depth hits): an "
+            "engine's, in exact posterior SDs. Where one subgroup's SE is tiny the "
+            "non-centred model needs long trajectories (tree-depth hits): an "
             "efficiency, not a validity, warning; the agreement column shows the result.",
             "",
             md_table(
@@ -547,16 +610,29 @@ def _celltype_section(r: Reanalysis) -> list[str]:
 
 def _study_section(r: Reanalysis) -> list[str]:
     lines = ["## 6. Study-level re-analysis", ""]
+    if r.studylevel is None and not r.spec.references:
+        lines += [
+            "Not run: it needs per-study values (n, means and SDs per study and outcome), which "
+            "the review's text does not give, and the spec does not list the review's studies.",
+            "",
+        ]
+        return lines
     if r.studylevel is None:
+        multi = [ref for ref, x in sorted(r.spec.references.items()) if len(x.arms) > 1]
+        nested = (
+            " and " + ", ".join(f"ref {ref}'s" for ref in multi) + " two arms nested in one study"
+            if multi
+            else ""
+        )
         lines += [
             "Not run: it needs the per-arm values of the forest plots (n, baseline and "
             "follow-up mean and SD per arm and outcome), which are images in the review. Enter "
-            "them in `docs/templates/zhang2020_forest_arms_template.csv` (identifiers filled, "
-            "values empty) and run `bayesmeta reproduce --studies FILE`: every published row is "
-            "then re-analysed with the review's RevMan method (before/after as independent "
-            "groups, FE or DL by its Q rule), with the paired variance (pre/post correlation r) "
-            "and with a PyMC model with study random effects, cell-type terms and ref 23's two "
-            "arms nested in one study.",
+            f"them in `docs/templates/{r.spec.review['id']}_forest_arms_template.csv` "
+            "(identifiers filled, values empty) and run `bayesmeta reproduce --studies FILE`: "
+            "every published row is then re-analysed with the review's RevMan method "
+            "(before/after as independent groups, FE or DL by its Q rule), with the paired "
+            "variance (pre/post correlation r) and with a PyMC model with study random effects, "
+            f"{r.spec.subgroup_label.replace(' ', '-')} terms{nested}.",
             "",
         ]
         return lines
@@ -774,12 +850,13 @@ def _sensitivity_section(r: Reanalysis) -> list[str]:
     if df is None or df.empty:
         return []
     n_priors = int(df.groupby("analysis", sort=False).size().iloc[0])
+    adj = r.spec.subgroup_label.replace(" ", "-")
     lines = [
         "## Prior sensitivity (exact engine)",
         "",
         f"Every row re-fitted under {n_priors} tau priors: half-normal and half-Cauchy with "
-        "scales from 0.1 to 2 times the cell-type model's tau-prior scale, with that model's "
-        "mu prior (`sensitivity.csv` has every fit). The cell-type models use the published "
+        f"scales from 0.1 to 2 times the {adj} model's tau-prior scale, with that model's "
+        f"mu prior (`sensitivity.csv` has every fit). The {adj} models use the published "
         "subgroup summaries as units: with 2 or 3 units the data say little about tau, so the "
         "tau prior shapes its posterior and the width of the interval for mu. A single "
         "published summary (k = 1) is not swept at all, since tau is not identified there; "
@@ -892,19 +969,56 @@ def _figures_section(r: Reanalysis) -> list[str]:
 
 
 def _limits_section(r: Reanalysis) -> list[str]:
-    return [
+    spec = r.spec
+    pooled_subgroups = [a for a in spec.analyses if not a.is_overall and a.published.k != 1]
+    random_overall = [a for a in spec.analyses if a.is_overall and a.published.model == "random"]
+    where = (
+        "are drawn in the forest-plot images, not printed in the text"
+        if spec.references
+        else "are not in the text"
+    )
+    lines = [
         "## 9. What cannot be reproduced without study-level data, and why",
         "",
-        "- The 10 pooled subgroup rows: their inputs (per-arm n, means and SDs before and after) "
-        "are drawn in the forest-plot images, not printed in the text.",
-        "- The 5 random-effects overall rows: the DerSimonian-Laird tau^2 comes from Q over all "
-        "studies; the subgroup summaries fix neither Q nor the study weights.",
-        "- Which follow-up time point each study contributed (the text says 12 months; Table 1's "
-        "mean follow-ups run from 6 to 48 months).",
-        "- Whether the review's SDs are SDs (the one-study HbA1c row implies an SD of about "
-        "0.05) and which n entered each arm where the text and Table 1 differ.",
-        "",
+        f"- The {_rows(len(pooled_subgroups), 'pooled subgroup')}: their inputs (per-arm n, "
+        f"means and SDs before and after) {where}.",
     ]
+    if random_overall:
+        lines.append(
+            f"- The {_rows(len(random_overall), 'random-effects overall')}: the DerSimonian-Laird "
+            "tau^2 comes from Q over all studies; the subgroup summaries fix neither Q nor the "
+            "study weights."
+        )
+    by_id = {f.id: f for f in r.findings}
+    fu = by_id.get("follow-up")
+    if fu is not None and fu.rows:
+        lo = min(x["follow_up_min"] for x in fu.rows)
+        hi = max(x["follow_up_max"] for x in fu.rows)
+        lines.append(
+            "- Which follow-up time point each study contributed (the text says 12 months; "
+            f"Table 1's mean follow-ups run from {lo:g} to {hi:g} months)."
+        )
+    sd = by_id.get("one-study-sd")
+    low = (
+        [x for x in sd.rows if x["verdict"] == "implausible" and x["n_source"] == "text"]
+        if sd
+        else []
+    )
+    if low:
+        x = low[0]
+        label = spec.outcomes[x["analysis"].split("/")[1]].label
+        lines.append(
+            f"- Whether the review's SDs are SDs (the one-study {label} row implies an SD of "
+            f"about {x['sd_independent']:.2f}) and which n entered each arm where the text and "
+            "Table 1 differ."
+        )
+    if "study-lists" in by_id:
+        lines.append(
+            "- Which studies each row pools, and so its patients, k and follow-up: the text "
+            "does not say."
+        )
+    lines.append("")
+    return lines
 
 
 def _appendix(r: Reanalysis) -> list[str]:

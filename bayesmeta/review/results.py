@@ -94,7 +94,7 @@ class Reanalysis:
     """
 
     spec: ReviewSpec
-    table1: pd.DataFrame
+    table1: pd.DataFrame | None
     stats: dict[str, RowStats]
     classical: dict[str, ClassicalRow]
     bayes: dict[str, list[BayesRow]]

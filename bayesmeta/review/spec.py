@@ -43,7 +43,9 @@ class Published:
     """One published pooled row as printed (2 dp): k, n, MD, its CI, model, heterogeneity p.
 
     ``model`` is ``"fixed"``, ``"random"`` or ``"single"`` (k = 1); ``heterogeneity_p`` is the
-    printed Cochran's Q p as text (``"<0.001"``, ``"0.13"``), None for one study.
+    printed Cochran's Q p as text (``"<0.001"``, ``"0.13"``), None for one study or when the
+    text prints none; ``heterogeneity_i2`` the printed I^2 (%), if any. ``k`` (studies or
+    arms) and ``n`` (patients) are None when the text does not state them.
 
     Examples:
         >>> from bayesmeta.review.spec import load_spec
@@ -54,13 +56,14 @@ class Published:
         (0.125, 0.135)
     """
 
-    k: int
-    n: int
+    k: int | None
+    n: int | None
     md: float
     ci_low: float
     ci_high: float
     model: str
     heterogeneity_p: str | None  # as printed, e.g. "<0.001" or "0.13"; None for one study
+    heterogeneity_i2: float | None = None  # as printed, in %
 
     def p_interval(self) -> tuple[float, float] | None:
         """The interval the printed heterogeneity p can stand for (`p_interval()`); None if none."""
@@ -71,7 +74,8 @@ class Published:
 class Analysis:
     """One of the review's published analyses (a row of its Results).
 
-    An overall row has ``subgroup == "all"``; ``arms`` are ``"<ref>-<cell type>"`` ids.
+    An overall row has ``subgroup == "all"``; ``arms`` are ``"<ref>-<cell type>"`` ids, empty
+    when the text does not say which studies an analysis pools.
 
     Examples:
         >>> from bayesmeta.review.spec import load_spec
@@ -186,19 +190,28 @@ class Figure:
 
 @dataclass(frozen=True)
 class ModelRule:
-    """The review's rule: ``if_significant`` when the Q test's p < alpha, else ``otherwise``.
+    """The review's rule: ``if_significant`` when the Q test's p < alpha, else ``otherwise``;
+    with ``test == "none"`` one method for every pooled row (``otherwise``).
 
     Examples:
-        >>> from bayesmeta.review.spec import load_spec
+        >>> from bayesmeta.review.spec import ModelRule, load_spec
         >>> rule = load_spec().rule
         >>> rule.alpha, rule.choose(0.13), rule.choose(0.05)
         (0.1, 'FE', 'DL')
+        >>> ModelRule.always("DL", "random-effects model").choose(0.5)
+        'DL'
     """
 
     alpha: float
     if_significant: str
     otherwise: str
     quote: str
+    test: str = "cochran_q"
+
+    @classmethod
+    def always(cls, method: str, quote: str = "") -> ModelRule:
+        """The rule of a review that pools every row with ``method`` (no heterogeneity test)."""
+        return cls(0.0, method, method, quote, "none")
 
     def choose(self, q_p: float) -> str:
         """The method (``"DL"`` or ``"FE"``) the rule picks for a heterogeneity p of ``q_p``."""
@@ -302,6 +315,11 @@ class ReviewSpec:
     def title(self) -> str:
         """The report's title: ``review.title``, else one built from ``review.id``."""
         return str(self.review.get("title") or f"Re-analysis of {self.review['id']}")
+
+    @property
+    def subgroup_label(self) -> str:
+        """What the subgroups are (``review.subgroup_label``, default ``"cell type"``)."""
+        return str(self.review.get("subgroup_label") or "cell type")
 
     @property
     def short_name(self) -> str:
@@ -508,16 +526,8 @@ def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
     top = r.table(
         raw,
         "",
-        (
-            "review",
-            "model_rule",
-            "cell_types",
-            "references",
-            "outcomes",
-            "priors",
-            "analyses",
-        ),
-        ("figures", "study_level"),
+        ("review", "model_rule", "cell_types", "outcomes", "priors", "analyses"),
+        ("references", "figures", "study_level"),
     )
     review = dict(
         r.table(
@@ -533,10 +543,11 @@ def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
                 "short_name",
                 "table1",
                 "adverse_events",
+                "subgroup_label",
             ),
         )  # fmt: skip
     )
-    for key in ("title", "short_name", "table1", "adverse_events"):
+    for key in ("title", "short_name", "table1", "adverse_events", "subgroup_label"):
         if key in review and not (isinstance(review[key], str) and review[key].strip()):
             raise r.fail(f"review.{key}", "must be a non-empty string")
     level = r.number(review, "level", "review")
@@ -544,22 +555,30 @@ def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
         raise r.fail("review.level", f"must be between 0 and 1, got {level}")
     diseases = r.strings(review, "diseases", "review")
 
-    mr = r.table(
-        top["model_rule"],
-        "model_rule",
-        ("test", "alpha", "if_significant", "otherwise"),
-        ("quote",),
-    )
-    r.choice(mr, "test", "model_rule", ("cochran_q",))
-    alpha = r.number(mr, "alpha", "model_rule")
-    if not 0 < alpha < 1:
-        raise r.fail("model_rule.alpha", f"must be between 0 and 1, got {alpha}")
-    rule = ModelRule(
-        alpha,
-        r.choice(mr, "if_significant", "model_rule", ("DL", "FE")),
-        r.choice(mr, "otherwise", "model_rule", ("DL", "FE")),
-        str(mr.get("quote", "")),
-    )
+    mr_raw = top["model_rule"]
+    test = mr_raw.get("test") if isinstance(mr_raw, Mapping) else None
+    if test == "none":  # one method for every pooled row
+        mr = r.table(mr_raw, "model_rule", ("test", "method"), ("quote",))
+        rule = ModelRule.always(
+            r.choice(mr, "method", "model_rule", ("DL", "FE")), str(mr.get("quote", ""))
+        )
+    else:
+        mr = r.table(
+            mr_raw,
+            "model_rule",
+            ("test", "alpha", "if_significant", "otherwise"),
+            ("quote",),
+        )
+        r.choice(mr, "test", "model_rule", ("cochran_q", "none"))
+        alpha = r.number(mr, "alpha", "model_rule")
+        if not 0 < alpha < 1:
+            raise r.fail("model_rule.alpha", f"must be between 0 and 1, got {alpha}")
+        rule = ModelRule(
+            alpha,
+            r.choice(mr, "if_significant", "model_rule", ("DL", "FE")),
+            r.choice(mr, "otherwise", "model_rule", ("DL", "FE")),
+            str(mr.get("quote", "")),
+        )
 
     ct = top["cell_types"]
     if not isinstance(ct, Mapping) or not ct:
@@ -569,9 +588,9 @@ def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
         raise r.fail(f"cell_types.{OVERALL}", f"'{OVERALL}' is reserved for overall rows")
 
     references: dict[int, Reference] = {}
-    refs_raw = top["references"]
-    if not isinstance(refs_raw, Mapping) or not refs_raw:
-        raise r.fail("references", "must be a non-empty table")
+    refs_raw = top.get("references", {})
+    if not isinstance(refs_raw, Mapping):
+        raise r.fail("references", "must be a table of reference number = {study, arms}")
     for k, v in refs_raw.items():
         key = f"references.{k}"
         if not str(k).isdigit():
@@ -724,13 +743,13 @@ def _analysis(
     t = r.table(
         obj,
         key,
-        ("disease", "outcome", "subgroup", "arms", "published"),
-        ("timepoint_text", "quote"),
+        ("disease", "outcome", "subgroup", "published"),
+        ("arms", "timepoint_text", "quote"),
     )
     disease = r.choice(t, "disease", key, diseases)
     outcome = r.choice(t, "outcome", key, tuple(outcomes))
     subgroup = r.choice(t, "subgroup", key, (OVERALL, *cell_types))
-    arms = r.strings(t, "arms", key)
+    arms = r.strings(t, "arms", key) if "arms" in t else ()  # () = not stated in the text
     for arm in arms:
         akey = f"{key}.arms"
         ref_text, _, cell = arm.partition("-")
@@ -749,7 +768,12 @@ def _analysis(
     if len(set(arms)) != len(arms):
         raise r.fail(f"{key}.arms", "an arm is listed twice")
     pkey = f"{key}.published"
-    p = r.table(t["published"], pkey, ("k", "n", "md", "ci", "model"), ("heterogeneity_p",))
+    p = r.table(
+        t["published"],
+        pkey,
+        ("md", "ci", "model"),
+        ("k", "n", "heterogeneity_p", "heterogeneity_i2"),
+    )
     ci = p["ci"]
     if (
         not isinstance(ci, list)
@@ -762,8 +786,12 @@ def _analysis(
     if not lo <= md <= hi:
         raise r.fail(f"{pkey}.ci", f"[{lo}, {hi}] does not contain md = {md}")
     model = r.choice(p, "model", pkey, MODELS)
-    k = r.integer(p, "k", pkey, minimum=1)
-    if (model == "single") != (k == 1):
+    k = r.integer(p, "k", pkey, minimum=1) if "k" in p else None
+    if arms and k is None:
+        raise r.fail(f"{pkey}.k", "missing (required when the analysis lists its arms)")
+    if model == "single" and k is None:
+        raise r.fail(f"{pkey}.k", "missing (a 'single' row has k = 1)")
+    if k is not None and (model == "single") != (k == 1):
         raise r.fail(f"{pkey}.model", f"'{model}' with k = {k} (single <=> k = 1)")
     hp: str | None = None
     if "heterogeneity_p" in p:
@@ -775,11 +803,19 @@ def _analysis(
             raise r.fail(f"{pkey}.heterogeneity_p", f"not a p value: {v!r}") from None
         if not 0 <= lo_p < hi_p <= 1:
             raise r.fail(f"{pkey}.heterogeneity_p", f"not a p value in (0, 1]: {v!r}")
-    elif model != "single":
-        raise r.fail(f"{pkey}.heterogeneity_p", "missing (required unless model = 'single')")
+    elif model != "single" and arms:
+        raise r.fail(
+            f"{pkey}.heterogeneity_p",
+            "missing (required unless model = 'single' or the analysis lists no arms)",
+        )
+    i2: float | None = None
+    if "heterogeneity_i2" in p:
+        i2 = r.number(p, "heterogeneity_i2", pkey)
+        if not 0 <= i2 <= 100:
+            raise r.fail(f"{pkey}.heterogeneity_i2", f"an I^2 in % must be in [0, 100], got {i2}")
     refs = {arm_ref(a) for a in arms}
     units = len(refs) if subgroup == OVERALL else len(arms)
-    if k != units:
+    if arms and k != units:
         what = "trials (distinct references)" if subgroup == OVERALL else "arms"
         raise r.fail(f"{pkey}.k", f"k = {k} but the analysis lists {units} {what}")
     return Analysis(
@@ -789,7 +825,9 @@ def _analysis(
         arms,
         str(t.get("timepoint_text", "")),
         str(t.get("quote", "")),
-        Published(k, r.integer(p, "n", pkey, minimum=1), md, lo, hi, model, hp),
+        Published(
+            k, r.integer(p, "n", pkey, minimum=1) if "n" in p else None, md, lo, hi, model, hp, i2
+        ),
     )
 
 
@@ -810,8 +848,10 @@ def _check_analyses(r: _Reader, analyses: tuple[Analysis, ...]) -> None:
             i0 = rows[0][0]
             raise r.fail(f"analyses[{i0}]", f"{d}/{o} needs exactly one subgroup = '{OVERALL}' row")
         i, a = overall[0]
-        sub_arms = {arm for _, s in rows if not s.is_overall for arm in s.arms}
-        if sub_arms and sub_arms != set(a.arms):
+        subs = [s for _, s in rows if not s.is_overall]
+        sub_arms = {arm for s in subs for arm in s.arms}
+        listed = bool(a.arms) and all(s.arms for s in subs)
+        if listed and sub_arms and sub_arms != set(a.arms):
             raise r.fail(
                 f"analyses[{i}].arms",
                 f"overall arms differ from the union of its subgroups' arms "

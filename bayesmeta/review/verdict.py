@@ -106,8 +106,9 @@ def _keys(v: pd.DataFrame, mask: pd.Series) -> str:
     return ", ".join(keys) if keys else "none"
 
 
-def verdict_sentences(v: pd.DataFrame) -> list[str]:
-    """Three to six quotable sentences, every number counted from ``v`` (`verdict_table`).
+def verdict_sentences(v: pd.DataFrame, subgroup_label: str = "cell type") -> list[str]:
+    """Three to six quotable sentences, every number counted from ``v`` (`verdict_table`);
+    ``subgroup_label`` names what the subgroups are (`ReviewSpec.subgroup_label`).
 
     Examples:
         >>> import pandas as pd
@@ -142,13 +143,14 @@ def verdict_sentences(v: pd.DataFrame) -> list[str]:
         f"({_keys(v, scep)})."
     )
     hier = v["hierarchical_ci_low"].notna()
+    adj = subgroup_label.replace(" ", "-")
     if hier.any():
         h_ex = excl("hierarchical") & hier
         over = hier & v["analysis"].str.endswith("/all")
         h_over = h_ex & over
         out.append(
-            f"The hierarchical cell-type model, which pools the cell-type summaries with a "
-            f"between-cell-type SD, gives a 95 % credible interval for the overall effect that "
+            f"The hierarchical {adj} model, which pools the {adj} summaries with a "
+            f"between-{adj} SD, gives a 95 % credible interval for the overall effect that "
             f"excludes 0 for {int(h_over.sum())} of {int(over.sum())} outcomes"
             + (f" ({_keys(v, h_over)})." if h_over.any() else ".")
         )

@@ -11,10 +11,23 @@ Those rows get the Analysis of Credibility instead (`bayesmeta.credibility`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from bayesmeta.sensitivity.sweep import sweep
+
+
+def model_key(spec: Any, disease: str, outcome: str) -> str:
+    """The ``analysis`` label of a subgroup model's sweep: ``"T2DM/hba1c/cell-type model"``.
+
+    Examples:
+        >>> from bayesmeta.review.spec import load_spec
+        >>> from bayesmeta.sensitivity.review import model_key
+        >>> model_key(load_spec(), "T2DM", "hba1c")
+        'T2DM/hba1c/cell-type model'
+    """
+    return f"{disease}/{outcome}/{spec.subgroup_label.replace(' ', '-')} model"
 
 
 def review_analyses(
@@ -33,7 +46,7 @@ def review_analyses(
         mu = spec.mu_prior_text(disease, outcome)
         labels, y, se = subgroup_summaries(spec, disease, outcome)
         cells = pd.DataFrame({"study": list(labels), "yi": y, "sei": se})
-        out.append((f"{disease}/{outcome}/cell-type model", cells, scale, mu))
+        out.append((model_key(spec, disease, outcome), cells, scale, mu))
     return out
 
 
