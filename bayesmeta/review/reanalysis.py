@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesmeta.errors import InputError
 from bayesmeta.review.celltype import fit_all
 from bayesmeta.review.checks import REPRO_TOLERANCE, findings_frame, run_checks
 from bayesmeta.review.conjugate import normal_update
@@ -420,6 +421,10 @@ def _reproduce(out: Path, spec: ReviewSpec, studies: Any, seed: int, mcmc: bool,
                simulation: bool, say: Any, timings: dict[str, float], t0: float, pool: Any,
                *, draws: int, tune: int, chains: int, cores: int | None) -> Reanalysis:  # fmt: skip
     table1 = spec.dataset("table1")  # None: the checks against Table 1 say "unverifiable"
+    study = spec.model_file("simulation")
+    if simulation and study is not None and not study.exists():
+        raise InputError(f"simulation spec not found: {study}", file=str(spec.path),
+                         column="review.simulation")  # fmt: skip
     arms_df = None
     if studies is not None:  # read and check the inputs before anything is written
         from bayesmeta.review.studylevel import read_arms
@@ -469,11 +474,11 @@ def _reproduce(out: Path, spec: ReviewSpec, studies: Any, seed: int, mcmc: bool,
         f"{2 * SENSITIVITY_N} tau priors)")  # fmt: skip
 
     trust = pd.DataFrame()
-    if simulation:
+    if simulation and spec.review.get("simulation"):  # a study shaped like this review's rows
         from bayesmeta.review.trust import TRUST_REPLICATES, interval_trust
 
         t_t = time.perf_counter()
-        trust = interval_trust(out, TRUST_REPLICATES)
+        trust = interval_trust(out, TRUST_REPLICATES, spec.model_file("simulation"))
         timings["interval coverage simulation"] = time.perf_counter() - t_t
         say(f"coverage simulation of the review's interval method: {len(trust)} cells")
 

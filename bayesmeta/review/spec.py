@@ -341,6 +341,15 @@ class ReviewSpec:
             return pd.read_csv(path)
         return datasets.load(str(name))
 
+    def model_file(self, key: str) -> Path | None:
+        """The file ``review.<key>`` names (``simulation``): beside the spec, else a shipped
+        spec in ``models/``; None if the spec names none."""
+        name = self.review.get(key)
+        if not name:
+            return None
+        beside = Path(self.path).parent / str(name)
+        return beside if beside.exists() else models_dir() / str(name)
+
     def groups(self) -> list[tuple[str, str]]:
         """(disease, outcome) pairs in spec order."""
         seen: list[tuple[str, str]] = []
@@ -544,10 +553,11 @@ def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
                 "table1",
                 "adverse_events",
                 "subgroup_label",
+                "simulation",
             ),
         )  # fmt: skip
     )
-    for key in ("title", "short_name", "table1", "adverse_events", "subgroup_label"):
+    for key in ("title", "short_name", "table1", "adverse_events", "subgroup_label", "simulation"):
         if key in review and not (isinstance(review[key], str) and review[key].strip()):
             raise r.fail(f"review.{key}", "must be a non-empty string")
     level = r.number(review, "level", "review")

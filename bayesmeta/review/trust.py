@@ -32,13 +32,13 @@ TRUST_METHODS = ("FE", "DL-Wald", "REML-HKSJ", "review-rule")
 SHIPPED = "simulate_review_trust.csv"
 
 
-def trust_study(replicates: int = TRUST_REPLICATES) -> StudySpec:
-    """The `StudySpec` behind `interval_trust`: the review-shaped scenarios of
-    ``models/simulate_review.toml`` with ``replicates`` each and `TRUST_METHODS`."""
+def trust_study(replicates: int = TRUST_REPLICATES, study: str | Path | None = None) -> StudySpec:
+    """The `StudySpec` behind `interval_trust`: the review-shaped scenarios of ``study``
+    (default ``models/simulate_review.toml``) with ``replicates`` each and `TRUST_METHODS`."""
     from bayesmeta._paths import models_dir
     from bayesmeta.simulate.spec import load_spec
 
-    spec = load_spec(models_dir() / "simulate_review.toml")
+    spec = load_spec(study if study is not None else models_dir() / "simulate_review.toml")
     scenarios = tuple(
         replace(s, replicates=replicates, bayes_replicates=0)
         for s in spec.scenarios
@@ -95,14 +95,17 @@ def _shipped(fingerprint: str) -> pd.DataFrame | None:
     return pd.read_csv(path, comment="#")
 
 
-def interval_trust(out: str | Path, replicates: int = TRUST_REPLICATES) -> pd.DataFrame:
+def interval_trust(
+    out: str | Path, replicates: int = TRUST_REPLICATES, study: str | Path | None = None
+) -> pd.DataFrame:
     """Coverage (with MCSE) and mean width per review-shaped scenario and method: the shipped
     metrics when they come from this very study, else a fresh simulation under
-    ``out/simulation``."""
+    ``out/simulation``. ``study`` is the simulation spec (default
+    ``models/simulate_review.toml``)."""
     from bayesmeta.simulate.figures import write_figures
     from bayesmeta.simulate.run import run_study
 
-    spec = trust_study(replicates)
+    spec = trust_study(replicates, study)
     sim = Path(out) / "simulation"
     metrics = _shipped(spec.fingerprint())
     if metrics is None:

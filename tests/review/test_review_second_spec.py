@@ -62,6 +62,11 @@ def test_every_number_is_in_its_quote(spec):
             assert f"{x:.2f}" in a.quote, (a.key, x)
 
 
+def test_only_the_reference_review_names_a_coverage_study(spec):
+    assert spec.model_file("simulation") is None
+    assert load_spec().model_file("simulation") == models_dir() / "simulate_review.toml"
+
+
 def test_what_the_text_does_not_state_is_left_out(spec):
     assert spec.references == {} and spec.review.get("table1") is None
     assert all(a.arms == () and a.published.n is None for a in spec.analyses)
@@ -143,6 +148,7 @@ def test_report_builds_in_the_reviews_own_terms(run):
         assert foreign not in md, foreign
     assert "| T2DM/hba1c/aerobic | — | — | -0.73 [-1.06, -0.40] |" in md
     assert "I^2 = 91.3 %" in md
+    assert "interval method for rows like its own" not in md  # no simulation shaped like it
     assert (out / "report.html").exists()
     assert len(pd.read_csv(out / "verdict.csv")) == 4
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
