@@ -567,35 +567,29 @@ def check_model_rule(spec: ReviewSpec) -> Finding:
                 "follows_rule": model in expected,
             }
         )
-    bad = [r for r in rows if not r["follows_rule"]]
-    summary = (
+    rule = (
         f"Rule: {spec.rule.if_significant} when Cochran's Q p < {spec.rule.alpha:g}, else "
-        f"{spec.rule.otherwise}. {len(rows) - len(bad)} of {len(rows)} pooled rows follow it"
-        + (": exceptions " + ", ".join(r["analysis"] for r in bad) if bad else "")
-        + "."
+        f"{spec.rule.otherwise}."
     )
-    return Finding(
-        "model-rule",
-        "Model choice against the review's rule",
-        "consistent" if not bad else "inconsistent",
-        summary,
-        rows,
-    )
+    return _rule_finding(rows, rule, "follow it")
 
 
 def _check_one_method(spec: ReviewSpec) -> Finding:
     """A review that pools every row with one method: does every pooled row say so?"""
-    method = spec.rule.otherwise
-    want = {"DL": "random", "FE": "fixed"}[method]
+    want = {"DL": "random", "FE": "fixed"}[spec.rule.otherwise]
     rows: list[dict[str, Any]] = [
         {"analysis": a.key, "model": a.published.model, "follows_rule": a.published.model == want}
         for a in spec.analyses
         if a.published.model != "single"
     ]
+    rule = f"The review pools every row with one model ({want} effects, no heterogeneity test)."
+    return _rule_finding(rows, rule, "say so")
+
+
+def _rule_finding(rows: list[dict[str, Any]], rule: str, verb: str) -> Finding:
     bad = [r for r in rows if not r["follows_rule"]]
     summary = (
-        f"The review pools every row with one model ({want} effects, no heterogeneity test). "
-        f"{len(rows) - len(bad)} of {len(rows)} pooled rows say so"
+        f"{rule} {len(rows) - len(bad)} of {len(rows)} pooled rows {verb}"
         + (": exceptions " + ", ".join(r["analysis"] for r in bad) if bad else "")
         + "."
     )

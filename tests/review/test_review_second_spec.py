@@ -4,7 +4,7 @@ and HbA1c, overall and by exercise type (models/umpierre2011.toml).
 The text states pooled results and subgroups but not which studies each analysis pools, nor k
 and n per exercise type: the spec leaves them out and the report must still build. Numbers are
 checked against the shipped data file, against R bayesmeta (tests/fixtures/
-make_umpierre_fixtures.R) and against the closed forms of the conjugate normal posterior,
+make_review_fixtures.R) and against the closed forms of the conjugate normal posterior,
 Matthews' (2018) sceptical limit and Held's (2019) intrinsic-credibility p.
 """
 
