@@ -337,7 +337,9 @@ def _batched_forward_sampler(model: Any, outputs: list[Any]) -> Any:
         )
         new_size = pt.concatenate([pt.atleast_1d(draws), pt.as_tensor(batch, dtype="int64")])
         replace[rv] = node.op.make_node(rng, new_size, *params).default_output()
-    return compile_fn([draws], vectorize_graph(outputs, replace=replace))
+    # Python linker: one call per fit gains little from numba, whose compilation of this graph
+    # on a new machine (empty PyTensor cache) costs far more than the draws
+    return compile_fn([draws], vectorize_graph(outputs, replace=replace), mode="FAST_COMPILE")
 
 
 def sample_compiled(
