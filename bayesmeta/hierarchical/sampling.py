@@ -317,8 +317,10 @@ def _batched_forward_sampler(model: Any, outputs: list[Any]) -> Any:
     (one call instead of one call per draw)."""
     import pytensor.tensor as pt
     from pymc.pytensorf import compile as compile_fn
-    from pytensor.graph.replace import vectorize_graph
-    from pytensor.graph.traversal import ancestors
+    from pytensor.compile.ops import ViewOp
+    from pytensor.graph.replace import graph_replace, vectorize_graph
+    from pytensor.graph.traversal import ancestors, io_toposort
+    from pytensor.tensor.blockwise import Blockwise
     from pytensor.tensor.random.utils import compute_batch_shape
     from pytensor.tensor.type_other import NoneTypeT
 
@@ -337,9 +339,21 @@ def _batched_forward_sampler(model: Any, outputs: list[Any]) -> Any:
         )
         new_size = pt.concatenate([pt.atleast_1d(draws), pt.as_tensor(batch, dtype="int64")])
         replace[rv] = node.op.make_node(rng, new_size, *params).default_output()
+    batched = vectorize_graph(outputs, replace=replace)
+    # the identity views PyMC puts on named variables become Python loops over the draws once
+    # vectorised (Blockwise); they change nothing, so they are dropped
+    for _ in range(10):  # a view of a view appears only once the outer one is gone
+        views = {
+            node.outputs[0]: node.inputs[0]
+            for node in io_toposort([], batched)
+            if isinstance(node.op, Blockwise) and isinstance(node.op.core_op, ViewOp)
+        }
+        if not views:
+            break
+        batched = graph_replace(batched, views)
     # Python linker: one call per fit gains little from numba, whose compilation of this graph
     # on a new machine (empty PyTensor cache) costs far more than the draws
-    return compile_fn([draws], vectorize_graph(outputs, replace=replace), mode="FAST_COMPILE")
+    return compile_fn([draws], batched, mode="FAST_COMPILE")
 
 
 def sample_compiled(
