@@ -86,12 +86,15 @@ def _z_scale(x: np.ndarray) -> np.ndarray:
     ordered = np.take_along_axis(flat, order, axis=1)
     starts = np.ones((n, size), dtype=bool)
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # a row's first value starts a run
-    first = np.flatnonzero(starts.ravel())
-    counts = np.diff(np.append(first, n * size))
-    # twice the average rank, minus 2: an index into the scores of all half-integer ranks
-    twice = np.repeat(2 * (first % size) + counts - 1, counts).reshape(n, size)
+    # the scores of all half-integer ranks 1, 1.5, ..., N (index: twice the rank, minus 2)
     scores = ndtri((np.arange(1, 2 * size) / 2.0 + 0.5 - 0.375) / (size + 0.25))
     z = np.empty((n, size))
+    if starts.all():  # no ties: rank = position in the sorted row
+        np.put_along_axis(z, order, np.broadcast_to(scores[::2], (n, size)), axis=1)
+        return z.reshape(x.shape)
+    first = np.flatnonzero(starts.ravel())
+    counts = np.diff(np.append(first, n * size))
+    twice = np.repeat(2 * (first % size) + counts - 1, counts).reshape(n, size)
     np.put_along_axis(z, order, scores[twice], axis=1)
     return z.reshape(x.shape)
 
@@ -183,11 +186,10 @@ def _ess_bulk(x: np.ndarray, z_split: np.ndarray | None = None) -> np.ndarray:
 def _ess_tail(x: np.ndarray, probs: tuple[float, float] = TAIL_PROBS) -> np.ndarray:
     """Tail ESS per row: the smaller ESS of the split indicators x <= q_p, p in ``probs``."""
     flat = x.reshape(x.shape[0], -1)
-    out = []
-    for p in probs:
-        q = np.quantile(flat, p, axis=1)
-        out.append(_ess_rows(_split_chains(x <= q[:, None, None])))
-    return np.asarray(np.where(out[1] < out[0], out[1], out[0]))
+    q = np.quantile(flat, probs, axis=1)  # (2, n)
+    ess = _ess_rows(_split_chains(np.concatenate([x <= qp[:, None, None] for qp in q])))
+    low, high = ess[: x.shape[0]], ess[x.shape[0] :]
+    return np.asarray(np.where(high < low, high, low))
 
 
 def _invalid(x: np.ndarray, min_chains: int) -> np.ndarray:
