@@ -107,11 +107,10 @@ def _rhat_rows(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.sqrt((between / within + d - 1) / d))
 
 
-def _rank_rhat(x: np.ndarray, z_split: np.ndarray | None = None) -> np.ndarray:
-    """max(bulk, folded) rank-normalised split R-hat per row of (n, chain, draw);
-    ``z_split`` is ``_z_scale(_split_chains(x))`` if already computed."""
-    split = _split_chains(x)
-    bulk = _rhat_rows(_z_scale(split) if z_split is None else z_split)
+def _rank_rhat(split: np.ndarray, z_split: np.ndarray) -> np.ndarray:
+    """max(bulk, folded) rank-normalised R-hat per row of the split chains ``split``, whose
+    normal scores are ``z_split`` (`_z_scale`)."""
+    bulk = _rhat_rows(z_split)
     median = np.median(split.reshape(split.shape[0], -1), axis=1)
     tail = _rhat_rows(_z_scale(np.abs(split - median[:, None, None])))
     return np.where(tail > bulk, tail, bulk)
@@ -124,7 +123,7 @@ def _ess_rows(x: np.ndarray) -> np.ndarray:
     n, m, d = x.shape
     size = m * d
     centred = x - x.mean(axis=2, keepdims=True)
-    fft_len = _next_fast_len(2 * d)
+    fft_len = scipy.fft.next_fast_len(2 * d)
     spec = scipy.fft.rfft(centred, n=fft_len, axis=2)
     spec *= np.conjugate(spec)
     acov = scipy.fft.irfft(spec, n=fft_len, axis=2)[..., :d] / d
@@ -174,15 +173,6 @@ def _ess_rows(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _next_fast_len(target: int) -> int:
-    return int(scipy.fft.next_fast_len(target))
-
-
-def _ess_bulk(x: np.ndarray, z_split: np.ndarray | None = None) -> np.ndarray:
-    """Bulk ESS per row: ESS of the rank-normalised split chains (``z_split`` if given)."""
-    return _ess_rows(_z_scale(_split_chains(x)) if z_split is None else z_split)
-
-
 def _ess_tail(x: np.ndarray, probs: tuple[float, float] = TAIL_PROBS) -> np.ndarray:
     """Tail ESS per row: the smaller ESS of the split indicators x <= q_p, p in ``probs``."""
     flat = x.reshape(x.shape[0], -1)
@@ -206,8 +196,9 @@ def _rank_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     sorts and FFTs release the GIL)."""
 
     def block(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        z_split = _z_scale(_split_chains(rows))  # shared by bulk R-hat and bulk ESS
-        return _rank_rhat(rows, z_split), _ess_bulk(rows, z_split), _ess_tail(rows)
+        split = _split_chains(rows)
+        z_split = _z_scale(split)  # shared by bulk R-hat and bulk ESS
+        return _rank_rhat(split, z_split), _ess_rows(z_split), _ess_tail(rows)
 
     if x.shape[0] == 0 or x.shape[2] < 4:
         nan = np.full(x.shape[0], np.nan)

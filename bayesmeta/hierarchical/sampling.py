@@ -214,10 +214,6 @@ def sample_posterior(
             maxdepth=max_treedepth,
         )
         elapsed = time.perf_counter() - t0
-        out = xr.DataTree()
-        out["posterior"] = post
-        out["sample_stats"] = stats
-        return out, elapsed
     elif sampler == "pymc":
         t0 = time.perf_counter()
         idata = pm.sample(
@@ -236,13 +232,14 @@ def sample_posterior(
             mp_ctx="forkserver",
         )
         elapsed = time.perf_counter() - t0
+        post, stats = idata["posterior"].to_dataset(), idata["sample_stats"].to_dataset()
         _STATS["compilations"] += 1  # PyMC's NUTS compiles its functions on every call
         entry.compilations += 1
     else:
         raise ValueError(f"sampler must be one of {SAMPLERS}, not {sampler!r}")
     out = xr.DataTree()
-    out["posterior"] = idata["posterior"]
-    out["sample_stats"] = idata["sample_stats"]
+    out["posterior"] = post
+    out["sample_stats"] = stats
     return out, elapsed
 
 

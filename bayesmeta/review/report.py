@@ -453,18 +453,11 @@ def _benefit_text(spec: Any) -> str:
     """'C-peptide up; HbA1c, FPG and insulin dose down' from the outcomes' directions."""
     parts = []
     for direction, word in (("increase", "up"), ("decrease", "down")):
-        labels = [_short_label(o.label) for o in spec.outcomes.values() if o.benefit == direction]
+        labels = [o.short for o in spec.outcomes.values() if o.benefit == direction]
         if labels:
             names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
             parts.append(f"{names} {word}")
     return "; ".join(parts)
-
-
-_SHORT = {"Fasting plasma glucose": "FPG", "Exogenous insulin requirement": "insulin dose"}
-
-
-def _short_label(label: str) -> str:
-    return _SHORT.get(label, label)
 
 
 def _celltype_section(r: Reanalysis) -> list[str]:

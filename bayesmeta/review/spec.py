@@ -114,8 +114,9 @@ class Analysis:
 class Outcome:
     """An outcome: label, unit, direction of benefit and optional sourced yardsticks.
 
-    ``benefit`` is ``"increase"`` or ``"decrease"``; ``mcid``, ``typical_sd`` and
-    ``typical_change_sd`` are `Sourced` values or None when the spec declares none.
+    ``benefit`` is ``"increase"`` or ``"decrease"``; ``short`` is how running text names it
+    (``short_label``, default the label); ``mcid``, ``typical_sd`` and ``typical_change_sd``
+    are `Sourced` values or None when the spec declares none.
 
     Examples:
         >>> from bayesmeta.review.spec import load_spec
@@ -132,6 +133,12 @@ class Outcome:
     mcid: Sourced | None = None
     typical_sd: Sourced | None = None  # a sourced between-patient SD (plausibility yardstick)
     typical_change_sd: Sourced | None = None  # a sourced SD of within-patient change
+    short_label: str = ""
+
+    @property
+    def short(self) -> str:
+        """The short name for running text (``short_label``, else ``label``)."""
+        return self.short_label or self.label
 
     @property
     def sign(self) -> int:
@@ -624,7 +631,7 @@ def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
             v,
             key,
             ("label", "unit", "benefit"),
-            ("note", "mcid", "typical_sd", "typical_change_sd"),
+            ("note", "mcid", "typical_sd", "typical_change_sd", "short_label"),
         )
         sourced = {
             field: _sourced(r, t[field], f"{key}.{field}")
@@ -638,6 +645,7 @@ def parse_spec(raw: Mapping[str, Any], name: str = "<spec>") -> ReviewSpec:
             r.choice(t, "benefit", key, tuple(BENEFIT)),
             str(t.get("note", "")),
             **sourced,
+            short_label=r.string(t, "short_label", key) if "short_label" in t else "",
         )
 
     figures: dict[int, Figure] = {}
