@@ -213,3 +213,20 @@ def tomllib_zhang():
     import tomllib
 
     return tomllib.loads((models_dir() / "zhang2020.toml").read_text(encoding="utf-8"))
+
+
+def test_a_missing_simulation_spec_is_one_line_before_anything_is_written(tmp_path):
+    from bayesmeta.review.reanalysis import reproduce
+
+    text = SPEC.read_text(encoding="utf-8").replace(
+        'subgroup_label = "exercise type"',
+        'subgroup_label = "exercise type"\nsimulation = "nope.toml"',
+    )
+    path = tmp_path / "spec.toml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as info:
+        reproduce(out, spec=path, progress=False, mcmc=False, figures=False)
+    msg = str(info.value)
+    assert "\n" not in msg and "simulation spec not found" in msg and "review.simulation" in msg
+    assert not out.exists()
