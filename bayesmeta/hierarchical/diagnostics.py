@@ -32,6 +32,8 @@ RHAT_MAX = 1.01
 ESS_PER_CHAIN = 100
 BFMI_MIN = 0.3
 TAIL_PROBS = (0.05, 0.95)
+#: doubles per block of work (1 MB), so that a block's arrays stay in the CPU cache
+_CACHE_DOUBLES = 1 << 17
 
 
 class SamplingWarning(UserWarning):
@@ -50,20 +52,28 @@ class SamplingWarning(UserWarning):
     """
 
 
-def _stacked(ds: xr.Dataset) -> tuple[np.ndarray, list[str]]:
-    """Every scalar of every variable as rows of one (n, chain, draw) array, with the names
-    ('name[label]'), variable by variable in order, elements in C order."""
-    rows, names = [], []
+def _stacked(ds: xr.Dataset) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """Every scalar of every variable as rows of one (n, chain, draw) array, variable by
+    variable in order, elements in C order; and each variable's (name, first row)."""
+    rows, starts, at = [], [], 0
     for name, da in ds.data_vars.items():
         other = [d for d in da.dims if d not in ("chain", "draw")]
         arr = np.asarray(da.transpose(*other, "chain", "draw").values, dtype=float)
-        shape = arr.shape[:-2]
         rows.append(arr.reshape(-1, *arr.shape[-2:]))
-        for idx in np.ndindex(*shape):
-            labels = [str(da[d].values[i]) if d in da.coords else str(i)
-                      for d, i in zip(other, idx, strict=True)]  # fmt: skip
-            names.append(f"{name}[{', '.join(labels)}]" if labels else str(name))
-    return np.concatenate(rows) if rows else np.empty((0, 1, 1)), names
+        starts.append((str(name), at))
+        at += rows[-1].shape[0]
+    return np.concatenate(rows) if rows else np.empty((0, 1, 1)), starts
+
+
+def _scalar_name(ds: xr.Dataset, starts: list[tuple[str, int]], row: int) -> str:
+    """The name of row ``row`` of `_stacked`: 'name' or 'name[label, ...]'."""
+    name, first = next((n, f) for n, f in reversed(starts) if f <= row)
+    da = ds[name]
+    other = [d for d in da.dims if d not in ("chain", "draw")]
+    idx = np.unravel_index(row - first, [da.sizes[d] for d in other]) if other else ()
+    labels = [str(da[d].values[i]) if d in da.coords else str(i)
+              for d, i in zip(other, idx, strict=True)]  # fmt: skip
+    return f"{name}[{', '.join(labels)}]" if labels else name
 
 
 # Rank-normalised split R-hat and bulk / tail ESS (Vehtari, Gelman, Simpson, Carpenter &
@@ -77,13 +87,18 @@ def _split_chains(x: np.ndarray) -> np.ndarray:
     return np.concatenate((x[..., :half], x[..., -half:]), axis=1)
 
 
-def _z_scale(x: np.ndarray) -> np.ndarray:
-    """Normal scores of the pooled ranks of each row: ndtri((r - 3/8) / (N + 1/4)) with ties
-    given their average rank r (Blom 1958; scipy's ``rankdata(method="average")``)."""
-    n, size = x.shape[0], x[0].size
-    flat = x.reshape(n, size)
+def _sorted_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row of (n, ...) pooled and sorted: (order, ordered), as ``np.argsort``."""
+    flat = x.reshape(x.shape[0], -1)
     order = np.argsort(flat, axis=1)
-    ordered = np.take_along_axis(flat, order, axis=1)
+    return order, np.take_along_axis(flat, order, axis=1)
+
+
+def _scores(order: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Normal scores ndtri((r - 3/8) / (N + 1/4)) of a row's values given its sort (``order``,
+    ``ordered``), ties given their average rank r (Blom 1958; scipy's
+    ``rankdata(method="average")``), in the row's original order, shape (n, N)."""
+    n, size = ordered.shape
     starts = np.ones((n, size), dtype=bool)
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # a row's first value starts a run
     # the scores of all half-integer ranks 1, 1.5, ..., N (index: twice the rank, minus 2)
@@ -91,12 +106,24 @@ def _z_scale(x: np.ndarray) -> np.ndarray:
     z = np.empty((n, size))
     if starts.all():  # no ties: rank = position in the sorted row
         np.put_along_axis(z, order, np.broadcast_to(scores[::2], (n, size)), axis=1)
-        return z.reshape(x.shape)
-    first = np.flatnonzero(starts.ravel())
-    counts = np.diff(np.append(first, n * size))
-    twice = np.repeat(2 * (first % size) + counts - 1, counts).reshape(n, size)
-    np.put_along_axis(z, order, scores[twice], axis=1)
-    return z.reshape(x.shape)
+        return z
+    by_rank = np.tile(scores[::2], (n, 1)).ravel()  # as if no ties, then the tied runs
+    repeats = np.flatnonzero(~starts.ravel())  # values equal to the one before them
+    new_run = np.ones(repeats.size, dtype=bool)
+    new_run[1:] = repeats[1:] != repeats[:-1] + 1
+    first = repeats[new_run] - 1  # each tied run's first position (runs never span rows)
+    length = np.diff(np.append(np.flatnonzero(new_run), repeats.size)) + 1
+    offset = np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length)
+    by_rank[np.repeat(first, length) + offset] = np.repeat(
+        scores[2 * (first % size) + length - 1], length
+    )
+    np.put_along_axis(z, order, by_rank.reshape(n, size), axis=1)
+    return z
+
+
+def _z_scale(x: np.ndarray) -> np.ndarray:
+    """Normal scores of the pooled ranks of each row of (n, ...) (`_scores`), shape of x."""
+    return _scores(*_sorted_rows(x)).reshape(x.shape)
 
 
 def _rhat_rows(x: np.ndarray) -> np.ndarray:
@@ -107,31 +134,40 @@ def _rhat_rows(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.sqrt((between / within + d - 1) / d))
 
 
-def _rank_rhat(split: np.ndarray, z_split: np.ndarray) -> np.ndarray:
-    """max(bulk, folded) rank-normalised R-hat per row of the split chains ``split``, whose
-    normal scores are ``z_split`` (`_z_scale`)."""
-    bulk = _rhat_rows(z_split)
-    median = np.median(split.reshape(split.shape[0], -1), axis=1)
-    tail = _rhat_rows(_z_scale(np.abs(split - median[:, None, None])))
-    return np.where(tail > bulk, tail, bulk)
+def _mean_autocov(x: np.ndarray, chain_means: np.ndarray) -> np.ndarray:
+    """Chain-averaged autocovariance (n, lag) of (n, chain, draw), lags 0..draw-1, by FFT in
+    blocks of rows small enough to stay in the CPU cache (several times faster than one
+    transform of every row)."""
+    n, m, d = x.shape
+    fft_len = scipy.fft.next_fast_len(2 * d)
+    step = max(1, _CACHE_DOUBLES // (m * fft_len))
+    out = np.empty((n, d))
+    padded = np.zeros((min(step, n), m, fft_len))
+    for i in range(0, n, step):
+        block = padded[: min(step, n - i)]
+        np.subtract(x[i : i + step], chain_means[i : i + step, :, None], out=block[..., :d])
+        spec = scipy.fft.rfft(block, axis=2)
+        power = (spec.real**2 + spec.imag**2).mean(axis=1)
+        out[i : i + step] = scipy.fft.irfft(power, n=fft_len, axis=1)[:, :d]
+    return out / d
 
 
 def _ess_rows(x: np.ndarray) -> np.ndarray:
     """ESS of each row of (n, chain, draw): Geyer's initial positive and monotone sequences
-    on the chain-averaged FFT autocovariance (Vehtari et al. 2021, section 3.2)."""
+    on the chain-averaged FFT autocovariance (Vehtari et al. 2021, section 3.2).
+
+    The autocovariance of chain c is irfft(|rfft(x_c - mean)|^2) of the zero-padded chain;
+    by linearity the chain average is one inverse transform of the averaged power spectra.
+    """
     x = np.asarray(x, dtype=float)
     n, m, d = x.shape
     size = m * d
-    centred = x - x.mean(axis=2, keepdims=True)
-    fft_len = scipy.fft.next_fast_len(2 * d)
-    spec = scipy.fft.rfft(centred, n=fft_len, axis=2)
-    spec *= np.conjugate(spec)
-    acov = scipy.fft.irfft(spec, n=fft_len, axis=2)[..., :d] / d
-    mean_acov = np.mean(acov, axis=1)  # (n, lag)
+    chain_means = x.mean(axis=2)
+    mean_acov = _mean_autocov(x, chain_means)  # (n, lag)
     mean_var = mean_acov[:, 0] * d / (d - 1.0)
     var_plus = mean_var * (d - 1.0) / d
     if m > 1:
-        var_plus = var_plus + np.var(np.mean(x, axis=2), axis=1, ddof=1)
+        var_plus = var_plus + np.var(chain_means, axis=1, ddof=1)
     rho_all = 1.0 - (mean_var[:, None] - mean_acov) / var_plus[:, None]
     rho = np.zeros((n, d))
     rho[:, 0] = 1.0
@@ -173,13 +209,35 @@ def _ess_rows(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ess_tail(x: np.ndarray, probs: tuple[float, float] = TAIL_PROBS) -> np.ndarray:
-    """Tail ESS per row: the smaller ESS of the split indicators x <= q_p, p in ``probs``."""
-    flat = x.reshape(x.shape[0], -1)
-    q = np.quantile(flat, probs, axis=1)  # (2, n)
-    ess = _ess_rows(_split_chains(np.concatenate([x <= qp[:, None, None] for qp in q])))
-    low, high = ess[: x.shape[0]], ess[x.shape[0] :]
-    return np.asarray(np.where(high < low, high, low))
+def _block_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank-normalised R-hat, bulk ESS and tail ESS of each row of (n, chain, draw).
+
+    R-hat is the larger of the split R-hats of the normal scores of the pooled ranks (bulk)
+    and of the ranks of |x - median| (folded); bulk ESS is the ESS of the bulk scores, tail
+    ESS the smaller ESS of the split indicators x <= q_p, p in `TAIL_PROBS`. One sort per
+    row serves all of them: the median and quantiles are read from the sorted row, and the
+    folded values of the sorted row form two monotone runs, which a stable (merging) sort
+    orders in linear time.
+    """
+    n = x.shape[0]
+    split = _split_chains(x)
+    order, ordered = _sorted_rows(split)
+    z_bulk = _scores(order, ordered).reshape(split.shape)
+    median = np.median(ordered, axis=1)
+    folded = np.abs(ordered - median[:, None])
+    f_order = np.argsort(folded, axis=1, kind="stable")
+    z_fold = _scores(
+        np.take_along_axis(order, f_order, axis=1), np.take_along_axis(folded, f_order, axis=1)
+    ).reshape(split.shape)
+    bulk_rhat, fold_rhat = _rhat_rows(z_bulk), _rhat_rows(z_fold)
+    rhat = np.where(fold_rhat > bulk_rhat, fold_rhat, bulk_rhat)
+    # the split rows hold every draw when the draw count is even (odd: the middle one is out)
+    pooled = ordered if x.shape[2] % 2 == 0 else x.reshape(n, -1)
+    q = np.quantile(pooled, TAIL_PROBS, axis=1)  # (2, n)
+    below = [_split_chains(x <= qp[:, None, None]) for qp in q]
+    ess = _ess_rows(np.concatenate([z_bulk, *below]))
+    tail = np.where(ess[2 * n :] < ess[n : 2 * n], ess[2 * n :], ess[n : 2 * n])
+    return rhat, ess[:n], tail
 
 
 def _invalid(x: np.ndarray, min_chains: int) -> np.ndarray:
@@ -195,11 +253,6 @@ def _rank_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     where ArviZ gives NaN. Rows are independent, so blocks of them run in threads (NumPy's
     sorts and FFTs release the GIL)."""
 
-    def block(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        split = _split_chains(rows)
-        z_split = _z_scale(split)  # shared by bulk R-hat and bulk ESS
-        return _rank_rhat(split, z_split), _ess_rows(z_split), _ess_tail(rows)
-
     if x.shape[0] == 0 or x.shape[2] < 4:
         nan = np.full(x.shape[0], np.nan)
         return nan, nan.copy(), nan.copy()
@@ -208,9 +261,9 @@ def _rank_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         warnings.simplefilter("ignore", RuntimeWarning)
         if workers > 1:
             with ThreadPoolExecutor(workers) as pool:
-                parts = list(pool.map(block, np.array_split(x, workers)))
+                parts = list(pool.map(_block_statistics, np.array_split(x, workers)))
         else:
-            parts = [block(x)]
+            parts = [_block_statistics(x)]
     rhat, bulk, tail = (np.concatenate([p[i] for p in parts]) for i in range(3))
     rhat[_invalid(x, 2)] = np.nan
     bulk[_invalid(x, 1)] = np.nan
@@ -218,11 +271,12 @@ def _rank_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return rhat, bulk, tail
 
 
-def _pick(vals: np.ndarray, names: list[str], worst: str) -> tuple[float, str]:
+def _pick(vals: np.ndarray, worst: str) -> tuple[float, int]:
+    """The worst value (``max`` or ``min``, the first in row order) and its row; -1 if none."""
     if vals.size == 0 or np.all(np.isnan(vals)):
-        return math.nan, ""
+        return math.nan, -1
     i = int(np.nanargmax(vals) if worst == "max" else np.nanargmin(vals))
-    return float(vals[i]), names[i]
+    return float(vals[i]), i
 
 
 class Diagnostics(dict[str, Any]):
@@ -285,14 +339,17 @@ def diagnose_groups(posterior: xr.Dataset, sample_stats: xr.Dataset) -> Diagnost
     post = posterior
     stats = sample_stats
     chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
-    arr, names = _stacked(post)  # every scalar at once, not one call per variable
+    arr, starts = _stacked(post)  # every scalar at once, not one call per variable
     flat = arr.reshape(arr.shape[0], -1)
     varying = np.flatnonzero(flat.max(axis=1) > flat.min(axis=1))  # constants: no R-hat
-    arr, names = arr[varying], [names[i] for i in varying]
-    rhat_v, bulk_v, tail_v = _rank_statistics(arr)
-    rhat, rhat_at = _pick(rhat_v, names, "max")
-    bulk, bulk_at = _pick(bulk_v, names, "min")
-    tail, tail_at = _pick(tail_v, names, "min")
+    rhat_v, bulk_v, tail_v = _rank_statistics(arr[varying])
+
+    def name(i: int) -> str:
+        return "" if i < 0 else _scalar_name(post, starts, int(varying[i]))
+
+    rhat, rhat_at = _pick(rhat_v, "max")
+    bulk, bulk_at = _pick(bulk_v, "min")
+    tail, tail_at = _pick(tail_v, "min")
     div = int(stats["diverging"].sum()) if "diverging" in stats else 0
     depth_name = next(
         (n for n in ("maxdepth_reached", "reached_max_treedepth") if n in stats), None
@@ -311,9 +368,9 @@ def diagnose_groups(posterior: xr.Dataset, sample_stats: xr.Dataset) -> Diagnost
             "treedepth_hits": depth,
             "chains": chains,
             "draws": draws,
-            "max_rhat_param": rhat_at,
-            "min_ess_bulk_param": bulk_at,
-            "min_ess_tail_param": tail_at,
+            "max_rhat_param": name(rhat_at),
+            "min_ess_bulk_param": name(bulk_at),
+            "min_ess_tail_param": name(tail_at),
         }
     )
 

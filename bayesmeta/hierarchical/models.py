@@ -336,6 +336,24 @@ def data_values(spec: ModelSpec, data: MetaData) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in out.items()}
 
 
+def logp_offset(spec: ModelSpec, values: dict[str, np.ndarray]) -> float:
+    """log density of the model minus that of its ``standardised`` form: ``-sum_i log s_i``
+    with known standard errors, else 0.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.hierarchical import model_spec
+        >>> from bayesmeta.hierarchical.models import logp_offset
+        >>> round(logp_offset(model_spec("normal"), {"sei": np.array([0.5, 2.0, 1.0])}), 12)
+        0.0
+        >>> round(logp_offset(model_spec("normal"), {"sei": np.array([0.5, 0.5])}), 6)
+        1.386294
+    """
+    if spec.prepost and isinstance(spec.r, ShapePrior):
+        return 0.0
+    return -float(np.sum(np.log(values["sei"])))
+
+
 def coords_of(spec: ModelSpec, data: MetaData) -> dict[str, list[str]]:
     """Named coordinates of the model's dims for ``data`` (study, subgroup, contrast, ...).
 
@@ -360,11 +378,18 @@ def coords_of(spec: ModelSpec, data: MetaData) -> dict[str, list[str]]:
     return coords
 
 
-def build_model(spec: ModelSpec, data: MetaData) -> Any:
+def build_model(spec: ModelSpec, data: MetaData, *, standardised: bool = False) -> Any:
     """The PyMC model of ``spec`` for ``data`` (a ``pm.Model``; see the module docstring).
 
     Runs `check_data()` first. The model is built, not compiled or sampled (fast); to fit
     it use `BayesianMeta`, which also caches the compiled sampler.
+
+    ``standardised=True`` writes a likelihood with known ``s_i`` as ``y_i / s_i ~
+    N(theta_i / s_i, 1)``. Its log density is that of ``y_i ~ N(theta_i, s_i^2)`` plus
+    ``sum_i log s_i``, a constant, so the posterior is the same, but a gradient evaluation
+    needs no logarithm of ``s_i`` and no check that ``s_i > 0`` (the data were checked):
+    the sampler compiles this form (`bayesmeta.hierarchical.sampling`, `logp_offset()`).
+    Other models (``prepost`` with r a parameter) are unchanged by it.
 
     Examples:
         >>> from bayesmeta import datasets
@@ -388,6 +413,7 @@ def build_model(spec: ModelSpec, data: MetaData) -> Any:
     with pm.Model(coords=coords) as model:
         y = pm.Data("y", values["y"], dims="study")
         # ---- sampling standard errors
+        known_se = not (spec.prepost and isinstance(spec.r, ShapePrior))
         if spec.prepost and isinstance(spec.r, ShapePrior):  # r a parameter (else "sei")
             sd_pre = pm.Data("sd_pre", values["sd_pre"], dims="study")
             sd_post = pm.Data("sd_post", values["sd_post"], dims="study")
@@ -457,7 +483,11 @@ def build_model(spec: ModelSpec, data: MetaData) -> Any:
             theta = _effects(pm, "theta", "z", mean, tau_i, "study", spec.centred, nu)
             tau_pred = tau
 
-        pm.Normal("y_obs", mu=theta, sigma=se, observed=y, dims="study")
+        if standardised and known_se:
+            inv = 1.0 / se
+            pm.Normal("y_obs", mu=theta * inv, sigma=1.0, observed=y * inv, dims="study")
+        else:
+            pm.Normal("y_obs", mu=theta, sigma=se, observed=y, dims="study")
 
         # ---- prediction for a new study (per subgroup with subgroup terms)
         new_dims = "subgroup" if spec.mean == "subgroup" else None

@@ -26,25 +26,33 @@ def observation_sd(posterior: xr.Dataset, sei: np.ndarray | None) -> xr.DataArra
     )
 
 
+def _draws(posterior: xr.Dataset, sei: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """theta as (chain, draw, study) and s_i broadcastable to it, as NumPy arrays."""
+    dims = ("chain", "draw", "study")
+    theta = posterior["theta"].transpose(*dims).values
+    s = observation_sd(posterior, sei)
+    return theta, (s.transpose(*dims).values if s.ndim == 3 else s.values)
+
+
+def _group(posterior: xr.Dataset, values: np.ndarray) -> xr.Dataset:
+    dims = ("chain", "draw", "study")
+    coords = {d: posterior[d].values for d in dims}
+    return xr.Dataset({"y_obs": (dims, values)}, coords=coords)
+
+
 def log_likelihood(posterior: xr.Dataset, y: np.ndarray, sei: np.ndarray | None) -> xr.Dataset:
     """The ``log_likelihood`` group: ``y_obs`` with dims (chain, draw, study)."""
-    s = observation_sd(posterior, sei)
-    yy = xr.DataArray(
-        np.asarray(y, float), dims=("study",), coords={"study": posterior["study"].values}
-    )
-    ll = -0.5 * xr.ufuncs.log(2.0 * np.pi * s**2) - (yy - posterior["theta"]) ** 2 / (2.0 * s**2)
-    return xr.Dataset({"y_obs": ll.transpose("chain", "draw", "study")})
+    theta, s = _draws(posterior, sei)
+    ll = -0.5 * np.log(2.0 * np.pi * s**2) - (np.asarray(y, float) - theta) ** 2 / (2.0 * s**2)
+    return _group(posterior, ll)
 
 
 def posterior_predictive(
     posterior: xr.Dataset, sei: np.ndarray | None, rng: np.random.Generator
 ) -> xr.Dataset:
     """The ``posterior_predictive`` group: replicated ``y_obs`` per draw."""
-    s = observation_sd(posterior, sei)
-    theta = posterior["theta"].transpose("chain", "draw", "study")
-    eps = rng.standard_normal(theta.shape)
-    rep = theta + (s * xr.DataArray(eps, dims=theta.dims, coords=theta.coords))
-    return xr.Dataset({"y_obs": rep.transpose("chain", "draw", "study")})
+    theta, s = _draws(posterior, sei)
+    return _group(posterior, theta + s * rng.standard_normal(theta.shape))
 
 
 def ppc_table(y: np.ndarray, y_rep: xr.DataArray, level: float = 0.95) -> pd.DataFrame:

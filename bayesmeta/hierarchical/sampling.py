@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from bayesmeta.hierarchical.data import MetaData
-from bayesmeta.hierarchical.models import ModelSpec, build_model, coords_of
+from bayesmeta.hierarchical.models import ModelSpec, build_model, coords_of, logp_offset
 
 SAMPLERS = ("nutpie", "pymc")
 
@@ -27,7 +27,8 @@ SAMPLERS = ("nutpie", "pymc")
 class CacheEntry:
     """A built model and whatever has been compiled from it so far.
 
-    ``model`` is the ``pm.Model``; ``nutpie_model`` the compiled nutpie model and
+    ``model`` is the ``pm.Model`` built from ``spec`` and ``data``; ``nutpie_model`` the
+    compiled nutpie model (of the model's ``standardised`` form, `build_model()`) and
     ``prior_sampler`` the compiled forward sampler (None until first used);
     ``compilations`` and ``uses`` count what was done with this entry.
 
@@ -42,6 +43,8 @@ class CacheEntry:
     """
 
     model: Any
+    spec: ModelSpec | None = None
+    data: MetaData | None = None
     nutpie_model: Any = None
     prior_sampler: Any = None
     compilations: int = 0
@@ -94,7 +97,7 @@ def get_entry(spec: ModelSpec, data: MetaData) -> tuple[CacheEntry, bool]:
     entry = _CACHE.get(key)
     hit = entry is not None
     if entry is None:
-        entry = _CACHE[key] = CacheEntry(model=build_model(spec, data))
+        entry = _CACHE[key] = CacheEntry(model=build_model(spec, data), spec=spec, data=data)
         _STATS["misses"] += 1
     else:
         _STATS["hits"] += 1
@@ -136,7 +139,10 @@ def _compile_nutpie(entry: CacheEntry) -> Any:
     from bayesmeta.hierarchical.compiled import compile_model
 
     if entry.nutpie_model is None:
-        entry.nutpie_model = compile_model(entry.model)
+        model = entry.model
+        if entry.spec is not None and entry.data is not None:
+            model = build_model(entry.spec, entry.data, standardised=True)
+        entry.nutpie_model = compile_model(model)
         entry.compilations += 1
         _STATS["compilations"] += 1
     return entry.nutpie_model
@@ -177,6 +183,8 @@ def sample_posterior(
     ``"nutpie"`` (compiled once per entry, new data enter through ``with_data``) or
     ``"pymc"`` (PyMC's NUTS, which compiles on every call). ``cores`` defaults to
     min(chains, CPU count). Warm-up draws are not kept; ``seed`` makes the draws reproducible.
+    nutpie samples the model's ``standardised`` form (`build_model()`), whose ``logp`` and
+    ``energy`` statistics are shifted back by `logp_offset()`.
 
     Examples:
         Compiling and sampling take seconds, so the sampling line is not run as a doctest;
@@ -214,6 +222,12 @@ def sample_posterior(
             maxdepth=max_treedepth,
         )
         elapsed = time.perf_counter() - t0
+        if entry.spec is not None and entry.data is not None:  # the standardised form ran
+            offset = logp_offset(entry.spec, values)
+            if "logp" in stats:  # the log density of the model as built, not of its form
+                stats["logp"] = stats["logp"] + offset
+            if "energy" in stats:  # the Hamiltonian: -log density + kinetic energy
+                stats["energy"] = stats["energy"] - offset
     elif sampler == "pymc":
         t0 = time.perf_counter()
         idata = pm.sample(

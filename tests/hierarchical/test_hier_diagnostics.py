@@ -13,11 +13,13 @@ import warnings
 import arviz as az
 import numpy as np
 import pytest
+import xarray as xr
 
 from bayesmeta.hierarchical.diagnostics import (
     BFMI_MIN,
     SamplingWarning,
     diagnose,
+    diagnose_groups,
     diagnostic_warnings,
     warn_all,
 )
@@ -210,6 +212,45 @@ def test_normal_scores_equal_scipy_ranks_with_ties():
     rank = stats.rankdata(x.reshape(7, -1), axis=1)
     want = stats.norm.ppf((rank - 0.375) / (500 - 2 * 0.375 + 1)).reshape(x.shape)
     np.testing.assert_array_equal(_z_scale(x), want)
+
+
+def test_tied_runs_at_row_edges_get_their_average_rank():
+    """Ties at the start and end of a row, a constant row, and rows whose last value equals
+    the next row's first: every row ranked on its own, as scipy's rankdata."""
+    from scipy import stats
+
+    from bayesmeta.hierarchical.diagnostics import _z_scale
+
+    x = np.array(
+        [
+            [1.0, 1.0, 2.0, 3.0, 3.0, 3.0],  # runs at both ends
+            [3.0, 4.0, 5.0, 6.0, 7.0, 8.0],  # starts with the value the row above ends with
+            [2.0, 2.0, 2.0, 2.0, 2.0, 2.0],  # constant
+            [0.5, -1.0, 0.5, 9.0, -1.0, 0.5],  # interleaved runs
+        ]
+    ).reshape(4, 2, 3)
+    rank = stats.rankdata(x.reshape(4, -1), axis=1)
+    want = stats.norm.ppf((rank - 0.375) / (6 + 0.25)).reshape(x.shape)
+    np.testing.assert_allclose(_z_scale(x), want, rtol=1e-15, atol=1e-15)
+
+
+def test_worst_parameter_is_named_with_its_labels():
+    """The name of the worst scalar of a two-dimensional variable: 'name[row label, column
+    label]', in C order, as ArviZ's summary names it."""
+    rng = np.random.default_rng(2)
+    beta = rng.normal(size=(CHAINS, DRAWS, 2, 3))
+    beta[1, :, 1, 2] += 4.0  # one chain of one element is off
+    post = xr.Dataset(
+        {
+            "mu": (("chain", "draw"), rng.normal(size=(CHAINS, DRAWS))),
+            "beta": (("chain", "draw", "arm", "dose"), beta),
+        },
+        coords={"arm": ["a", "b"], "dose": ["low", "mid", "high"]},
+    )
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((CHAINS, DRAWS), bool))})
+    diag = diagnose_groups(post, stats)
+    assert diag["max_rhat_param"] == "beta[b, high]"
+    assert diag["max_rhat"] > 1.5
 
 
 def test_too_few_draws_or_chains_give_nan_like_arviz():
