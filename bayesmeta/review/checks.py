@@ -27,7 +27,7 @@ from bayesmeta.review.published import (
     pool_fixed_from_summaries,
     row_stats,
 )
-from bayesmeta.review.spec import ReviewSpec
+from bayesmeta.review.spec import ReviewSpec, arm_cell_type, arm_ref, p_interval
 
 VERDICTS = ("consistent", "inconsistent", "implausible", "unverifiable", "note")
 #: An implied SD below this fraction of a sourced typical SD is called implausible.
@@ -169,12 +169,28 @@ def check_k_counts(spec: ReviewSpec) -> Finding:
             }
         )
     differ = [r for r in rows if r["trials"] != r["arms"]]
-    summary = (
-        "Overall rows count trials (distinct references), subgroup rows count arms; they differ "
-        "where ref 23 contributes an MSC and a BM-MNC arm: "
-        + "; ".join(f"{r['analysis']} k = {r['k_text']} trials, {r['arms']} arms" for r in differ)
-        + ". A forest plot that pools both arms of ref 23 has one more unit than k says."
-    )
+    multi: dict[int, list[str]] = {}  # references with more than one arm in an overall row
+    for d, o in spec.groups():
+        for arm in spec.overall(d, o).arms:
+            cells = multi.setdefault(arm_ref(arm), [])
+            if arm_cell_type(arm) not in cells:
+                cells.append(arm_cell_type(arm))
+    multi = {ref: cells for ref, cells in sorted(multi.items()) if len(cells) > 1}
+    if not differ:
+        summary = (
+            "Overall rows count trials (distinct references) and every trial contributes one "
+            f"arm, so trials and arms agree in every row ({len(rows)} rows)."
+        )
+    else:
+        who = "; ".join(f"ref {ref}: {_and(cells)}" for ref, cells in multi.items())
+        summary = (
+            "Overall rows count trials (distinct references), subgroup rows count arms; they "
+            f"differ where a trial contributes more than one arm ({who}): "
+            + "; ".join(
+                f"{r['analysis']} k = {r['k_text']} trials, {r['arms']} arms" for r in differ
+            )
+            + ". A forest plot that pools every arm of such a trial has more units than k says."
+        )
     return Finding("k-counts", "What k counts", "note", summary, rows)
 
 
@@ -479,6 +495,11 @@ def check_q_decompositions(spec: ReviewSpec) -> list[Finding]:
     return out
 
 
+def _and(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def check_printed_p(spec: ReviewSpec) -> Finding:
     """Is the P printed next to each MD the effect's? Compare with the p its CI implies.
 
@@ -511,6 +532,12 @@ def check_printed_p(spec: ReviewSpec) -> Finding:
         )
     bad = [r for r in rows if not r["effect_p_compatible"]]
     examples = [r for r in bad if r["ci_includes_0"]][:3]
+    # rows whose CI excludes 0 yet print a P above 0.05: an effect test cannot give those
+    large = [
+        r["p_printed"]
+        for r in bad
+        if not r["ci_includes_0"] and p_interval(r["p_printed"])[0] >= 0.05
+    ]
     summary = (
         f"In {len(bad)} of {len(rows)} pooled rows the printed P cannot be the effect's p (the "
         "CI implies another), e.g. "
@@ -519,9 +546,19 @@ def check_printed_p(spec: ReviewSpec) -> Finding:
             f"{r['p_effect_from_ci']:.2f})"
             for r in examples
         )
-        + ". The printed P is the heterogeneity (Cochran Q) test's, which also explains why the "
-        "significant insulin rows print P = 0.13, 0.57 and 0.43."
+        + ". The printed P is the heterogeneity (Cochran Q) test's"
+        + (
+            f", which also explains why rows whose CI excludes 0 print P = {_and(large)}"
+            if large
+            else ""
+        )
+        + "."
     )
+    if not bad:
+        summary = (
+            f"In all {len(rows)} pooled rows the printed P is compatible with the p the CI "
+            "implies for the effect."
+        )
     return Finding(
         "printed-p",
         "The P values printed next to the pooled MDs",

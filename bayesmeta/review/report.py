@@ -611,9 +611,13 @@ def _study_section(r: Reanalysis) -> list[str]:
         ]
         return lines
     if r.studylevel is None:
-        multi = [ref for ref, x in sorted(r.spec.references.items()) if len(x.arms) > 1]
+        multi = [(ref, len(x.arms)) for ref, x in sorted(r.spec.references.items())
+                 if len(x.arms) > 1]  # fmt: skip
+        words = {2: "two", 3: "three", 4: "four", 5: "five"}
         nested = (
-            " and " + ", ".join(f"ref {ref}'s" for ref in multi) + " two arms nested in one study"
+            " and "
+            + ", ".join(f"ref {ref}'s {words.get(n, str(n))} arms" for ref, n in multi)
+            + " nested in one study"
             if multi
             else ""
         )

@@ -55,6 +55,43 @@ def test_k_counts_trials_in_overall_rows(findings):
     assert rows["T1DM/hba1c/all"]["trials"] == rows["T1DM/hba1c/all"]["arms"] == 5
 
 
+def test_k_counts_summary_names_the_trials_with_several_arms(findings, spec):
+    """The summary is built from the spec: the trial with two arms in an overall row is named
+    with its cell types; with that arm gone, trials and arms agree and the summary says so."""
+    summary = findings["k-counts"].summary
+    assert "ref 23: MSC and BM-MNC" in summary
+    assert "T2DM/insulin_dose/all k = 5 trials, 6 arms" in summary
+    one_arm = tuple(
+        dataclasses.replace(a, arms=tuple(x for x in a.arms if x != "23-BM-MNC"))
+        for a in spec.analyses
+    )
+    f = checks.check_k_counts(dataclasses.replace(spec, analyses=one_arm))
+    assert all(r["trials"] == r["arms"] for r in f.rows)
+    assert "agree in every row" in f.summary and "ref 23" not in f.summary
+
+
+def test_printed_p_summary_follows_the_printed_values(findings, spec):
+    """The significant rows that print a large P are listed from the spec (0.13, 0.57 and
+    0.43 in the review); printing each effect's own p instead leaves nothing to report."""
+    assert "print P = 0.13, 0.57 and 0.43." in findings["printed-p"].summary
+    own = []
+    for a in spec.analyses:
+        if a.published.heterogeneity_p is None:
+            own.append(a)
+            continue
+        p = checks.analysis_stats(a, spec.level).p
+        text = "<0.001" if p < 0.001 else f"{p:.3f}"
+        own.append(
+            dataclasses.replace(a, published=dataclasses.replace(a.published, heterogeneity_p=text))
+        )
+    f = checks.check_printed_p(dataclasses.replace(spec, analyses=tuple(own)))
+    assert f.verdict == "consistent"
+    assert (
+        f.summary == "In all 16 pooled rows the printed P is compatible with the p the CI "
+        "implies for the effect."
+    )
+
+
 def test_ci_symmetry_rule(findings):
     f = findings["ci-symmetry"]
     assert f.verdict == "consistent" and all(r["symmetric"] for r in f.rows)
