@@ -19,6 +19,17 @@ def _finite(x: Any) -> bool:
     return x is not None and isinstance(x, (int, float)) and math.isfinite(float(x))
 
 
+def and_list(items: Sequence[str]) -> str:
+    """Items joined for running text: 'a', 'a and b', 'a, b and c'.
+
+    Examples:
+        >>> from bayesmeta.summary_text import and_list
+        >>> and_list(["MSC"]), and_list(["MSC", "BM-MNC", "BM-HSC"])
+        ('MSC', 'MSC, BM-MNC and BM-HSC')
+    """
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def decimals(values: Iterable[Any], digits: int = 4) -> int:
     """Decimals that show ``digits`` significant digits of the largest finite value (0-6).
 

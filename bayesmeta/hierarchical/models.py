@@ -336,22 +336,21 @@ def data_values(spec: ModelSpec, data: MetaData) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def logp_offset(spec: ModelSpec, values: dict[str, np.ndarray]) -> float:
+def logp_offset(values: dict[str, np.ndarray]) -> float:
     """log density of the model minus that of its ``standardised`` form: ``-sum_i log s_i``
-    with known standard errors, else 0.
+    with known standard errors (``values`` of `data_values()` hold ``sei``), else 0.
 
     Examples:
         >>> import numpy as np
-        >>> from bayesmeta.hierarchical import model_spec
         >>> from bayesmeta.hierarchical.models import logp_offset
-        >>> round(logp_offset(model_spec("normal"), {"sei": np.array([0.5, 2.0, 1.0])}), 12)
+        >>> round(logp_offset({"sei": np.array([0.5, 2.0, 1.0])}), 12)
         0.0
-        >>> round(logp_offset(model_spec("normal"), {"sei": np.array([0.5, 0.5])}), 6)
+        >>> round(logp_offset({"sei": np.array([0.5, 0.5])}), 6)
         1.386294
+        >>> logp_offset({"sd_pre": np.ones(2), "sd_post": np.ones(2), "n": np.ones(2)})
+        0.0
     """
-    if spec.prepost and isinstance(spec.r, ShapePrior):
-        return 0.0
-    return -float(np.sum(np.log(values["sei"])))
+    return -float(np.sum(np.log(values["sei"]))) if "sei" in values else 0.0
 
 
 def coords_of(spec: ModelSpec, data: MetaData) -> dict[str, list[str]]:
@@ -413,7 +412,6 @@ def build_model(spec: ModelSpec, data: MetaData, *, standardised: bool = False) 
     with pm.Model(coords=coords) as model:
         y = pm.Data("y", values["y"], dims="study")
         # ---- sampling standard errors
-        known_se = not (spec.prepost and isinstance(spec.r, ShapePrior))
         if spec.prepost and isinstance(spec.r, ShapePrior):  # r a parameter (else "sei")
             sd_pre = pm.Data("sd_pre", values["sd_pre"], dims="study")
             sd_post = pm.Data("sd_post", values["sd_post"], dims="study")
@@ -483,7 +481,7 @@ def build_model(spec: ModelSpec, data: MetaData, *, standardised: bool = False) 
             theta = _effects(pm, "theta", "z", mean, tau_i, "study", spec.centred, nu)
             tau_pred = tau
 
-        if standardised and known_se:
+        if standardised and "sei" in values:  # known standard errors
             inv = 1.0 / se
             pm.Normal("y_obs", mu=theta * inv, sigma=1.0, observed=y * inv, dims="study")
         else:

@@ -43,8 +43,8 @@ class CacheEntry:
     """
 
     model: Any
-    spec: ModelSpec | None = None
-    data: MetaData | None = None
+    spec: ModelSpec
+    data: MetaData
     nutpie_model: Any = None
     prior_sampler: Any = None
     compilations: int = 0
@@ -139,9 +139,7 @@ def _compile_nutpie(entry: CacheEntry) -> Any:
     from bayesmeta.hierarchical.compiled import compile_model
 
     if entry.nutpie_model is None:
-        model = entry.model
-        if entry.spec is not None and entry.data is not None:
-            model = build_model(entry.spec, entry.data, standardised=True)
+        model = build_model(entry.spec, entry.data, standardised=True)
         entry.nutpie_model = compile_model(model)
         entry.compilations += 1
         _STATS["compilations"] += 1
@@ -222,12 +220,11 @@ def sample_posterior(
             maxdepth=max_treedepth,
         )
         elapsed = time.perf_counter() - t0
-        if entry.spec is not None and entry.data is not None:  # the standardised form ran
-            offset = logp_offset(entry.spec, values)
-            if "logp" in stats:  # the log density of the model as built, not of its form
-                stats["logp"] = stats["logp"] + offset
-            if "energy" in stats:  # the Hamiltonian: -log density + kinetic energy
-                stats["energy"] = stats["energy"] - offset
+        offset = logp_offset(values)  # nutpie ran the standardised form
+        if "logp" in stats:  # the log density of the model as built, not of its form
+            stats["logp"] = stats["logp"] + offset
+        if "energy" in stats:  # the Hamiltonian: -log density + kinetic energy
+            stats["energy"] = stats["energy"] - offset
     elif sampler == "pymc":
         t0 = time.perf_counter()
         idata = pm.sample(

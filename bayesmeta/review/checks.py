@@ -28,6 +28,7 @@ from bayesmeta.review.published import (
     row_stats,
 )
 from bayesmeta.review.spec import ReviewSpec, arm_cell_type, arm_ref, p_interval
+from bayesmeta.summary_text import and_list
 
 VERDICTS = ("consistent", "inconsistent", "implausible", "unverifiable", "note")
 #: An implied SD below this fraction of a sourced typical SD is called implausible.
@@ -182,7 +183,7 @@ def check_k_counts(spec: ReviewSpec) -> Finding:
             f"arm, so trials and arms agree in every row ({len(rows)} rows)."
         )
     else:
-        who = "; ".join(f"ref {ref}: {_and(cells)}" for ref, cells in multi.items())
+        who = "; ".join(f"ref {ref}: {and_list(cells)}" for ref, cells in multi.items())
         summary = (
             "Overall rows count trials (distinct references), subgroup rows count arms; they "
             f"differ where a trial contributes more than one arm ({who}): "
@@ -495,11 +496,6 @@ def check_q_decompositions(spec: ReviewSpec) -> list[Finding]:
     return out
 
 
-def _and(items: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def check_printed_p(spec: ReviewSpec) -> Finding:
     """Is the P printed next to each MD the effect's? Compare with the p its CI implies.
 
@@ -538,26 +534,27 @@ def check_printed_p(spec: ReviewSpec) -> Finding:
         for r in bad
         if not r["ci_includes_0"] and p_interval(r["p_printed"])[0] >= 0.05
     ]
-    summary = (
-        f"In {len(bad)} of {len(rows)} pooled rows the printed P cannot be the effect's p (the "
-        "CI implies another), e.g. "
-        + "; ".join(
-            f"{r['analysis']} prints P {r['p_printed']} while its CI includes 0 (effect p = "
-            f"{r['p_effect_from_ci']:.2f})"
-            for r in examples
-        )
-        + ". The printed P is the heterogeneity (Cochran Q) test's"
-        + (
-            f", which also explains why rows whose CI excludes 0 print P = {_and(large)}"
-            if large
-            else ""
-        )
-        + "."
-    )
     if not bad:
         summary = (
             f"In all {len(rows)} pooled rows the printed P is compatible with the p the CI "
             "implies for the effect."
+        )
+    else:
+        summary = (
+            f"In {len(bad)} of {len(rows)} pooled rows the printed P cannot be the effect's p (the "
+            "CI implies another), e.g. "
+            + "; ".join(
+                f"{r['analysis']} prints P {r['p_printed']} while its CI includes 0 (effect p = "
+                f"{r['p_effect_from_ci']:.2f})"
+                for r in examples
+            )
+            + ". The printed P is the heterogeneity (Cochran Q) test's"
+            + (
+                f", which also explains why rows whose CI excludes 0 print P = {and_list(large)}"
+                if large
+                else ""
+            )
+            + "."
         )
     return Finding(
         "printed-p",

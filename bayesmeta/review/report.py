@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bayesmeta.summary_text import and_list
+
 if TYPE_CHECKING:
     from bayesmeta.review.results import Reanalysis
 
@@ -455,8 +457,7 @@ def _benefit_text(spec: Any) -> str:
     for direction, word in (("increase", "up"), ("decrease", "down")):
         labels = [o.short for o in spec.outcomes.values() if o.benefit == direction]
         if labels:
-            names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
-            parts.append(f"{names} {word}")
+            parts.append(f"{and_list(labels)} {word}")
     return "; ".join(parts)
 
 
