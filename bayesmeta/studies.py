@@ -236,7 +236,7 @@ def label_column(df: pd.DataFrame, column: str, *, file: str | None = None) -> n
     col = df[column]
     if pd.api.types.infer_dtype(col, skipna=False) == "string":  # all str: vectorised
         text = col.str.strip()
-        empty = (text == "").to_numpy()
+        empty = (text.isna() | (text == "")).to_numpy()  # pandas 3 str columns hold NaN
         if not empty.any():
             return text.to_numpy(dtype=object)
     out = []
@@ -247,6 +247,10 @@ def label_column(df: pd.DataFrame, column: str, *, file: str | None = None) -> n
             v = int(v)
         out.append(str(v).strip())
     return np.asarray(out, dtype=object)
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,45 @@ class StudyTable:
             ni=None if self.ni is None else self.ni[mask],
             measure=self.measure,
         )
+
+    def _header(self) -> str:
+        """One line: k, measure, where vi came from, source and the optional columns."""
+        extra = [n for n, v in (("ni", self.ni), ("subgroup", self.subgroup),
+                                ("cluster", self.cluster)) if v is not None]  # fmt: skip
+        extra += [str(c) for c in self.covariates.columns]
+        parts = [f"k = {self.k}", f"measure {self.measure or 'not given'}", self.variance]
+        if self.source:
+            parts.append(f"from {self.source}")
+        cols = ", ".join(["study", "yi", "vi", *extra])
+        return f"StudyTable({'; '.join(parts)}; columns: {cols})"
+
+    def _head(self, n: int) -> pd.DataFrame:
+        return self.to_frame().head(n)
+
+    def __repr__(self) -> str:
+        """A short summary: k, measure, columns and the first 5 rows (not the arrays).
+
+        Examples:
+            >>> from bayesmeta.studies import StudyTable
+            >>> StudyTable.from_arrays([0.1, 0.3], sei=[0.2, 0.3], measure="MD")
+            StudyTable(k = 2; measure MD; vi = sei^2; columns: study, yi, vi)
+              study   yi    vi
+            0     1  0.1  0.04
+            1     2  0.3  0.09
+        """
+        n = 5
+        body = self._head(n).to_string()
+        more = f"\n... {_rows(self.k - n)} more" if self.k > n else ""
+        return f"{self._header()}\n{body}{more}"
+
+    def _repr_html_(self) -> str:
+        """The same summary as an HTML table, for notebooks."""
+        import html
+
+        n = 10
+        more = f"<p>&hellip; {_rows(self.k - n)} more</p>" if self.k > n else ""
+        table = self._head(n).to_html(index=False, float_format=lambda x: f"{x:.4g}")
+        return f"<p><b>{html.escape(self._header())}</b></p>{table}{more}"
 
     def to_frame(self) -> pd.DataFrame:
         """``study``, ``yi``, ``vi``, then ``subgroup``/``cluster`` if set, then covariates."""

@@ -30,6 +30,8 @@ def test_reads_vi_and_sei(write_csv):
         ("study,yi,sei\nA,1,0\n", 1, "sei", "must be > 0"),
         ("study,yi,vi\nA,1,0.1\nA,2,0.2\n", 2, "study", "duplicate study label 'A'"),
         ("study,yi,vi\n,1,0.1\n", 1, "study", "empty cell"),
+        ("study,yi,vi\nA,1,1\nB,2,1\n,3,2\n", 3, "study", "empty cell"),  # text column
+        ("study,yi,vi\nA,1,1\n  ,3,2\n", 2, "study", "empty cell"),
         ("study,yi,vi\nA,inf,0.1\n", 1, "yi", "not a finite number"),
     ],
 )
@@ -89,3 +91,24 @@ def test_from_arrays_takes_numpy_and_pandas_labels() -> None:
         )
         assert list(t.study) == ["a", "b", "c"]
         assert list(t.subgroup) == ["x", "x", "y"]
+
+
+def test_repr_is_a_short_summary():
+    t = StudyTable.from_arrays(np.arange(8) / 10, sei=np.full(8, 0.2), measure="SMD")
+    text = repr(t)
+    lines = text.splitlines()
+    assert lines[0] == "StudyTable(k = 8; measure SMD; vi = sei^2; columns: study, yi, vi)"
+    assert len(lines) == 1 + 1 + 5 + 1  # header, column names, 5 rows, "... 3 rows more"
+    assert lines[-1] == "... 3 rows more"
+    assert "array(" not in text and "dtype" not in text
+    one = StudyTable.from_arrays([0.1, 0.2], vi=[0.1, 0.1], subgroup=["a", "b"])
+    assert "columns: study, yi, vi, subgroup" in repr(one) and "more" not in repr(one)
+    assert "measure not given" in repr(one)
+
+
+def test_repr_html_for_notebooks():
+    t = StudyTable.from_arrays(np.arange(12) / 10, vi=np.full(12, 0.04), study=list("ABCDEFGHIJKL"))
+    page = t._repr_html_()
+    assert page.startswith("<p><b>StudyTable(k = 12;")
+    assert page.count("<tr") == 1 + 10  # header row and the first 10 studies
+    assert "2 rows more" in page and "<td>A</td>" in page and "<td>K</td>" not in page
