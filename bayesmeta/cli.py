@@ -190,12 +190,13 @@ def _print_json(obj: Any) -> None:
 
 
 def _write_plot(args: argparse.Namespace, res: Any, table: Any) -> None:
-    """``--plot``: the forest plot of ``res``, the x axis named by the table's measure."""
+    """``--plot``: the forest plot of ``res``, the axis named by the table's measure."""
     if args.plot:
         from bayesmeta.outputs import atomic_path
 
         with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
-            res.plot_forest(xlabel=table.measure or "effect").savefig(tmp, dpi=150, format="png")
+            fig = res.plot_forest(measure=table.measure, favours=args.favours)
+            fig.savefig(tmp, dpi=150, format="png")
 
 
 def _cmd_credibility(args: argparse.Namespace) -> int:
@@ -239,11 +240,12 @@ def _cmd_bias(args: argparse.Namespace) -> int:
     ma = model_average(table.yi, table.sei, n=table.ni, measure=table.measure)
     out["bma"] = ma.to_dict()
     if args.plot:
+        from bayesmeta.classical import pool
         from bayesmeta.outputs import atomic_path
         from bayesmeta.plots.meta import bias_funnel
 
         with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
-            fig = bias_funnel(table, out, xlabel=table.measure or "effect")
+            fig = bias_funnel(pool(table, method="REML"), out)
             fig.savefig(tmp, dpi=150, format="png")
     if args.bma_plot:
         from bayesmeta.outputs import atomic_path
@@ -381,9 +383,8 @@ def _pool_tables(args: argparse.Namespace) -> int:
     if args.plot:
         from bayesmeta.outputs import atomic_path
 
-        label = f"log {measure}" if measure in ("OR", "RR") else measure
         with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
-            res.plot_forest(xlabel=label).savefig(tmp, dpi=150, format="png")
+            res.plot_forest(favours=args.favours).savefig(tmp, dpi=150, format="png")
     if args.json:
         _print_json(res.to_dict())
     else:

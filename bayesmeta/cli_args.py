@@ -49,8 +49,25 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_plot_arg(p: argparse.ArgumentParser, what: str = "the forest plot") -> None:
-    """``--plot FILE.png``: write ``what`` as a PNG."""
+    """``--plot FILE.png``: write ``what`` as a PNG (forest plots also take ``--favours``)."""
     p.add_argument("--plot", default=None, metavar="FILE.png", help=f"write {what}")
+    if what == "the forest plot":
+        p.add_argument(
+            "--favours",
+            default=None,
+            type=favours_type,
+            metavar="LEFT,RIGHT",
+            help="labels under the forest plot's axis, e.g. 'Favours experimental,Favours "
+            "control' (default: none)",
+        )
+
+
+def favours_type(text: str) -> tuple[str, str]:
+    """An argparse type: two comma-separated, non-empty labels."""
+    parts = [x.strip() for x in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"needs two labels LEFT,RIGHT (got {text!r})")
+    return parts[0], parts[1]
 
 
 def seed_type(text: str) -> int:

@@ -15,13 +15,17 @@ Every engine returns a `MetaResult`. Classical fields follow metafor's
 
 ``settings`` names everything that makes a number differ from RevMan or metafor
 (estimator, CI method, variance formula, priors) and is printed with every result.
+``measure`` is the effect measure code of ``yi`` (``"OR"`` for log odds ratios; None if not
+known): the plots name their axes by it and show ratio measures on the ratio scale.
+``studies`` may carry a ``weight`` column (percent): the inverse-variance (or MH) weights of
+a classical result, the posterior mean weights (R bayesmeta ``$weights``) of an exact one.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +120,8 @@ class MetaResult:
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     idata: Any = None
+    measure: str | None = None
+    density_source: Callable[[], dict[str, tuple[np.ndarray, np.ndarray]]] | None = None
 
     @property
     def tau(self) -> float | None:
@@ -268,9 +274,42 @@ class MetaResult:
         """Print `format()`."""
         print(self.format(digits))
 
+    def densities(self, points: int = 300) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Posterior density curves ``{name: (x, density)}`` of mu, tau and theta_new.
+
+        Exact results compute them from the exact posterior (``density_source``); PyMC
+        results by a kernel density estimate of their draws; otherwise a normal curve with
+        the posterior table's mean and SD. Empty for a classical result.
+        """
+        from scipy import stats
+
+        if self.posterior is None:
+            return {}
+        if self.density_source is not None:
+            return self.density_source()
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if self.idata is not None:
+            ds = self.idata["posterior"].to_dataset()
+            for name in ("mu", "tau", "theta_new"):
+                if name in ds and ds[name].ndim == 2:
+                    draws = ds[name].values.ravel()
+                    lo, hi = np.quantile(draws, [0.001, 0.999])
+                    x = np.linspace(max(lo, 0.0) if name == "tau" else lo, hi, points)
+                    out[name] = (x, stats.gaussian_kde(draws)(x))
+            return out
+        post = self.posterior
+        for name in ("mu", "tau", "theta_new"):
+            if name in post.index:
+                m, s = (float(post.at[name, c]) for c in ("mean", "sd"))  # type: ignore[arg-type]
+                if math.isfinite(m) and math.isfinite(s) and s > 0:
+                    x = np.linspace(m - 4 * s, m + 4 * s, points)
+                    x = x[x >= 0] if name == "tau" else x
+                    out[name] = (x, stats.norm.pdf(x, m, s))
+        return out
+
     def plot_forest(self, **kwargs: Any) -> Any:
         """Forest plot of this result (`bayesmeta.plots.forest`); returns the Figure."""
-        from bayesmeta.plots.meta import forest_plot
+        from bayesmeta.plots.meta_forest import forest_plot
 
         return forest_plot(self, **kwargs)
 

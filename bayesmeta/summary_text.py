@@ -9,10 +9,10 @@ import html
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bayesmeta.results import MetaResult
+#: a `bayesmeta.results.MetaResult`, duck-typed: results.py imports this module
+MetaResult = Any
 
 
 def _finite(x: Any) -> bool:

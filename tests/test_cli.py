@@ -72,8 +72,11 @@ def test_pool_text_prints_settings(write_csv, capsys):
         ("study,yi,vi\nA,1,0.1\nB,2,0.1\n", ("--method", "XYZ"), "unknown method 'XYZ'"),
         ("study,yi,vi\nA,1,0.1\nB,2,0.1\n", ("--subgroup", "cell"), "column 'cell'"),
         ("study,yi,vi\nA,1,1\nB,2,1\n,3,2\n", (), "row 3, column 'study': empty cell"),
-        ("study,yi,vi,g\nA,1,1,x\nB,2,1,\nC,3,2,y\n", ("--subgroup", "g"),
-         "row 2, column 'g': empty cell"),
+        (
+            "study,yi,vi,g\nA,1,1,x\nB,2,1,\nC,3,2,y\n",
+            ("--subgroup", "g"),
+            "row 2, column 'g': empty cell",
+        ),
     ],
 )
 def test_bad_input_one_line_exit_2(write_csv, capsys, text, args, expected):

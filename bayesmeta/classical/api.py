@@ -139,10 +139,13 @@ def pool(
         settings=settings,
     )
     result = fit_table(table, spec)
+    result.measure = table.measure
     if not subgroup:
         return result
     sub = subgroup_analysis(table, replace(spec, settings=dict(settings)), common)
     result.subgroups = sub.subgroups
+    for part in result.subgroups.values():
+        part.measure = table.measure
     result.q_between = sub.q_between
     result.q_between_df = sub.q_between_df
     result.q_between_p = sub.q_between_p

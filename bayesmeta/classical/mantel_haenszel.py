@@ -156,6 +156,7 @@ def _result(
         studies=studies,
         settings=settings,
         warnings=warnings,
+        measure=measure,
         extra={
             "zval": zval,
             "pval": float(2 * special.ndtr(-abs(zval))) if math.isfinite(zval) else math.nan,

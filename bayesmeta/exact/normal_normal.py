@@ -55,6 +55,7 @@ _BLOCK_CELLS = 1 << 22
 _COMPRESS_K = 2000
 _LOG_2PI = math.log(2.0 * math.pi)
 COMPUTATION = "exact 1-D quadrature"
+WEIGHT_TEXT = "posterior mean of the inverse-variance weights (R bayesmeta $weights)"
 
 
 def validate_data(
@@ -227,6 +228,7 @@ class NormalNormal:
     ) -> None:
         y, s, lab = validate_data(yi, sei, labels)
         self.y, self.s, self.labels = y, s, lab
+        self.measure = None if measure is None else str(measure).strip().upper()
         self.k = y.size
         mu_given, tau_given, self.prior_note = resolve_priors(
             mu_prior, tau_prior, s, n=n, measure=measure
@@ -390,6 +392,42 @@ class NormalNormal:
         sds = np.sqrt(b * t2[None, :] + b**2 * v[None, :])
         names = [f"theta[{self.labels[i]}]" for i in rows]
         return NormalMixture(w, means, sds, names)
+
+    def posterior_weights(self) -> np.ndarray:
+        """Percent weights of the studies (then of the prior mean, for a normal mu prior) in
+        the posterior mean of mu: E[w_i(tau) | y] with w_i(tau) = (s_i^2 + tau^2)^-1 / sum_j
+        (s_j^2 + tau^2)^-1, the prior mean weighted by 1/s0^2 (R bayesmeta ``$weights``;
+        Roever 2020, JSS 93(6), section 2.4). They sum to 100.
+
+        Examples:
+            >>> from bayesmeta.exact import NormalNormal
+            >>> fit = NormalNormal([0.1, 0.5, 0.2], [0.1, 0.2, 0.3], "halfnormal(0.5)")
+            >>> w = fit.posterior_weights()
+            >>> bool(w[0] > w[1] > w[2]), round(float(w.sum()), 10)
+            (True, 100.0)
+        """
+        t2, w = self.tau.nodes**2, self.tau.weights
+        s2 = self._st2[: self.k]
+        size = max(1, _BLOCK_CELLS // max(1, t2.size))  # memory O(k), not O(k x nodes)
+        blocks = [slice(i, min(i + size, self.k)) for i in range(0, self.k, size)]
+        total = np.zeros_like(t2)
+        for b in blocks:
+            total += np.sum(1.0 / (s2[b, None] + t2[None, :]), axis=0)
+        prior = 0.0 if self._flat_mu else 1.0 / self._st2[-1]  # tau-free prior-mean weight
+        total += prior
+        parts = [(1.0 / (s2[b, None] + t2[None, :]) / total) @ w for b in blocks]
+        if not self._flat_mu:
+            parts.append(np.array([prior / total @ w]))
+        return 100.0 * np.concatenate(parts)
+
+    def _densities(self, points: int = 300) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Density curves of mu, tau and theta_new on their 0.1 %-99.9 % ranges."""
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name, marg in (("mu", self.mu), ("tau", self.tau), ("theta_new", self.theta_new)):
+            lo, hi = marg.quantile([0.001, 0.999])
+            x = np.linspace(0.0 if name == "tau" else float(lo), float(hi), points)
+            out[name] = (x, np.asarray(marg.pdf(x), float))
+        return out
 
     def _study_summary(self, level: float, interval: str) -> dict[str, np.ndarray]:
         """`batch_summary` of every study, in blocks (memory O(k), not O(k x nodes)).
@@ -564,6 +602,7 @@ class NormalNormal:
                 "yi": self.y,
                 "sei": self.s,
                 **self._study_summary(level, interval),
+                "weight": self.posterior_weights()[: self.k],
             }
         )
 
@@ -692,6 +731,7 @@ class NormalNormal:
                 "yi": self.y,
                 "vi": self.s**2,
                 **self._study_summary(level, interval),
+                "weight": self.posterior_weights()[: self.k],
             }
         )
         warnings = []
@@ -722,8 +762,11 @@ class NormalNormal:
                 **({"default_prior": self.prior_note} if self.prior_note else {}),
                 "interval": interval,
                 "computation": COMPUTATION,
+                "weight": WEIGHT_TEXT,
             },
             posterior=post,
+            measure=self.measure,
+            density_source=self._densities,
             diagnostics={"tau_nodes": int(tau.nodes.size), "tau_panels": int(tau.edges.size - 1)},
             warnings=warnings,
             extra={

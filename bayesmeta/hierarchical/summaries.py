@@ -11,17 +11,36 @@ or their hyper-mean (pooled), and each subgroup gets its own result in ``subgrou
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayesmeta.hierarchical.data import MetaData
 from bayesmeta.results import MetaResult
 
-if TYPE_CHECKING:
-    from bayesmeta.hierarchical.bayesian_meta import BayesianMeta
+
+class FittedModel(Protocol):
+    """What `to_result` reads of a fitted model (a `BayesianMeta` after ``fit``); a
+    protocol, so this module does not import the fitter that imports it."""
+
+    idata_: Any
+    spec: Any
+    data_: MetaData
+    level: float
+    diagnostics_: Any
+    warnings_: list[str]
+    cache_hit_: bool
+    sampling_time_: float
+    prior_note_: str | None
+
+    @property
+    def interval(self) -> str: ...
+
+    def settings(self) -> dict[str, str]: ...
+
 
 _SKIP = ("z", "z_new", "z_cluster", "eta_subgroup", "r01", "theta", "se")
 _FIRST = ("mu", "tau", "theta_new")
@@ -114,7 +133,7 @@ def _pooled(
     return res
 
 
-def to_result(fit: BayesianMeta) -> MetaResult:
+def to_result(fit: FittedModel) -> MetaResult:
     """The `MetaResult` of a fitted model (engine ``pymc``)."""
     idata, spec, data = fit.idata_, fit.spec, fit.data_
     post = idata["posterior"].to_dataset()
@@ -184,6 +203,7 @@ def to_result(fit: BayesianMeta) -> MetaResult:
     if fit.prior_note_:
         res.extra["prior_note"] = fit.prior_note_
     res.idata = idata
+    res.measure = data.measure
     return res
 
 

@@ -76,6 +76,8 @@ class RevManAnalysis:
     #: the file it came from (for messages) and RevMan's own method code
     source: str = ""
     method_code: str = ""
+    #: the forest plot's labels under the axis (left, right), where the file names them
+    favours: tuple[str, str] | None = None
 
     @property
     def label(self) -> str:
@@ -166,6 +168,12 @@ def _model(el: ET.Element) -> str:
     return "random" if el.get("RANDOM", "NO").upper() == "YES" else "fixed"
 
 
+def _favours(el: ET.Element) -> tuple[str, str] | None:
+    """The outcome's GRAPH_LABEL_1 / GRAPH_LABEL_2 (RevMan's "Favours ..." labels)."""
+    left, right = (el.findtext(f"GRAPH_LABEL_{i}") or "" for i in (1, 2))
+    return (left.strip(), right.strip()) if left.strip() or right.strip() else None
+
+
 def read_rm5(path: str | Path) -> list[RevManAnalysis]:
     """Every DICH/CONT/IV outcome (with its subgroups) of a RevMan 5 ``.rm5`` file.
 
@@ -217,6 +225,7 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
                 stored=_stored_total(oc),
                 source=str(p),
                 method_code=method,
+                favours=_favours(oc),
             )
             subs = oc.findall(f"{kind}_SUBGROUP")
             frames = []
@@ -236,6 +245,7 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
                     stored=_stored_total(sg),
                     source=str(p),
                     method_code=method,
+                    favours=a.favours,
                 )
                 a.subgroups.append(s)
                 frames.append(st.assign(subgroup=s.name))

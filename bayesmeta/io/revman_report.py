@@ -126,7 +126,7 @@ def write_revman_report(
     analyses: list[RevManAnalysis], out: str | Path, source: str = ""
 ) -> tuple[Path, Path]:
     """Write the report of every analysis (module docstring); returns (report.md, .html)."""
-    from bayesmeta.plots.meta import forest_plot
+    from bayesmeta.plots.meta_forest import forest_plot
     from bayesmeta.review.report import markdown_to_html
     from bayesmeta.summary_text import short_numbers
 
@@ -203,9 +203,8 @@ def write_revman_report(
         results = {"exact Bayes": b["result"]}
         if "cochrane" in res:
             results = {"Cochrane 2025": res["cochrane"]["result"], **results}
-        label = f"log {a.measure}" if r else a.measure
         try:
-            fig = forest_plot(results, xlabel=label)
+            fig = forest_plot(results, measure=a.measure, favours=a.favours)
             name = f"forest_{a.comparison}_{a.outcome}" + (f"_{a.subgroup}" if a.subgroup else "")
             fig.savefig(folder / "figures" / f"{name}.png", dpi=150)
             lines += [f"![Forest plot, {a.label}](figures/{name}.png)", ""]

@@ -235,6 +235,7 @@ def test_to_result_contract(crins):
         "tau_prior": "halfnormal(0.5)",
         "interval": "shortest",
         "computation": "exact 1-D quadrature",
+        "weight": "posterior mean of the inverse-variance weights (R bayesmeta $weights)",
     }
     assert "tau_prior=halfnormal(0.5)" in res.describe()
     assert res.to_dict()["estimate"] == pytest.approx(crins.mu.median)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bayesmeta.classical import pool
 from bayesmeta.classical.bias import small_study_summary
 from bayesmeta.exact.averaging import model_average
 from bayesmeta.inputs import load_studies
@@ -22,7 +23,9 @@ def crins():
 
 def test_funnel_lines_are_the_fitted_lines(crins):
     t, s = crins
-    fig = bias_funnel(t, s, xlabel="log OR")
+    fig = bias_funnel(pool(t, "REML"), s)  # log odds ratios: drawn on the odds-ratio axis
+    assert fig.axes[0].get_xscale() == "log"
+    assert fig.axes[0].get_xlabel() == "Odds ratio (log scale)"
     lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
     chosen = f"{s['pet_peese_choice']} (chosen)"
     assert {"Egger line", chosen} <= set(lines)
@@ -33,22 +36,23 @@ def test_funnel_lines_are_the_fitted_lines(crins):
          s["peese_slope"], 2),
     ):  # fmt: skip
         x, se = lines[label].get_data()
-        np.testing.assert_allclose(x, b0 + b1 * np.asarray(se) ** power, rtol=1e-12)
+        np.testing.assert_allclose(x, np.exp(b0 + b1 * np.asarray(se) ** power), rtol=1e-12)
     assert lines[chosen].get_linestyle() == "-"
 
 
 def test_trimfill_studies_are_open_markers(crins):
     t, s = crins
     assert s["trimfill_k0"] == 1
-    fig = bias_funnel(t, s)
+    fig = bias_funnel(pool(t, "REML"), s)
     filled = [c for c in fig.axes[0].collections if str(c.get_label()).startswith("filled")]
     (pts,) = filled
-    np.testing.assert_allclose(pts.get_offsets()[:, 0], s["trimfill_filled_yi"], rtol=1e-12)
+    np.testing.assert_allclose(pts.get_offsets()[:, 0], np.exp(s["trimfill_filled_yi"]),
+                               rtol=1e-12)  # fmt: skip
     assert tuple(pts.get_facecolors()[0][:3]) == (1.0, 1.0, 1.0)
     t2 = load_studies("normand1999")  # nothing filled: no open markers
     s2 = small_study_summary(t2.yi, t2.vi)
     assert s2["trimfill_k0"] == 0
-    assert not [c for c in bias_funnel(t2, s2).axes[0].collections
+    assert not [c for c in bias_funnel(pool(t2, "REML"), s2).axes[0].collections
                 if str(c.get_label()).startswith("filled")]  # fmt: skip
 
 
