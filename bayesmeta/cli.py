@@ -290,6 +290,10 @@ def _cmd_revman(args: argparse.Namespace) -> int:
     check_output_dir(args.out, option="--out", inputs=[args.file])
     analyses = read_revman(args.file)
     entries = compare_all(analyses)
+    if not any(e.get("estimable") for e in entries):
+        reasons = sorted({str(e.get("skipped")) for e in entries})
+        raise InputError(f"no analysis in the file is estimable ({'; '.join(reasons)})",
+                         file=str(args.file))  # fmt: skip
     if args.out:
         from bayesmeta.io.revman_report import write_revman_report
 

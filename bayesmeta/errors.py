@@ -72,6 +72,18 @@ class InputError(ValueError):
         )
 
 
+class NotEstimable(InputError):
+    """The data hold no information on the pooled effect (RevMan's "Not estimable"): an MH
+    or Peto ratio with no events in one group across the studies, say. A reader of a whole
+    review reports such an analysis and goes on.
+
+    Examples:
+        >>> from bayesmeta.errors import InputError, NotEstimable
+        >>> isinstance(NotEstimable("MH risk ratio undefined"), InputError)
+        True
+    """
+
+
 class ConvergenceError(RuntimeError):
     """An iterative estimator (e.g. REML) did not converge; the message says why.
 

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import special
 
 from bayesmeta.effects import log_or, log_rr, rd
-from bayesmeta.errors import InputError
+from bayesmeta.errors import InputError, NotEstimable
 from bayesmeta.results import MetaResult
 
 MH_MEASURES = ("OR", "RR", "RD")
@@ -206,7 +206,7 @@ def mantel_haenszel(
         r, s = a * d / n, b * c / n
         rs, ss = float(r.sum()), float(s.sum())
         if rs == 0 or ss == 0:
-            raise InputError("MH odds ratio undefined: sum(ai di / N) or sum(bi ci / N) is 0")
+            raise NotEstimable("MH odds ratio undefined: sum(ai di / N) or sum(bi ci / N) is 0")
         p, qq = (a + d) / n, (b + c) / n
         est = math.log(rs / ss)
         var = 0.5 * (
@@ -218,7 +218,7 @@ def mantel_haenszel(
         vtext = VARIANCE_TEXT["OR"]
     elif m == "RR":
         if a.sum() == 0 or c.sum() == 0:
-            raise InputError("MH risk ratio undefined: no events in one group across studies")
+            raise NotEstimable("MH risk ratio undefined: no events in one group across studies")
         r, s = a * n2 / n, c * n1 / n
         rs, ss = float(r.sum()), float(s.sum())
         est = math.log(rs / ss)
@@ -271,7 +271,7 @@ def peto(
     o, e, v = _peto_terms(a, b, c, d)
     vs = float(v.sum())
     if vs == 0:
-        raise InputError("Peto odds ratio undefined: no table has both events and non-events")
+        raise NotEstimable("Peto odds ratio undefined: no table has both events and non-events")
     est = float(np.sum(o - e)) / vs
     se = math.sqrt(1.0 / vs)
     yi, vi = _study_level("PETO", a, b, c, d, keep00=False)

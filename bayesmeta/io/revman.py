@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayesmeta.errors import InputError
+from bayesmeta.errors import InputError, NotEstimable
 
 RATIO_MEASURES = ("OR", "RR", "HR", "PETO_OR")
 DATA_TYPES = {"DICH": "dichotomous", "CONT": "continuous", "IV": "generic"}
@@ -210,7 +210,6 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
             if not oc.tag.endswith("_OUTCOME") or kind not in DATA_TYPES:
                 continue
             ono = int(_num(oc.get("NO")) or 0)
-            where = f"comparison {cno}, outcome {ono}"
             method = (oc.get("METHOD") or "IV").upper()
             measure = (oc.get("EFFECT_MEASURE") or "").upper()
             a = RevManAnalysis(
@@ -252,10 +251,8 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
             a.studies = (
                 pd.concat(frames, ignore_index=True) if frames else _rm5_studies(oc, kind, names)
             )
-            if a.studies.empty:
-                raise InputError(f"{where}: no study data", file=str(p))
-            out.append(a)
-    if not out:
+            out.append(a)  # one with no study data is reported "not estimable", not fatal
+    if not any(not a.studies.empty for a in out):
         raise InputError("the review holds no analyses with study data", file=str(p))
     return out
 
@@ -700,19 +697,65 @@ def _located(a: RevManAnalysis, err: InputError) -> InputError:
     return InputError(f"{where}{row}: {err.message}", file=a.source or None)
 
 
+def not_estimable(a: RevManAnalysis) -> str | None:
+    """Why RevMan shows ``a`` as "Not estimable" (None if it is estimable): no study data, or
+    no study with an estimate (double-zero 2x2 tables for OR/RR, missing or zero SDs or
+    totals, missing generic estimates).
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.io.revman import RevManAnalysis, not_estimable
+        >>> zero = pd.DataFrame({"study": ["A", "B"], "events_1": [0.0, 0.0],
+        ...     "total_1": [10.0, 12.0], "events_2": [0.0, 0.0], "total_2": [11.0, 9.0]})
+        >>> not_estimable(RevManAnalysis(1, 1, None, "Death", "dichotomous", "MH", "RR",
+        ...                              "fixed", studies=zero))
+        'no estimable study (no events in either group, or missing data)'
+        >>> not_estimable(RevManAnalysis(1, 2, None, "Pain", "continuous", "IV", "MD", "fixed"))
+        'no study data'
+    """
+    if a.studies.empty:
+        return "no study data"
+    with np.errstate(all="ignore"):
+        yi, vi = _study_estimates(a)
+    if not np.any(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)):
+        return "no estimable study (no events in either group, or missing data)"
+    return None
+
+
+def _skipped(a: RevManAnalysis, why: str, estimable: bool) -> dict[str, Any]:
+    return {"comparison": a.comparison, "outcome": a.outcome, "subgroup": a.subgroup,
+            "name": a.name, "data_type": a.data_type, "method": a.method,
+            "measure": a.measure, "model": a.model, "k": int(len(a.studies)),
+            "estimable": estimable, "skipped": why, "match": None, "mismatches": [],
+            "studies": [], "stored": {k: a.stored.get(k) for k in STORED_KEYS},
+            "recomputed": {k: None for k in STORED_KEYS}}  # fmt: skip
+
+
 def _entry(a: RevManAnalysis, rtol: float) -> dict[str, Any]:
+    if a.studies.empty:
+        return _skipped(a, "not estimable: no study data", False)
     why = unsupported(a)
     if why:
-        return {"comparison": a.comparison, "outcome": a.outcome, "subgroup": a.subgroup,
-                "name": a.name, "data_type": a.data_type, "method": a.method,
-                "measure": a.measure, "model": a.model, "k": int(len(a.studies)),
-                "skipped": why, "match": None, "mismatches": [], "studies": [],
-                "stored": {k: a.stored.get(k) for k in STORED_KEYS},
-                "recomputed": {k: None for k in STORED_KEYS}}  # fmt: skip
+        return _skipped(a, why, True)
     try:
-        return compare_stored(a, rtol)
+        why = not_estimable(a)
+        if why:
+            return _skipped(a, f"not estimable: {why}", False)
+        entry = compare_stored(a, rtol)
+    except NotEstimable as err:
+        return _skipped(a, f"not estimable: {err.message}", False)
     except InputError as err:
         raise _located(a, err) from None
+    rec = entry["recomputed"]
+    est = rec["estimate"]
+    if est is None or not math.isfinite(est) or (a.ratio and est <= 0):
+        return _skipped(a, "not estimable: the pooled estimate is not finite (no events in "
+                        "one group across the studies)", False)  # fmt: skip
+    for key, value in rec.items():  # e.g. z of a zero SE: not a number, so null in JSON
+        if isinstance(value, float) and not math.isfinite(value):
+            rec[key] = None
+    entry["estimable"] = True
+    return entry
 
 
 def compare_all(analyses: list[RevManAnalysis], rtol: float = 1e-6) -> list[dict[str, Any]]:
@@ -743,6 +786,10 @@ def compare_all(analyses: list[RevManAnalysis], rtol: float = 1e-6) -> list[dict
         for s in a.subgroups:
             entry = _entry(s, rtol)
             n = len(s.studies)
+            if entry["match"] is None:  # a subgroup RevMan shows as not estimable
+                start += n
+                out.append(entry)
+                continue
             for row, parent in zip(
                 entry["studies"], top["studies"][start : start + n], strict=True
             ):

@@ -385,3 +385,60 @@ def test_mh_random_effects_take_tau2_from_the_mh_based_q():
     assert got["ci_high"] == pytest.approx(
         math.exp(est + 1.959963984540054 / math.sqrt(ws.sum())), rel=1e-9
     )
+
+
+# ------------------------------------------------------------------ not estimable
+NE_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "not_estimable.rm5"
+
+
+def test_not_estimable_outcomes_are_reported_and_the_run_goes_on():
+    """Outcomes and subgroups RevMan shows as "Not estimable" (no study data; only
+    double-zero tables; no events in one group, so the MH risk ratio is undefined) are
+    reported with ``estimable: False`` and their reason; the rest is recomputed. The
+    estimable subgroup equals metafor `rma.mh(ai = c(4, 6), n1i = c(10, 20), ci = c(3, 5),
+    n2i = c(12, 22))` (metafor 3.8.1): OR 1.6358885017 [0.5451957755, 4.9085691973]."""
+    entries = compare_all(read_revman(NE_FILE))
+    got = {(e["outcome"], e["subgroup"]): e for e in entries}
+    assert set(got) == {(1, None), (2, None), (3, None), (4, None), (4, 1), (4, 2), (4, 3)}
+    for key, reason in (
+        ((1, None), "no study data"),
+        ((2, None), "no estimable study"),
+        ((3, None), "MH risk ratio undefined"),
+        ((4, 2), "no estimable study"),
+        ((4, 3), "no study data"),
+    ):
+        e = got[key]
+        assert e["estimable"] is False and reason in e["skipped"] and e["match"] is None
+        assert all(v is None for v in e["recomputed"].values())
+    for key in ((4, None), (4, 1)):
+        e = got[key]
+        assert e["estimable"] is True
+        rc = e["recomputed"]
+        assert rc["estimate"] == pytest.approx(1.6358885017, rel=1e-9)
+        assert (rc["ci_low"], rc["ci_high"]) == pytest.approx((0.5451957755, 4.9085691973),
+                                                              rel=1e-9)  # fmt: skip
+    assert got[(4, None)]["k"] == 3  # RevMan counts the double-zero study
+
+
+def test_not_estimable_cli_json_and_report(tmp_path, capsys):
+    assert main(["revman", str(NE_FILE), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert [e["estimable"] for e in obj["analyses"]] == [False, False, False, True, True,
+                                                         False, False]  # fmt: skip
+    assert main(["revman", str(NE_FILE), "--out", str(tmp_path / "rep")]) == 0
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert text.count("Skipped: not estimable") == 5
+    assert (tmp_path / "rep" / "figures" / "forest_1_4.png").exists()
+
+
+def test_nothing_estimable_is_one_line(tmp_path, capsys):
+    f = tmp_path / "zero.rm5"
+    f.write_text(
+        '<COCHRANE_REVIEW><STUDIES><STUDY ID="STD-A" NAME="A"/></STUDIES><ANALYSES_AND_DATA>'
+        '<COMPARISON NO="1"><DICH_OUTCOME NO="1" METHOD="MH" EFFECT_MEASURE="OR" RANDOM="NO">'
+        '<NAME>X</NAME><DICH_DATA STUDY_ID="STD-A" EVENTS_1="0" TOTAL_1="5" EVENTS_2="0" '
+        'TOTAL_2="5"/></DICH_OUTCOME></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>'
+    )
+    assert main(["revman", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no analysis in the file is estimable" in err
