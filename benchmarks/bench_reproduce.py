@@ -8,8 +8,8 @@ model, sampling, the coverage simulation, figures and the report all included) a
 a fresh temporary folder. The full run is timed twice: with every cache empty, as on a new
 machine (a new ``BAYESMETA_CACHE_DIR`` for the compiled models, ``NUMBA_CACHE_DIR``,
 PyTensor's ``base_compiledir`` and matplotlib's ``MPLCONFIGDIR`` with its font list), and with
-those caches warm (every later run). Printed per run: the wall time against the target (20 s; 8 s with ``--no-mcmc``, on the
-2-core machine) and the breakdown ``reproduce`` records (import = wall time minus the time
+those caches warm (every later run). Printed per run: the wall time against the target (20 s;
+8 s with ``--no-mcmc``, on the 2-core machine) and the breakdown ``reproduce`` records (import = wall time minus the time
 spent inside ``reproduce``).
 """
 
