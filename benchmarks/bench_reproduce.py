@@ -9,8 +9,8 @@ a fresh temporary folder. The full run is timed twice: with every cache empty, a
 machine (a new ``BAYESMETA_CACHE_DIR`` for the compiled models, ``NUMBA_CACHE_DIR``,
 PyTensor's ``base_compiledir`` and matplotlib's ``MPLCONFIGDIR`` with its font list), and with
 those caches warm (every later run). Printed per run: the wall time against the target (20 s;
-8 s with ``--no-mcmc``, on the 2-core machine) and the breakdown ``reproduce`` records (import = wall time minus the time
-spent inside ``reproduce``).
+8 s with ``--no-mcmc``, on the 2-core machine) and the breakdown ``reproduce`` records
+(import = wall time minus the time spent inside ``reproduce``).
 """
 
 from __future__ import annotations
