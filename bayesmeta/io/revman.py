@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
 from bayesmeta.errors import InputError, NotEstimable
 
@@ -78,6 +78,13 @@ class RevManAnalysis:
     method_code: str = ""
     #: the forest plot's labels under the axis (left, right), where the file names them
     favours: tuple[str, str] | None = None
+    #: how the file says to pool (data packages: estimator, CI method, prediction interval,
+    #: level, log scale; empty for RevMan 5 files, which pool as RevMan 5 does)
+    settings: dict[str, Any] = field(default_factory=dict)
+    #: half a unit in the last printed digit of each stored total (data packages)
+    tolerances: dict[str, float] = field(default_factory=dict)
+    #: risk-of-bias judgements of the analysis's studies (data packages), a row per study
+    risk_of_bias: pd.DataFrame | None = None
 
     @property
     def label(self) -> str:
@@ -439,7 +446,8 @@ def read_revman_csv(path: str | Path) -> list[RevManAnalysis]:
 
 
 def read_revman(path: str | Path) -> list[RevManAnalysis]:
-    """The analyses of a RevMan 5 ``.rm5`` file or of RevMan's CSV export (by content).
+    """The analyses of a RevMan 5 ``.rm5`` file, of RevMan's CSV export, or of a Cochrane data
+    package (a ZIP or its folder; `bayesmeta.io.datapackage`), told apart by content.
 
     Examples:
         >>> from pathlib import Path
@@ -458,8 +466,11 @@ def read_revman(path: str | Path) -> list[RevManAnalysis]:
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", file=str(p))
-    if p.is_dir():
-        raise InputError("is a folder, not a RevMan file", file=str(p))
+    raw = b"" if p.is_dir() else p.read_bytes()[:4]
+    if p.is_dir() or raw.startswith(b"PK"):
+        from bayesmeta.io.datapackage import read_datapackage
+
+        return read_datapackage(p)
     head = p.read_bytes()[:200].lstrip(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"<"):
         return read_rm5(p)
@@ -487,6 +498,8 @@ def _study_estimates(a: RevManAnalysis) -> tuple[np.ndarray, np.ndarray]:
     if a.data_type == "generic":
         est = s["estimate"].to_numpy(float)
         se = s["se"].to_numpy(float)
+        if a.ratio and a.settings.get("log_scale"):
+            return est, se**2  # a data package's GIV Mean / SE are on the log scale
         if a.ratio:
             logged = s.get("log_estimate")
             if logged is not None and np.all(np.isfinite(logged.to_numpy(float))):
@@ -536,8 +549,12 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
     ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
     if not ok.any():
         raise InputError(f"comparison {a.comparison}, outcome {a.outcome}: no estimable study")
-    z975 = float(-special.ndtri(0.025))
+    level = float(a.settings.get("level", 0.95))
+    z975 = float(-special.ndtri((1 - a.settings.get("study_level", level)) / 2))
+    crit = float(-special.ndtri((1 - level) / 2))
     tau2 = 0.0
+    df_t: float | None = None  # the t distribution's df under HKSJ
+    pi: tuple[float, float] | None = None
     if a.data_type == "dichotomous" and a.method in ("MH", "PETO"):
         cells = (
             s["events_1"].to_numpy(float),
@@ -566,7 +583,21 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
         weight = None
         if a.model == "random":
             tau2 = max(0.0, (q - df) / (w.sum() - (w**2).sum() / w.sum())) if df > 0 else 0.0
-    if a.model == "random":
+    estimator = a.settings.get("estimator", "DL")
+    hksj = a.settings.get("ci_method") == "hksj"
+    if a.model == "random" and (estimator != "DL" or hksj or a.settings.get("prediction")):
+        from bayesmeta.classical.pooling import prediction_interval, rma
+
+        if not (a.method == "MH" and estimator == "DL"):  # MH keeps RevMan's DL of MH's Q
+            tau2 = rma(yi[ok], vi[ok], method=estimator).tau2 if ok.sum() > 1 else 0.0
+        fit = rma(yi[ok], vi[ok], method="DL", test="knha" if hksj else "z", level=level,
+                  tau2=tau2)  # fmt: skip
+        est, se, crit = float(fit.beta[0]), float(fit.se[0]), float(fit.crit)
+        df_t = float(fit.ddf) if hksj else None
+        pi = prediction_interval(fit) if a.settings.get("prediction") else None
+        wfull = np.where(ok, 1 / (vi + tau2), 0.0)
+        weight = 100 * wfull / wfull.sum()
+    elif a.model == "random":
         ws = 1 / (vi[ok] + tau2)
         est = float(ws @ yi[ok] / ws.sum())
         se = math.sqrt(1 / ws.sum())
@@ -577,6 +608,10 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
         weight = 100 * wfull / wfull.sum()
     i2 = max(0.0, 100 * (q - df) / q) if q > 0 and df > 0 else 0.0
     zval = abs(est) / se if se > 0 else math.nan
+    if df_t is not None and math.isfinite(zval):
+        p_val: float | None = float(2 * stats.t.sf(zval, df_t))
+    else:
+        p_val = float(2 * special.ndtr(-zval)) if math.isfinite(zval) else None
     back = math.exp if a.ratio else (lambda x: x)
     with np.errstate(invalid="ignore", over="ignore"):
         sy, sse = yi, np.sqrt(vi)
@@ -589,13 +624,16 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
     ]
     return {
         "estimate": back(est),
-        "ci_low": back(est - z975 * se),
-        "ci_high": back(est + z975 * se),
+        "ci_low": back(est - crit * se),
+        "ci_high": back(est + crit * se),
         "tau2": tau2,
         "q": q,
         "i2": i2,
         "z": zval,
-        "z_p": float(2 * special.ndtr(-zval)) if math.isfinite(zval) else None,
+        "z_p": p_val,
+        "pi_low": None if pi is None else back(pi[0]),
+        "pi_high": None if pi is None else back(pi[1]),
+        "t_df": df_t,
         "k": int(len(s)),
         "studies": studies,
     }
@@ -625,11 +663,12 @@ def compare_stored(a: RevManAnalysis, rtol: float = 1e-6) -> dict[str, Any]:
     rec = recompute(a)
     tol = max(1e-9, a.rounding)
     mismatches = []
-    for key in STORED_KEYS:
+    keys = (*STORED_KEYS, "pi_low", "pi_high") if a.settings.get("prediction") else STORED_KEYS
+    for key in keys:
         got, want = rec.get(key), a.stored.get(key)
         if want is None or got is None:
             continue
-        if not math.isclose(got, want, rel_tol=rtol, abs_tol=tol):
+        if not math.isclose(got, want, rel_tol=rtol, abs_tol=max(tol, a.tolerances.get(key, 0))):
             mismatches.append(key)
     for row, (_, srow) in zip(rec["studies"], a.studies.iterrows(), strict=True):
         for key, col in (
@@ -640,9 +679,11 @@ def compare_stored(a: RevManAnalysis, rtol: float = 1e-6) -> dict[str, Any]:
         ):
             want = _num(srow.get(col))
             got = row[key]
-            if want is None or got is None or (key != "weight" and a.data_type == "generic"):
+            if want is None or got is None or (key != "weight" and a.data_type == "generic"
+                                               and not a.settings.get("log_scale")):  # fmt: skip
                 continue
-            if not math.isclose(got, want, rel_tol=rtol, abs_tol=tol):
+            printed = _num(srow.get(f"tol_{key}")) or 0.0
+            if not math.isclose(got, want, rel_tol=rtol, abs_tol=max(tol, printed)):
                 mismatches.append(f"{row['study']}:{key}")
     return {
         "comparison": a.comparison,
@@ -659,7 +700,33 @@ def compare_stored(a: RevManAnalysis, rtol: float = 1e-6) -> dict[str, Any]:
         "studies": rec["studies"],
         "match": not mismatches,
         "mismatches": mismatches,
+        **_package_parts(a, rec),
+        **_reasons(a, rec, mismatches),
     }
+
+
+def _reasons(a: RevManAnalysis, rec: dict[str, Any], mismatches: list[str]) -> dict[str, Any]:
+    """Why a stored number is not reproduced, where the reason is known."""
+    why = {}
+    if "i2" in mismatches and a.stored.get("q_df") == 0 and a.stored.get("i2") == 100.0:
+        why["i2"] = ("RevMan Web stores I² = 100 for an analysis with one estimable study "
+                     "among several (Chi² = 0, df = 0); with df = 0 this package reports 0, as "
+                     "RevMan does for k = 1")  # fmt: skip
+    return {"mismatch_reasons": why} if why else {}
+
+
+def _package_parts(a: RevManAnalysis, rec: dict[str, Any]) -> dict[str, Any]:
+    """A data package's ``settings`` and, where it has them, its ``prediction`` intervals."""
+    if not a.settings:
+        return {}
+    keep = ("layout", "estimator", "ci_method", "prediction", "level", "log_scale")
+    out: dict[str, Any] = {"settings": {k: a.settings.get(k) for k in keep}}
+    if a.settings.get("prediction") or a.stored.get("pi_low") is not None:
+        out["prediction"] = {
+            "stored": {"pi_low": a.stored.get("pi_low"), "pi_high": a.stored.get("pi_high")},
+            "recomputed": {"pi_low": rec.get("pi_low"), "pi_high": rec.get("pi_high")},
+        }
+    return out
 
 
 def unsupported(a: RevManAnalysis) -> str | None:
@@ -676,6 +743,8 @@ def unsupported(a: RevManAnalysis) -> str | None:
         'O - E and variance data without 2x2 counts are not supported'
     """
     s = a.studies
+    if a.settings.get("unsupported"):
+        return str(a.settings["unsupported"])
     if a.method_code == "EXP_O_E_VAR" or (
         a.data_type == "dichotomous"
         and (

@@ -207,6 +207,7 @@ def write_revman_report(
             fig = forest_plot(results, measure=a.measure, favours=a.favours)
             name = f"forest_{a.comparison}_{a.outcome}" + (f"_{a.subgroup}" if a.subgroup else "")
             fig.savefig(folder / "figures" / f"{name}.png", dpi=150)
+            _close(fig)
             lines += [f"![Forest plot, {a.label}](figures/{name}.png)", ""]
         except Exception as exc:  # noqa: BLE001 - a figure must not stop the report
             lines += [f"(forest plot not drawn: {exc})", ""]
@@ -225,3 +226,10 @@ def write_revman_report(
     blob = json.dumps({"file": source, "analyses": dump}, indent=2, default=float)
     (folder / "revman.json").write_text(blob, encoding="utf-8")
     return md, page
+
+
+def _close(fig: Any) -> None:
+    """Release a saved figure (a report draws one per analysis)."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
