@@ -294,7 +294,9 @@ def _stored(rec: dict[str, str]) -> tuple[dict[str, float | None], dict[str, flo
     return values, tols
 
 
-def _study_row(rec: dict[str, str], kind: str, log_scale: bool, pooled: bool) -> dict[str, Any]:
+def _study_row(
+    rec: dict[str, str], kind: str, log_scale: bool, pooled: bool, swap: bool = False
+) -> dict[str, Any]:
     def num(col: str) -> float | None:
         return _number(rec.get(col))[0]
 
@@ -304,6 +306,10 @@ def _study_row(rec: dict[str, str], kind: str, log_scale: bool, pooled: bool) ->
     if kind == "dichotomous":
         row.update(events_1=num("Experimental cases"), total_1=num("Experimental N"),
                    events_2=num("Control cases"), total_2=num("Control N"))  # fmt: skip
+        if swap:  # "Swap event and non-event": RevMan analyses the non-events
+            for e, t in (("events_1", "total_1"), ("events_2", "total_2")):
+                if row[e] is not None and row[t] is not None:
+                    row[e] = row[t] - row[e]
     elif kind == "continuous":
         row.update(mean_1=num("Experimental mean"), sd_1=num("Experimental SD"),
                    total_1=num("Experimental N"), mean_2=num("Control mean"),
@@ -496,7 +502,12 @@ def _analysis(
                          and x.get("Subgroup", "").strip() == name), {})  # fmt: skip
             sst, stol = _stored(srec) if srec else ({k: None for k in STORED_KEYS}, {})
             number, _ = _number(srec.get("Subgroup number")) if srec else (None, 0.0)
-            df = _frame([_study_row(r, study_kind, log_scale, pooled) for r in part])
+            df = _frame(
+                [
+                    _study_row(r, study_kind, log_scale, pooled, settings["swap_events"])
+                    for r in part
+                ]
+            )
             sub = RevManAnalysis(
                 g, n, int(number) if number else j, name, a.data_type, method, measure, model,
                 studies=df, stored=sst, source=source, method_code=method_text,
@@ -508,7 +519,12 @@ def _analysis(
         a.studies = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     else:
         a.studies = (
-            _frame([_study_row(r, study_kind, log_scale, pooled) for r in rows])
+            _frame(
+                [
+                    _study_row(r, study_kind, log_scale, pooled, settings["swap_events"])
+                    for r in rows
+                ]
+            )
             if rows
             else (pd.DataFrame())
         )

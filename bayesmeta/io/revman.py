@@ -590,11 +590,11 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
 
         if not (a.method == "MH" and estimator == "DL"):  # MH keeps RevMan's DL of MH's Q
             tau2 = rma(yi[ok], vi[ok], method=estimator).tau2 if ok.sum() > 1 else 0.0
-        fit = rma(yi[ok], vi[ok], method="DL", test="knha" if hksj else "z", level=level,
-                  tau2=tau2)  # fmt: skip
-        est, se, crit = float(fit.beta[0]), float(fit.se[0]), float(fit.crit)
-        df_t = float(fit.ddf) if hksj else None
-        pi = prediction_interval(fit) if a.settings.get("prediction") else None
+        re_fit = rma(yi[ok], vi[ok], method="DL", test="knha" if hksj else "z", level=level,
+                     tau2=tau2)  # fmt: skip
+        est, se, crit = float(re_fit.beta[0]), float(re_fit.se[0]), float(re_fit.crit)
+        df_t = float(re_fit.ddf) if hksj else None
+        pi = prediction_interval(re_fit) if a.settings.get("prediction") else None
         wfull = np.where(ok, 1 / (vi + tau2), 0.0)
         weight = 100 * wfull / wfull.sum()
     elif a.model == "random":
@@ -634,6 +634,8 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
         "pi_low": None if pi is None else back(pi[0]),
         "pi_high": None if pi is None else back(pi[1]),
         "t_df": df_t,
+        "log_estimate": est,  # the analysis scale (log for ratios), for the subgroup test
+        "se": se,
         "k": int(len(s)),
         "studies": studies,
     }
@@ -697,6 +699,7 @@ def compare_stored(a: RevManAnalysis, rtol: float = 1e-6) -> dict[str, Any]:
         "k": rec["k"],
         "stored": {k: a.stored.get(k) for k in STORED_KEYS},
         "recomputed": {k: rec[k] for k in STORED_KEYS},
+        "_fit": (rec["log_estimate"], rec["se"]),
         "studies": rec["studies"],
         "match": not mismatches,
         "mismatches": mismatches,
@@ -852,6 +855,7 @@ def compare_all(analyses: list[RevManAnalysis], rtol: float = 1e-6) -> list[dict
         if top["match"] is None:  # skipped, with its reason
             continue
         start = 0
+        done: list[dict[str, Any]] = []
         for s in a.subgroups:
             entry = _entry(s, rtol)
             n = len(s.studies)
@@ -877,4 +881,32 @@ def compare_all(analyses: list[RevManAnalysis], rtol: float = 1e-6) -> list[dict
             entry["match"] = not entry["mismatches"]
             start += n
             out.append(entry)
+            done.append(entry)
+        if len(done) >= 2:
+            _subgroup_test(a, top, done, rtol)
+    for e in out:
+        e.pop("_fit", None)
     return out
+
+
+def _subgroup_test(
+    a: RevManAnalysis, top: dict[str, Any], parts: list[dict[str, Any]], rtol: float
+) -> None:
+    """RevMan's test for subgroup differences: the fixed-effect Q of the subgroup estimates
+    (Deeks & Higgins 2010), set beside the stored one when the file has it."""
+    est = np.array([p["_fit"][0] for p in parts])
+    se = np.array([p["_fit"][1] for p in parts])
+    w = 1 / se**2
+    q = float(w @ (est - (w @ est) / w.sum()) ** 2)
+    df = len(parts) - 1
+    rec = {"q": q, "df": df, "p": float(stats.chi2.sf(q, df)),
+           "i2": max(0.0, 100 * (q - df) / q) if q > 0 else 0.0}  # fmt: skip
+    stored = {"q": a.stored.get("subgroup_q"), "df": a.stored.get("subgroup_df"),
+              "p": a.stored.get("subgroup_p")}  # fmt: skip
+    top["subgroup_test"] = {"stored": stored, "recomputed": rec}
+    want = stored["q"]
+    if want is not None and not math.isclose(
+        q, want, rel_tol=rtol, abs_tol=max(1e-9, a.rounding, a.tolerances.get("subgroup_q", 0))
+    ):
+        top["mismatches"].append("subgroup_q")
+        top["match"] = False
