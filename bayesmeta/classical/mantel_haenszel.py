@@ -2,9 +2,10 @@
 as metafor's ``rma.mh`` / ``rma.peto`` and RevMan 5 compute them.
 
 Tables [ai bi; ci di] (events / non-events, group 1 over group 2), n1 = ai + bi,
-n2 = ci + di, N = n1 + n2. The pooled estimate uses the raw counts (no continuity
-correction); zero-cell corrections enter only the study-level estimates yi, vi, which give
-the forest plot and the heterogeneity statistic.
+n2 = ci + di, N = n1 + n2. By default (metafor) the pooled estimate uses the raw counts (no
+continuity correction) and zero-cell corrections enter only the study-level estimates yi, vi,
+which give the forest plot and the heterogeneity statistic; RevMan 5 also corrects the MH
+sums (below).
 
 * MH OR = sum(ai di / N) / sum(bi ci / N); var(log OR) by Robins, Breslow & Greenland (1986).
 * MH RR = sum(ai n2 / N) / sum(ci n1 / N); var(log RR) by Greenland & Robins (1985).
@@ -18,9 +19,16 @@ the forest plot and the heterogeneity statistic.
   of a table with a zero; double-zero tables dropped), df = k_yi - 1, I² = (Q - df) / Q.
   Peto's Q is sum (O - E)^2 / V - (sum (O - E))^2 / sum V.
 
-``convention="revman"`` keeps double-zero tables in the study-level RD estimates (RevMan
-does; metafor drops them for every measure). Weights are the MH (or Peto V) weights in
-percent, as RevMan prints them: OR bi ci / N, RR ci n1 / N, RD n1 n2 / N.
+``convention="revman"`` follows RevMan 5 (Deeks & Higgins 2010; R meta's defaults
+``MH.exact = FALSE``, ``RR.Cochrane = TRUE``): 1/2 is added to every cell of a table with a
+zero cell for the MH estimate, its variance and weights too (not only for the study-level
+estimates; for RD the study risk differences stay raw and the weights n1 n2 / N use the
+corrected counts), while an OR or RR with no information in the raw counts (no events, for
+RR, in one group across all studies) is not estimable, as RevMan shows it; double-zero
+tables are kept in the study-level RD estimates (metafor drops them for every measure). With
+``"metafor"`` (the default) the MH estimate uses the raw counts, as ``rma.mh`` does. Weights
+are the MH (or Peto V) weights in percent, as RevMan prints them: OR bi ci / N, RR ci n1 / N,
+RD n1 n2 / N.
 """
 
 from __future__ import annotations
@@ -67,10 +75,12 @@ def _cells(
     return a, b, c, d
 
 
-def _study_level(
+def study_level(
     measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, keep00: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """yi, vi as escalc (add 1/2 to tables with a zero); double zeros NaN unless keep00."""
+    """Study-level yi, vi of 2x2 tables: escalc's (1/2 added to every cell of a table with a
+    zero), double-zero tables NaN unless ``keep00``; with ``keep00`` for RD, RevMan's rule
+    (the raw risk difference, the variance from the corrected cells; R meta's metabin)."""
     if measure == "PETO":
         z = (a == 0) | (b == 0) | (c == 0) | (d == 0)
         s = np.where(z, 0.5, 0.0)
@@ -79,9 +89,31 @@ def _study_level(
         with np.errstate(divide="ignore", invalid="ignore"):
             yi, vi = (o - e) / v, 1.0 / v
         return np.where(double, np.nan, yi), np.where(double, np.nan, vi)
+    if measure == "RD" and keep00:  # RevMan: the raw difference, a corrected variance
+        z = np.where((a == 0) | (b == 0) | (c == 0) | (d == 0), 0.5, 0.0)
+        n1, n2 = a + b, c + d
+        yi = a / n1 - c / n2
+        vi = (a + z) * (b + z) / (n1 + 2 * z) ** 3 + (c + z) * (d + z) / (n2 + 2 * z) ** 3
+        return yi, vi
     fn = {"OR": log_or, "RR": log_rr, "RD": rd}[measure]
     es = fn(a, b, c, d, drop00=not keep00)
     return np.asarray(es.yi), np.asarray(es.vi)
+
+
+def _revman_cells(
+    measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """RevMan 5's counts for the MH estimate and its variance: 1/2 added to every cell of a
+    table with a zero cell (R meta ``MH.exact = FALSE``, Stata ``metan``); a table with no
+    information on the ratio (OR: no events, or only events, in both groups; RR: no events in
+    both) is left as it is, so it adds nothing to the MH sums, as when uncorrected."""
+    zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+    if measure == "OR":
+        zero &= ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
+    elif measure == "RR":
+        zero &= ~((a == 0) & (c == 0))
+    s = np.where(zero, 0.5, 0.0)
+    return a + s, b + s, c + s, d + s
 
 
 def _peto_terms(
@@ -198,7 +230,15 @@ def mantel_haenszel(
         raise InputError("rd_variance must be 'sato' or 'greenland-robins'")
     if convention not in ("metafor", "revman"):
         raise InputError("convention must be 'metafor' or 'revman'")
-    a, b, c, d = _cells(ai, bi, ci, di)
+    a0, b0, c0, d0 = _cells(ai, bi, ci, di)
+    if convention == "revman":  # not estimable on the raw counts, as RevMan shows it
+        if m == "OR" and (not np.any(a0 * d0) or not np.any(b0 * c0)):
+            raise NotEstimable("MH odds ratio undefined: sum(ai di / N) or sum(bi ci / N) is 0")
+        if m == "RR" and (a0.sum() == 0 or c0.sum() == 0):
+            raise NotEstimable("MH risk ratio undefined: no events in one group across studies")
+        a, b, c, d = _revman_cells(m, a0, b0, c0, d0)
+    else:
+        a, b, c, d = a0, b0, c0, d0
     n1, n2 = a + b, c + d
     n = n1 + n2
     warnings: list[str] = []
@@ -227,7 +267,8 @@ def mantel_haenszel(
         vtext = VARIANCE_TEXT["RR"]
     else:
         wsum = float(np.sum(n1 * n2 / n))
-        est = float(np.sum(a * n2 / n - c * n1 / n)) / wsum
+        # the raw study risk differences weighted by n1 n2 / N (corrected counts in RevMan)
+        est = float(np.sum(n1 * n2 / n * (a0 / (a0 + b0) - c0 / (c0 + d0)))) / wsum
         if rd_variance == "sato":
             var = (
                 est * float(np.sum(c * (n1 / n) ** 2 - a * (n2 / n) ** 2
@@ -239,7 +280,7 @@ def mantel_haenszel(
         weight = n1 * n2 / n
         vtext = VARIANCE_TEXT[rd_variance]
     keep00 = m == "RD" and convention == "revman"
-    yi, vi = _study_level(m, a, b, c, d, keep00)
+    yi, vi = study_level(m, a0, b0, c0, d0, keep00)
     se = math.sqrt(var) if var > 0 else 0.0
     settings = {
         "estimator": f"Mantel-Haenszel {m} (fixed effect)",
@@ -274,7 +315,7 @@ def peto(
         raise NotEstimable("Peto odds ratio undefined: no table has both events and non-events")
     est = float(np.sum(o - e)) / vs
     se = math.sqrt(1.0 / vs)
-    yi, vi = _study_level("PETO", a, b, c, d, keep00=False)
+    yi, vi = study_level("PETO", a, b, c, d, keep00=False)
     k_yi = int(np.sum(np.isfinite(yi)))
     pos = v > 0
     q = max(0.0, float(np.sum((o - e)[pos] ** 2 / v[pos])) - float(np.sum(o - e)) ** 2 / vs)

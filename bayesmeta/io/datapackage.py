@@ -39,7 +39,7 @@ from typing import Any
 import pandas as pd
 
 from bayesmeta.errors import InputError
-from bayesmeta.io.revman import STORED_KEYS, RevManAnalysis
+from bayesmeta.io.analysis import STORED_KEYS, RevManAnalysis
 
 #: Refuse a ZIP that unpacks to more than this, or compresses better than MAX_RATIO.
 MAX_UNPACKED, MAX_RATIO = 1 << 30, 100.0

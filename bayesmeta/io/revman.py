@@ -25,7 +25,6 @@ import io
 import math
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,80 +33,20 @@ import pandas as pd
 from scipy import special, stats
 
 from bayesmeta.errors import InputError, NotEstimable
+from bayesmeta.io.analysis import RATIO_MEASURES, STORED_KEYS, RevManAnalysis, _num
 
-RATIO_MEASURES = ("OR", "RR", "HR", "PETO_OR")
+__all__ = [
+    "RATIO_MEASURES",
+    "STORED_KEYS",
+    "RevManAnalysis",
+    "compare_all",
+    "compare_stored",
+    "read_revman",
+    "recompute",
+]
+
 DATA_TYPES = {"DICH": "dichotomous", "CONT": "continuous", "IV": "generic"}
 CSV_TYPES = {"DIC": "dichotomous", "CON": "continuous", "GIV": "generic", "IV": "generic"}
-STORED_KEYS = ("estimate", "ci_low", "ci_high", "tau2", "q", "i2", "z", "z_p")
-
-
-@dataclass
-class RevManAnalysis:
-    """One RevMan analysis: an outcome (``subgroup`` None) or one subgroup of it.
-
-    ``studies`` has ``study`` and, by data type, ``events_1, total_1, events_2, total_2``
-    (dichotomous), ``mean_1, sd_1, total_1, mean_2, sd_2, total_2`` (continuous) or
-    ``estimate, se`` (generic; log scale for ratios), plus RevMan's stored per-study
-    ``stored_estimate``, ``stored_se``, ``stored_ci_low``, ``stored_ci_high``,
-    ``stored_weight`` (NaN where absent). ``stored`` holds the totals RevMan wrote
-    (`STORED_KEYS`; None where absent).
-
-    Examples:
-        >>> from bayesmeta.io.revman import RevManAnalysis
-        >>> a = RevManAnalysis(1, 1, None, "Death", "dichotomous", "MH", "OR", "fixed")
-        >>> a.label
-        '1.1 Death'
-    """
-
-    comparison: int
-    outcome: int
-    subgroup: int | None
-    name: str
-    data_type: str
-    method: str
-    measure: str
-    model: str
-    studies: pd.DataFrame = field(default_factory=pd.DataFrame)
-    stored: dict[str, float | None] = field(default_factory=dict)
-    subgroups: list[RevManAnalysis] = field(default_factory=list)
-    #: half a unit in the last place of the stored numbers (RevMan's CSV export rounds to 8
-    #: decimals; the .rm5 file keeps about 16 significant digits: 0)
-    rounding: float = 0.0
-    #: the file it came from (for messages) and RevMan's own method code
-    source: str = ""
-    method_code: str = ""
-    #: the forest plot's labels under the axis (left, right), where the file names them
-    favours: tuple[str, str] | None = None
-    #: how the file says to pool (data packages: estimator, CI method, prediction interval,
-    #: level, log scale; empty for RevMan 5 files, which pool as RevMan 5 does)
-    settings: dict[str, Any] = field(default_factory=dict)
-    #: half a unit in the last printed digit of each stored total (data packages)
-    tolerances: dict[str, float] = field(default_factory=dict)
-    #: risk-of-bias judgements of the analysis's studies (data packages), a row per study
-    risk_of_bias: pd.DataFrame | None = None
-
-    @property
-    def label(self) -> str:
-        """``"comparison.outcome[.subgroup] name"``."""
-        sub = f".{self.subgroup}" if self.subgroup else ""
-        return f"{self.comparison}.{self.outcome}{sub} {self.name}"
-
-    @property
-    def ratio(self) -> bool:
-        return self.measure in RATIO_MEASURES
-
-
-def _num(text: Any) -> float | None:
-    if text is None:
-        return None
-    s = str(text).strip().replace(",", "")
-    if s == "":
-        return None
-    try:
-        v = float(s)
-    except ValueError:
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _unescape(name: str) -> str:
@@ -507,13 +446,22 @@ def _study_estimates(a: RevManAnalysis) -> tuple[np.ndarray, np.ndarray]:
             elif _entered_as_ratio(s, est, se):
                 est = np.log(est)
         return est, se**2
-    from bayesmeta.effects import log_or, log_rr, rd
+    from bayesmeta.classical.mantel_haenszel import study_level
 
     a1, n1 = s["events_1"].to_numpy(float), s["total_1"].to_numpy(float)
     c1, n2 = s["events_2"].to_numpy(float), s["total_2"].to_numpy(float)
-    fn = {"OR": log_or, "RR": log_rr, "RD": rd}[a.measure]
-    es = fn(a1, ci=c1, n1i=n1, n2i=n2, drop00=a.measure != "RD")
-    return np.asarray(es.yi), np.asarray(es.vi)
+    for ev, tot, col in ((a1, n1, "events_1"), (c1, n2, "events_2")):
+        bad = np.flatnonzero((ev > tot) | (ev < 0))
+        if bad.size:
+            i = int(bad[0])
+            raise InputError(
+                f"{ev[i]:g} events: outside 0 to the group size {tot[i]:g} (it exceeds the "
+                "group size or is negative)",
+                row=i + 1,
+                column=col,
+            )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return study_level(a.measure, a1, n1 - a1, c1, n2 - c1, keep00=a.measure == "RD")
 
 
 def _entered_as_ratio(s: pd.DataFrame, est: np.ndarray, se: np.ndarray) -> bool:
@@ -593,7 +541,7 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
         re_fit = rma(yi[ok], vi[ok], method="DL", test="knha" if hksj else "z", level=level,
                      tau2=tau2)  # fmt: skip
         est, se, crit = float(re_fit.beta[0]), float(re_fit.se[0]), float(re_fit.crit)
-        df_t = float(re_fit.ddf) if hksj else None
+        df_t = float(re_fit.ddf) if hksj and re_fit.ddf is not None else None
         pi = prediction_interval(re_fit) if a.settings.get("prediction") else None
         wfull = np.where(ok, 1 / (vi + tau2), 0.0)
         weight = 100 * wfull / wfull.sum()

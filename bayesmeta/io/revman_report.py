@@ -204,7 +204,8 @@ def write_revman_report(
         if "cochrane" in res:
             results = {"Cochrane 2025": res["cochrane"]["result"], **results}
         try:
-            fig = forest_plot(results, measure=a.measure, favours=a.favours)
+            fig = forest_plot(results, measure=a.measure, favours=a.favours,
+                              risk_of_bias=a.risk_of_bias)  # fmt: skip
             name = f"forest_{a.comparison}_{a.outcome}" + (f"_{a.subgroup}" if a.subgroup else "")
             fig.savefig(folder / "figures" / f"{name}.png", dpi=150)
             _close(fig)

@@ -151,6 +151,7 @@ def forest_plot(
     measure: str | None = None,
     favours: Sequence[str] | None = None,
     digits: int | None = None,
+    risk_of_bias: Any = None,
 ) -> Any:
     """Forest plot in the RevMan 5 layout (module docstring); returns the Figure.
 
@@ -158,7 +159,10 @@ def forest_plot(
     studies, drawn side by side; the text columns are the first result's. ``measure``
     overrides the result's own; ``xlabel`` the measure's axis label; ``reference`` the null
     line (display scale; default 1 for ratios, else 0); ``favours`` = (left, right) labels
-    under the axis; ``digits`` the decimals (default `plot_decimals`). Study intervals are
+    under the axis; ``digits`` the decimals (default `plot_decimals`); ``risk_of_bias`` a
+    DataFrame with ``study`` and one column per domain judgement, drawn as RevMan Web does:
+    a coloured mark per study and domain right of the plot (`rob_mark`), the domains named
+    under it. Study intervals are
     z-based from yi and vi. Bayesian results overlay the shrunken study estimates
     (``shrinkage=True``) and their weight column is the posterior mean weight.
 
@@ -228,8 +232,10 @@ def forest_plot(
     plt = pyplot()
     fig = plt.figure(figsize=(12.0, 1.9 + 0.30 * n))
     bottom = 0.9 / (1.9 + 0.30 * n) + 0.02
+    domains = [] if risk_of_bias is None else [c for c in risk_of_bias.columns if c != "study"]
+    right = _PANEL[1] - 0.022 * len(domains)
     ax = fig.add_axes(
-        (_PANEL[0], bottom, _PANEL[1] - _PANEL[0], 0.97 - bottom - 0.9 / (1.9 + 0.30 * n))
+        (_PANEL[0], bottom, right - _PANEL[0], 0.97 - bottom - 0.9 / (1.9 + 0.30 * n))
     )
     ax.set_ylim(-0.6, n - 0.2)
     ax.set_yticks([])
@@ -265,6 +271,8 @@ def forest_plot(
                 text(_X_WEIGHT, y, f"{weight[i]:.1f}%", ha="right", fontsize=9)
             if shrinkage:
                 _shrunk(ax, items, i, y, show)
+            if domains:
+                _rob_row(ax, tr, risk_of_bias, domains, str(st["study"].iloc[i]), y, right)
         elif kind == "subtotal":
             mask = (st["subgroup"] == key).to_numpy()
             text(_X_STUDY, y, f"Subtotal ({100 * first.level:g}% CI)", ha="left",
@@ -307,6 +315,12 @@ def forest_plot(
         elif kind == "note":
             text(_X_STUDY, y, str(key), ha="left", fontsize=8)
     _axis(ax, scale, xs, null, xlabel)
+    if domains:
+        for j, _ in enumerate(domains):
+            text(right + 0.012 + 0.022 * j, head, chr(65 + j), ha="center", va="bottom",
+                 fontweight="bold")  # fmt: skip
+        key = "; ".join(f"({chr(65 + j)}) {d}" for j, d in enumerate(domains))
+        fig.text(0.01, 0.02, f"Risk of bias: {key}", fontsize=7, va="bottom")
     if favours:
         if len(favours) != 2:
             raise InputError("forest: favours takes two labels (left, right)")
@@ -352,6 +366,45 @@ def _axis(ax: Any, scale: Scale, xs: list[float], null: float | None, xlabel: st
     ax.set_xlabel(scale.axis_label if xlabel is None else xlabel)
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
+
+
+#: RevMan Web's risk-of-bias marks: judgement (lower case, prefix) -> (symbol, colour)
+ROB_MARKS = {
+    "low": ("+", "#4caf50"),
+    "some": ("?", "#ffc107"),
+    "unclear": ("?", "#ffc107"),
+    "high": ("\u2212", "#e53935"),
+}
+
+
+def rob_mark(judgement: Any) -> tuple[str, str]:
+    """The mark and colour of a judgement ("Low risk" -> "+", green; "Unclear risk" and
+    "Some concerns" -> "?", amber; "High risk" -> a minus sign, red); blank for anything else.
+
+    Examples:
+        >>> from bayesmeta.plots.meta_forest import rob_mark
+        >>> rob_mark("Low risk"), rob_mark("Some concerns")[0], rob_mark("Not applicable")
+        (('+', '#4caf50'), '?', ('', 'white'))
+    """
+    t = str(judgement or "").strip().lower()
+    for prefix, mark in ROB_MARKS.items():
+        if t.startswith(prefix):
+            return mark
+    return "", "white"
+
+
+def _rob_row(ax: Any, tr: Any, rob: Any, domains: list[str], study: str, y: float,
+             right: float) -> None:  # fmt: skip
+    rows = rob[rob["study"].astype(str) == study]
+    if rows.empty:
+        return
+    for j, d in enumerate(domains):
+        symbol, colour = rob_mark(rows.iloc[0][d])
+        if symbol:
+            ax.text(right + 0.012 + 0.022 * j, y, symbol, transform=tr, ha="center",
+                    va="center", fontsize=8, fontweight="bold", color="white",
+                    bbox={"boxstyle": "circle,pad=0.15", "fc": colour, "ec": "none"},
+                    gid="risk of bias")  # fmt: skip
 
 
 def _diamond(ax: Any, y: float, est: float, lo: float, hi: float, colour: str, h: float) -> None:

@@ -7,14 +7,16 @@ relative (1e-10 absolute for values near 0)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from bayesmeta.classical import mantel_haenszel, peto, pool
+from bayesmeta.classical import mantel_haenszel, peto
 from bayesmeta.errors import InputError
-from bayesmeta.studies import StudyTable
+from bayesmeta.io.revman import RevManAnalysis, recompute
 
 FIX = json.loads((Path(__file__).parents[1] / "fixtures" / "mh_peto.json").read_text())
 SETS = sorted(FIX["sets"])
@@ -60,19 +62,35 @@ def test_peto_matches_metafor(name):
 
 @pytest.mark.parametrize("measure", ["OR", "RR", "RD"])
 @pytest.mark.parametrize("name", SETS)
-def test_revman_random_effects_is_dl_on_the_study_estimates(name, measure):
-    """RevMan's random-effects analysis of dichotomous data: DerSimonian-Laird on the
-    inverse-variance study estimates, double zeros dropped for OR and RR and kept for RD
-    (``convention="revman"``), as metafor rma(escalc(..., drop00 = measure != "RD"), "DL")."""
+def test_revman_rules_equal_r_meta(name, measure):
+    """RevMan 5's rules as R meta 8 reproduces them (`metabin(..., method = "MH", MH.exact =
+    FALSE, RR.Cochrane = TRUE, Q.Cochrane = TRUE, method.tau = "DL")`): 1/2 added to every cell
+    of a table with a zero for the MH estimate too; Q around the MH estimate; random effects
+    DerSimonian-Laird from that Q with inverse-variance weights (``convention="revman"`` and
+    `bayesmeta.io.recompute`)."""
     rec = FIX["sets"][name]
+    ref = rec[f"revman_{measure}"]
     (a, b, c, d), study = cells(rec)
-    mh = mantel_haenszel(a, b, c, d, measure, study=study, convention="revman")
-    ok = np.isfinite(mh.studies["yi"].to_numpy())
-    t = StudyTable.from_arrays(mh.studies["yi"][ok], mh.studies["vi"][ok])
-    dl = pool(t, method="DL")
-    ref = rec[f"dl_{measure}"]
-    assert dl.estimate == pytest.approx(ref["beta"], rel=REL, abs=ABS)
-    assert dl.se == pytest.approx(ref["se"], rel=REL)
+    mh = mantel_haenszel(a, b, c, d, measure, study=study, convention="revman",
+                         rd_variance="greenland-robins")  # fmt: skip
+    assert mh.estimate == pytest.approx(ref["te_common"], rel=REL, abs=ABS)
+    assert mh.se == pytest.approx(ref["se_common"], rel=REL)
+    assert mh.q == pytest.approx(ref["q"], rel=REL, abs=ABS)
+    te = np.asarray(ref["te"], float)
+    if te.size == mh.k:  # meta drops a table without counts from its study rows
+        ok = np.isfinite(te)
+        np.testing.assert_allclose(mh.studies["yi"][ok], te[ok], rtol=REL, atol=ABS)
+        w = np.asarray(ref["w_common"], float)
+        np.testing.assert_allclose(mh.studies["weight"], 100 * w / w.sum(), rtol=REL, atol=ABS)
+    studies = pd.DataFrame({"study": study, "events_1": a, "total_1": a + b,
+                            "events_2": c, "total_2": c + d})  # fmt: skip
+    r = recompute(RevManAnalysis(1, 1, None, name, "dichotomous", "MH", measure, "random",
+                                 studies=studies))  # fmt: skip
+    assert r["tau2"] == pytest.approx(ref["tau2"], rel=REL, abs=ABS)
+    back = math.exp if measure != "RD" else (lambda x: x)
+    assert r["estimate"] == pytest.approx(back(ref["te_random"]), rel=REL, abs=ABS)
+    z = 1.959963984540054
+    assert r["ci_high"] == pytest.approx(back(ref["te_random"] + z * ref["se_random"]), rel=REL)
 
 
 def test_mh_weights_are_revman_percentages():

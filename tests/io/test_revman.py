@@ -261,7 +261,7 @@ def test_cli_json_and_text(files, capsys):
     assert keys <= set(out["analyses"][0])
     assert main(["revman", str(files / "tests.csv")]) == 0
     text = capsys.readouterr().out
-    assert "all 7 analyses match" in text
+    assert "all 8 analyses match" in text
 
 
 @pytest.mark.parametrize(
@@ -311,12 +311,12 @@ def test_report_gives_every_analysis_three_ways(files, tmp_path, capsys):
     assert main(["revman", str(src), "--out", str(out)]) == 0
     capsys.readouterr()
     text = (out / "report.md").read_text()
-    assert text.count("\n## ") == 7 and text.count("**Verdict:**") == 7
+    assert text.count("\n## ") == 8 and text.count("**Verdict:**") == 8
     assert (
         "Cochrane 2025 (REML, HKSJ)" in text
         and "exact Bayes (mu flat, tau halfnormal(0.5))" in text
     )
-    assert len(list((out / "figures").glob("forest_*.png"))) == 7
+    assert len(list((out / "figures").glob("forest_*.png"))) == 8
     dump = json.loads((out / "revman.json").read_text())
     bcg = dump["analyses"][0]
     assert bcg["match"] and set(bcg["verdict"]) == {

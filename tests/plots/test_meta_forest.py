@@ -218,3 +218,21 @@ def test_cli_favours(tmp_path, capsys):
         main(["pool", "crins2014", "--plot", str(out), "--favours", "only-one"])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "--favours" in err and err.count("\n") == 1
+
+
+def test_risk_of_bias_marks_beside_each_study(crins):
+    import pandas as pd
+
+    rob = pd.DataFrame({"study": list(crins.study),
+                        "Random sequence generation": ["Low risk", "High risk", "Unclear risk",
+                                                       "Low risk", "Some concerns", "n/a"],
+                        "Blinding": ["Low risk"] * 6})  # fmt: skip
+    fig = pool(crins, "REML").plot_forest(risk_of_bias=rob)
+    marks = [t for t in fig.axes[0].texts if t.get_gid() == "risk of bias"]
+    assert len(marks) == 5 + 6  # "n/a" has no mark
+    colours = [t.get_bbox_patch().get_facecolor()[:3] for t in marks[:2]]
+    assert [t.get_text() for t in marks[:4]] == ["+", "+", "\u2212", "+"]
+    assert colours[0] == pytest.approx((0x4C / 255, 0xAF / 255, 0x50 / 255))
+    assert "A" in texts(fig) and "B" in texts(fig)
+    assert any(t.get_text() == "Risk of bias: (A) Random sequence generation; (B) Blinding"
+               for t in fig.texts)  # fmt: skip
