@@ -80,7 +80,16 @@ def study_level(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Study-level yi, vi of 2x2 tables: escalc's (1/2 added to every cell of a table with a
     zero), double-zero tables NaN unless ``keep00``; with ``keep00`` for RD, RevMan's rule
-    (the raw risk difference, the variance from the corrected cells; R meta's metabin)."""
+    (the raw risk difference, the variance from the corrected cells; R meta's metabin).
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.classical.mantel_haenszel import study_level
+        >>> a, b, c, d = (np.array(x, float) for x in ([0, 3], [10, 7], [2, 0], [8, 10]))
+        >>> yi, vi = study_level("RD", a, b, c, d, keep00=True)
+        >>> yi.round(3).tolist(), vi.round(5).tolist()  # 0.5 * 10.5 / 11^3 + 2.5 * 8.5 / 11^3
+        ([-0.2, 0.3], [0.01991, 0.02367])
+    """
     if measure == "PETO":
         z = (a == 0) | (b == 0) | (c == 0) | (d == 0)
         s = np.where(z, 0.5, 0.0)

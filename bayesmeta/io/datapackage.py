@@ -89,7 +89,13 @@ _ESTIMATORS = {
 
 @dataclass(frozen=True)
 class Package:
-    """The CSV texts of one data package (``rob``, ``info`` None where absent)."""
+    """The CSV texts of one data package (``rob``, ``info`` None where absent).
+
+    Examples:
+        >>> from bayesmeta.io.datapackage import Package
+        >>> Package("CD000001", "settings", "rows", "").rob is None
+        True
+    """
 
     name: str
     settings: str
@@ -157,7 +163,18 @@ def _text(data: bytes, source: str) -> str:
 def find_package(path: str | Path) -> Package:
     """The CSV files of the data package at ``path`` (a ZIP, a ZIP holding the data ZIP, or a
     folder); an `InputError` names what is missing. A diagnostic-test-accuracy package
-    (``*-parameters.csv``) is refused: it holds no intervention analyses."""
+    (``*-parameters.csv``) is refused: it holds no intervention analyses.
+
+    Examples:
+        >>> import zipfile
+        >>> from bayesmeta.io.datapackage import find_package
+        >>> with zipfile.ZipFile("p.zip", "w") as z:
+        ...     z.writestr("CD1-analysis-data/CD1-data-rows.csv", "Study\\nA\\n")
+        >>> find_package("p.zip")
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: p.zip: not a Cochrane data package: missing ...settings.csv
+    """
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", file=str(p))
@@ -198,7 +215,15 @@ def find_package(path: str | Path) -> Package:
 
 
 def is_datapackage(path: str | Path) -> bool:
-    """True for a folder or ZIP that holds a data package's analysis CSV files."""
+    """True for a folder or ZIP that holds a data package's analysis CSV files.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.io.datapackage import is_datapackage
+        >>> _ = Path("notes.zip").write_bytes(b"not a zip")
+        >>> is_datapackage("notes.zip")
+        False
+    """
     try:
         find_package(path)
     except InputError as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -43,9 +44,16 @@ def test_implied_se_z_p():
 @settings(max_examples=400, deadline=None)
 @given(st.floats(-50, 50, allow_nan=False), st.floats(0.0001, 20, allow_nan=False))
 def test_a_symmetric_ci_rounded_to_2dp_passes_the_rule(md, half):
-    """The rule |hi + lo - 2 md| <= 0.01 holds for every symmetric CI after 2-dp rounding."""
+    """A symmetric CI printed to 2 dp has |hi + lo - 2 md| <= 0.01 unless the mean sits on a
+    rounding tie (md = 0.555: each of the three roundings can then err by 0.005 in the
+    directions that add up, to 0.02); ties are measure-zero in real reports, so the rule's
+    0.01 is kept and the test skips them."""
     r = [float(f"{v:.2f}") for v in (md, md - half, md + half)]
-    assert abs(r[1] + r[2] - 2 * r[0]) <= SYMMETRY_TOLERANCE + 1e-9
+    err = abs(r[1] + r[2] - 2 * r[0])
+    assert err <= 0.02 + 1e-9  # the bound from three roundings of at most 0.005 each
+    tie = abs(abs(md * 100 - math.floor(md * 100)) - 0.5) < 1e-6
+    if not tie:
+        assert err <= SYMMETRY_TOLERANCE + 1e-9
 
 
 def test_an_asymmetric_ci_fails_the_rule():
