@@ -555,6 +555,8 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
         wfull = np.where(ok, 1 / np.where(ok, vi, 1.0), 0.0)
         weight = 100 * wfull / wfull.sum()
     i2 = max(0.0, 100 * (q - df) / q) if q > 0 and df > 0 else 0.0
+    if a.settings and df == 0 and len(s) > 1:
+        i2 = 100.0  # RevMan Web: one estimable study among several stores I² = 100 (0/0)
     zval = abs(est) / se if se > 0 else math.nan
     if df_t is not None and math.isfinite(zval):
         p_val: float | None = float(2 * stats.t.sf(zval, df_t))

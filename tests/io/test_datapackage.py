@@ -279,15 +279,12 @@ def test_cli_json_and_report(tmp_path, capsys):
 def test_real_packages(name, tmp_path):
     """Three real packages (older layout in RevMan Web's ZIP; two 2026 reviews in the newer
     layout, one with rounded numbers, quoted #N/A and CRLF): every stored number reproduced,
-    except RevMan Web's I² = 100 for one estimable study among several, which is reported
-    with its reason."""
+    including RevMan Web's I² = 100 for one estimable study among several (CD011506 1.12)."""
     src = SHARED / name
     if src.is_dir():  # read from a copy: the shared folder is read-only
         src = Path(shutil.copytree(src, tmp_path / name))
     entries = compare_all(read_revman(src))
-    bad = [e for e in entries if e["match"] is False]
-    for e in bad:
-        assert e["mismatches"] == ["i2"] and "i2" in e["mismatch_reasons"], e["mismatches"]
-    assert len(bad) == (1 if name == "CD011506" else 0)
-    assert sum(e["match"] is True for e in entries) >= {"Fleiss1993.zip": 2, "CD013776": 24,
-                                                        "CD011506": 12}[name]  # fmt: skip
+    bad = [(e["name"], e["mismatches"]) for e in entries if e["match"] is False]
+    assert bad == []
+    assert sum(e["match"] is True for e in entries) == {"Fleiss1993.zip": 2, "CD013776": 24,
+                                                        "CD011506": 13}[name]  # fmt: skip
