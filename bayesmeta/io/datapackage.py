@@ -413,6 +413,7 @@ def read_datapackage(path: str | Path) -> list[RevManAnalysis]:
     for s in settings:
         key = _key(s, source, "overall-estimates-and-settings.csv")
         keys.add(key)
+        _check_totals(s, by_key.get(key, []), key, source)
         out.append(_analysis(s, by_key.get(key, []), subrows, key, newer, rob, source))
     orphans = sorted(set(by_key) - keys)
     if orphans:
@@ -422,6 +423,22 @@ def read_datapackage(path: str | Path) -> list[RevManAnalysis]:
             file=source,
         )
     return out
+
+
+def _check_totals(s: dict[str, str], rows: list[dict[str, str]], key: tuple[int, int],
+                  source: str) -> None:  # fmt: skip
+    """The stored group totals (participants and events) must be the sums of the study rows."""
+    for col in ("Experimental N", "Control N", "Experimental cases", "Control cases"):
+        total, _ = _number(s.get(col))
+        if total is None or not rows:
+            continue
+        got = sum(_number(r.get(col))[0] or 0.0 for r in rows)
+        if abs(got - total) > 1e-6 * max(1.0, abs(total)):
+            raise InputError(
+                f"analysis {key[0]}.{key[1]}: inconsistent totals: '{col}' is {total:g} in "
+                f"overall-estimates-and-settings.csv but its study rows sum to {got:g}",
+                file=source,
+            )
 
 
 def _key(rec: dict[str, str], source: str, what: str) -> tuple[int, int]:

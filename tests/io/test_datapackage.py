@@ -259,6 +259,20 @@ def test_not_a_zip_and_orphan_rows(tmp_path, capsys):
     assert "analysis 2.7 has data rows but no row in overall-estimates" in err
 
 
+def test_inconsistent_totals_are_one_line(tmp_path, capsys):
+    settings = ("Analysis group,Analysis number,Analysis name,Data type,Statistical method,"
+                "Effect measure,Analysis model,Experimental N,Control N\n"
+                "1,3,A,Continuous,IV,Mean Difference,Fixed effect,20,30\n")  # fmt: skip
+    rows = ("Analysis group,Analysis number,Analysis name,Subgroup,Study,Experimental mean,"
+            "Experimental SD,Experimental N,Control mean,Control SD,Control N\n"
+            "1,3,A,,S1,1,1,10,2,1,10\n1,3,A,,S2,1,1,10,2,1,10\n")  # fmt: skip
+    pkg = write_package(tmp_path, {"overall-estimates-and-settings.csv": settings,
+                                   "data-rows.csv": rows})  # fmt: skip
+    assert main(["revman", str(pkg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "analysis 1.3: inconsistent totals: 'Control N' is 30" in err
+
+
 def test_cli_json_and_report(tmp_path, capsys):
     assert main(["revman", str(NEWER), "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
