@@ -110,6 +110,15 @@ def _rm5_studies(el: ET.Element, kind: str, names: dict[str, str]) -> pd.DataFra
     )
 
 
+def _swapped(st: pd.DataFrame, swap: bool) -> pd.DataFrame:
+    """RevMan's "swap events and non-events" (``SWAP_EVENTS="YES"``): the non-events are
+    analysed, so events become total - events in both groups."""
+    if not swap or st.empty or "events_1" not in st.columns:
+        return st
+    return st.assign(events_1=st["total_1"] - st["events_1"],
+                     events_2=st["total_2"] - st["events_2"])  # fmt: skip
+
+
 def _model(el: ET.Element) -> str:
     return "random" if el.get("RANDOM", "NO").upper() == "YES" else "fixed"
 
@@ -172,11 +181,12 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
                 method_code=method,
                 favours=_favours(oc),
             )
+            swap = (oc.get("SWAP_EVENTS") or "").upper() == "YES"
             subs = oc.findall(f"{kind}_SUBGROUP")
             frames = []
             for sg in subs:
                 sno = int(_num(sg.get("NO")) or 0)
-                st = _rm5_studies(sg, kind, names)
+                st = _swapped(_rm5_studies(sg, kind, names), swap)
                 s = RevManAnalysis(
                     cno,
                     ono,
@@ -195,7 +205,9 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
                 a.subgroups.append(s)
                 frames.append(st.assign(subgroup=s.name))
             a.studies = (
-                pd.concat(frames, ignore_index=True) if frames else _rm5_studies(oc, kind, names)
+                pd.concat(frames, ignore_index=True)
+                if frames
+                else _swapped(_rm5_studies(oc, kind, names), swap)
             )
             out.append(a)  # one with no study data is reported "not estimable", not fatal
     if not any(not a.studies.empty for a in out):
@@ -766,8 +778,9 @@ def _entry(a: RevManAnalysis, rtol: float) -> dict[str, Any]:
         entry = compare_stored(a, rtol)
     except NotEstimable as err:
         return _skipped(a, f"not estimable: {err.message}", False)
-    except InputError as err:
-        raise _located(a, err) from None
+    except InputError as err:  # bad data in one analysis: reported, and the file goes on
+        located = _located(a, err)
+        return _skipped(a, f"bad data: {located.message}", False)
     rec = entry["recomputed"]
     est = rec["estimate"]
     if est is None or not math.isfinite(est) or (a.ratio and est <= 0):

@@ -333,7 +333,8 @@ def test_report_gives_every_analysis_three_ways(files, tmp_path, capsys):
 
 def test_unsupported_analyses_are_skipped_and_bad_data_named(tmp_path, capsys):
     """O - E / V data without counts is reported as skipped and the run goes on; counts that
-    contradict each other stop it with one line naming the file, comparison and outcome."""
+    contradict each other skip their analysis with the reason naming comparison, outcome and
+    study, and the run goes on."""
     head = ('<?xml version="1.0" encoding="ISO-8859-1"?><COCHRANE_REVIEW><ANALYSES_AND_DATA>'
             '<COMPARISON NO="2">')  # fmt: skip
     oe = ('<DICH_OUTCOME NO="1" METHOD="EXP_O_E_VAR" EFFECT_MEASURE="PETO_OR" RANDOM="NO">'
@@ -350,11 +351,30 @@ def test_unsupported_analyses_are_skipped_and_bad_data_named(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "skipped: O - E and variance data without 2x2 counts" in out
     assert "all 1 analyses match" in out and "1 skipped" in out
-    f.write_text(head + ok.replace('EVENTS_1="6"', 'EVENTS_1="400"') + tail)
-    assert main(["revman", str(f)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "mixed.rm5" in err
-    assert "comparison 2, outcome 2, study 'B'" in err and "exceeds the group size" in err
+    f.write_text(head + oe + ok.replace('EVENTS_1="6"', 'EVENTS_1="400"') + ok.replace(
+        'NO="2"', 'NO="3"') + tail)  # fmt: skip
+    assert main(["revman", str(f), "--json"]) == 0  # the bad analysis is skipped, named
+    entries = json.loads(capsys.readouterr().out)["analyses"]
+    bad = entries[1]
+    assert bad["match"] is None and bad["estimable"] is False
+    assert "comparison 2, outcome 2, study 'B'" in bad["skipped"]
+    assert "exceeds the group size" in bad["skipped"]
+    assert entries[2]["match"] is True  # the rest of the file is recomputed
+
+
+def test_swapped_events_in_rm5(tmp_path):
+    """SWAP_EVENTS="YES": RevMan analyses the non-events (metafor rma.mh(ai = c(119, 300),
+    n1i = c(123, 306), ci = c(128, 274), n2i = c(139, 303), measure = "RR"): RR 1.0739670)."""
+    f = tmp_path / "swap.rm5"
+    f.write_text(
+        '<COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO="1"><DICH_OUTCOME NO="1" '
+        'METHOD="MH" EFFECT_MEASURE="RR" RANDOM="NO" SWAP_EVENTS="YES"><NAME>Alive</NAME>'
+        '<DICH_DATA STUDY_ID="STD-A" EVENTS_1="4" TOTAL_1="123" EVENTS_2="11" TOTAL_2="139"/>'
+        '<DICH_DATA STUDY_ID="STD-B" EVENTS_1="6" TOTAL_1="306" EVENTS_2="29" TOTAL_2="303"/>'
+        "</DICH_OUTCOME></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>"
+    )
+    (e,) = compare_all(read_revman(f))
+    assert e["recomputed"]["estimate"] == pytest.approx(1.0739670, rel=1e-7)
 
 
 def test_mh_random_effects_take_tau2_from_the_mh_based_q():
