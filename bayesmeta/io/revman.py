@@ -380,19 +380,17 @@ def read_revman_csv(path: str | Path) -> list[RevManAnalysis]:
         frames = []
         for s in parts:
             rows_s = study_rows.get(id(s), [])
-            if not rows_s:
-                raise InputError(
-                    f"comparison {s.comparison}, outcome {s.outcome}: a total row "
-                    "without study rows",
-                    file=str(p),
-                )
+            if not rows_s:  # not estimable: reported by compare_all, the file goes on
+                s.studies = pd.DataFrame()
+                continue
             df = pd.DataFrame(rows_s).drop(columns="_line")
             s.studies = df
             frames.append(df.assign(subgroup=s.name) if a.subgroups else df)
-        a.studies = pd.concat(frames, ignore_index=True)
+        a.studies = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         analyses.append(a)
-    if not analyses:
-        raise InputError("no analyses with study rows", file=str(p))
+    if not any(not a.studies.empty for a in analyses):
+        raise InputError("no analyses with study rows (a total row without study rows)",
+                         file=str(p))  # fmt: skip
     return analyses
 
 

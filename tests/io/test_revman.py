@@ -462,3 +462,22 @@ def test_nothing_estimable_is_one_line(tmp_path, capsys):
     assert main(["revman", str(f)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no analysis in the file is estimable" in err
+
+
+def test_csv_export_outcome_without_studies_is_not_estimable(tmp_path):
+    header = (
+        "Comparison Number,Outcome Number,Subgroup Number,Name,Data Type,Statistical Method,"
+        "Effect Measure,Analysis Model,Events 1,Mean 1,SD 1,Total 1,Events 2,Mean 2,SD 2,"
+        "Total 2,Effect Estimate,SE,CI Start,CI End,Weight,Q,P(Q),I²(Q),Tau²,Z,P(Z)\n"
+    )
+    rows = (
+        "1,1,0,Empty,DIC,MH,OR,Fixed" + "," * 19 + "\n"
+        "1,2,0,Death,DIC,MH,OR,Fixed" + "," * 19 + "\n"
+        "1,2,0,A,,,,,4,,,123,11,,,139" + "," * 11 + "\n"
+        "1,2,0,B,,,,,6,,,306,29,,,303" + "," * 11 + "\n"
+    )
+    f = tmp_path / "export.csv"
+    f.write_text(header + rows, encoding="utf-8")
+    empty, death = compare_all(read_revman(f))
+    assert empty["estimable"] is False and "no study data" in empty["skipped"]
+    assert death["estimable"] is True and death["k"] == 2
