@@ -51,7 +51,12 @@ _SUFFIXES = {
     "info": "-study-information.csv",
     "dta": "-parameters.csv",
 }
-_TYPES = {"dichotomous": "dichotomous", "continuous": "continuous", "contrast level": "generic"}
+_TYPES = {
+    "dichotomous": "dichotomous",
+    "continuous": "continuous",
+    "contrast level": "generic",
+    "o-e and variance": "dichotomous",  # Peto's O - E and V per study (no counts)
+}
 _MEASURES = {
     "odds ratio": "OR",
     "odds ratio (non-event)": "OR",
@@ -330,7 +335,8 @@ def _study_row(
     row["year"] = year
     if kind == "dichotomous":
         row.update(events_1=num("Experimental cases"), total_1=num("Experimental N"),
-                   events_2=num("Control cases"), total_2=num("Control N"))  # fmt: skip
+                   events_2=num("Control cases"), total_2=num("Control N"),
+                   o_e=num("O-E"), var=num("Variance"))  # fmt: skip
         if swap:  # "Swap event and non-event": RevMan analyses the non-events
             for e, t in (("events_1", "total_1"), ("events_2", "total_2")):
                 if row[e] is not None and row[t] is not None:
@@ -510,8 +516,8 @@ def _analysis(
     }
     why = None
     if kind is None:
-        why = f"data type {kind_text!r} is not supported (only dichotomous, continuous and "
-        why += "contrast-level data)"
+        why = f"data type {kind_text!r} is not supported (only dichotomous, continuous, "
+        why += "contrast-level and O-E and variance data)"
     elif measure not in ("OR", "RR", "RD", "MD", "SMD", "HR"):
         why = f"effect measure {measure_text!r} is not supported"
     elif kind == "generic" and measure in ("OR", "RR", "HR") and not log_scale:

@@ -80,6 +80,8 @@ def _rm5_studies(el: ET.Element, kind: str, names: dict[str, str]) -> pd.DataFra
                 ("total_1", "TOTAL_1"),
                 ("events_2", "EVENTS_2"),
                 ("total_2", "TOTAL_2"),
+                ("o_e", "O_E"),
+                ("var", "VAR"),
             ):
                 row[a] = _num(d.get(b))
         elif kind == "CONT":
@@ -456,6 +458,10 @@ def _study_estimates(a: RevManAnalysis) -> tuple[np.ndarray, np.ndarray]:
             elif _entered_as_ratio(s, est, se):
                 est = np.log(est)
         return est, se**2
+    if oe_data(a):  # Peto's O - E and variance: yi = (O - E)/V, vi = 1/V
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = s["var"].to_numpy(float)
+            return s["o_e"].to_numpy(float) / v, 1.0 / v
     from bayesmeta.classical.mantel_haenszel import study_level
 
     a1, n1 = s["events_1"].to_numpy(float), s["total_1"].to_numpy(float)
@@ -472,6 +478,26 @@ def _study_estimates(a: RevManAnalysis) -> tuple[np.ndarray, np.ndarray]:
             )
     with np.errstate(divide="ignore", invalid="ignore"):
         return study_level(a.measure, a1, n1 - a1, c1, n2 - c1, keep00=a.measure == "RD")
+
+
+def oe_data(a: RevManAnalysis) -> bool:
+    """True when the analysis holds O - E and variance per study (RevMan's ``EXP_O_E_VAR``
+    method, a data package's ``O-E and variance`` data) rather than 2x2 counts.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.io.revman import RevManAnalysis, oe_data
+        >>> s = pd.DataFrame({"study": ["A"], "o_e": [-2.1], "var": [5.3]})
+        >>> oe_data(RevManAnalysis(1, 1, None, "Survival", "dichotomous", "PETO", "OR", "fixed",
+        ...                        studies=s, method_code="EXP_O_E_VAR"))
+        True
+    """
+    s = a.studies
+    if not {"o_e", "var"} <= set(s.columns) or s[["o_e", "var"]].isna().all().all():
+        return False
+    counts = {"events_1", "total_1"} <= set(s.columns) and not s[["events_1", "total_1"]].isna(
+    ).all().all()  # fmt: skip
+    return a.method_code.upper() == "EXP_O_E_VAR" or not counts
 
 
 def _entered_as_ratio(s: pd.DataFrame, est: np.ndarray, se: np.ndarray) -> bool:
@@ -513,7 +539,7 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
     tau2 = 0.0
     df_t: float | None = None  # the t distribution's df under HKSJ
     pi: tuple[float, float] | None = None
-    if a.data_type == "dichotomous" and a.method in ("MH", "PETO"):
+    if a.data_type == "dichotomous" and a.method in ("MH", "PETO") and not oe_data(a):
         cells = (
             s["events_1"].to_numpy(float),
             (s["total_1"] - s["events_1"]).to_numpy(float),
@@ -693,8 +719,9 @@ def _package_parts(a: RevManAnalysis, rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def unsupported(a: RevManAnalysis) -> str | None:
-    """Why this package cannot recompute ``a`` (None if it can): O - E and V data without
-    counts, or a data type it does not read.
+    """Why this package cannot recompute ``a`` (None if it can): dichotomous data with
+    neither counts nor O - E and variance, generic data without estimates, or what a data
+    package's reader found unsupported (``settings["unsupported"]``).
 
     Examples:
         >>> import pandas as pd
@@ -703,19 +730,20 @@ def unsupported(a: RevManAnalysis) -> str | None:
         ...                    "total_1": [float("nan")]})
         >>> unsupported(RevManAnalysis(1, 1, None, "Survival", "dichotomous", "PETO", "OR",
         ...                            "fixed", studies=oe, method_code="EXP_O_E_VAR"))
-        'O - E and variance data without 2x2 counts are not supported'
+        'dichotomous data with neither 2x2 counts nor O - E and variance'
     """
     s = a.studies
     if a.settings.get("unsupported"):
         return str(a.settings["unsupported"])
-    if a.method_code == "EXP_O_E_VAR" or (
+    if (
         a.data_type == "dichotomous"
+        and not oe_data(a)
         and (
             {"events_1", "total_1"} - set(s.columns)
             or s[["events_1", "total_1"]].isna().all().all()
         )
     ):
-        return "O - E and variance data without 2x2 counts are not supported"
+        return "dichotomous data with neither 2x2 counts nor O - E and variance"
     if a.data_type == "generic" and s[["estimate", "se"]].isna().all().all():
         return "generic inverse-variance data without estimates and SEs"
     return None

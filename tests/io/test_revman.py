@@ -332,7 +332,7 @@ def test_report_gives_every_analysis_three_ways(files, tmp_path, capsys):
 
 
 def test_unsupported_analyses_are_skipped_and_bad_data_named(tmp_path, capsys):
-    """O - E / V data without counts is reported as skipped and the run goes on; counts that
+    """O - E / V data without counts is pooled as Peto's method does; counts that
     contradict each other skip their analysis with the reason naming comparison, outcome and
     study, and the run goes on."""
     head = ('<?xml version="1.0" encoding="ISO-8859-1"?><COCHRANE_REVIEW><ANALYSES_AND_DATA>'
@@ -347,10 +347,17 @@ def test_unsupported_analyses_are_skipped_and_bad_data_named(tmp_path, capsys):
     tail = "</COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>"
     f = tmp_path / "mixed.rm5"
     f.write_text(head + oe + ok + tail)
+    (oe_entry, _) = compare_all(read_revman(f))
+    # Peto's O - E and variance: log OR = sum(O - E) / sum V, var = 1 / sum V,
+    # Q = sum (O - E)^2 / V - (sum(O - E))^2 / sum V (Yusuf et al. 1985)
+    rc = oe_entry["recomputed"]
+    assert rc["estimate"] == pytest.approx(math.exp(-3.1 / 9.3), rel=1e-12)
+    se = 1 / math.sqrt(9.3)
+    assert rc["ci_high"] == pytest.approx(math.exp(-3.1 / 9.3 + 1.959963984540054 * se), rel=1e-12)
+    assert rc["q"] == pytest.approx(2.1**2 / 5.3 + 1.0 / 4.0 - 3.1**2 / 9.3, rel=1e-12)
     assert main(["revman", str(f)]) == 0
     out = capsys.readouterr().out
-    assert "skipped: O - E and variance data without 2x2 counts" in out
-    assert "all 1 analyses match" in out and "1 skipped" in out
+    assert "all 2 analyses match" in out
     f.write_text(head + oe + ok.replace('EVENTS_1="6"', 'EVENTS_1="400"') + ok.replace(
         'NO="2"', 'NO="3"') + tail)  # fmt: skip
     assert main(["revman", str(f), "--json"]) == 0  # the bad analysis is skipped, named
