@@ -8,8 +8,8 @@ a perturbed stored number is caught; bad packages are one line; the real package
 from __future__ import annotations
 
 import io
-import math
 import json
+import math
 import shutil
 import zipfile
 from pathlib import Path
