@@ -164,7 +164,16 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
         cno = int(_num(comp.get("NO")) or 0)
         for oc in comp:  # in the file's order
             kind = oc.tag.removesuffix("_OUTCOME")
-            if not oc.tag.endswith("_OUTCOME") or kind not in DATA_TYPES:
+            if not oc.tag.endswith("_OUTCOME"):
+                continue
+            if kind not in DATA_TYPES:  # IPD, "other data": listed as skipped, with why
+                out.append(RevManAnalysis(
+                    cno, int(_num(oc.get("NO")) or 0), None, (oc.findtext("NAME") or "").strip(),
+                    kind.lower(), (oc.get("METHOD") or "").upper(), "", _model(oc),
+                    source=str(p),
+                    settings={"unsupported": f"{oc.tag} outcomes (no pooled study data) are "
+                              "not analysed"},
+                ))  # fmt: skip
                 continue
             ono = int(_num(oc.get("NO")) or 0)
             method = (oc.get("METHOD") or "IV").upper()
@@ -792,6 +801,8 @@ def _skipped(a: RevManAnalysis, why: str, estimable: bool) -> dict[str, Any]:
 
 
 def _entry(a: RevManAnalysis, rtol: float) -> dict[str, Any]:
+    if a.settings.get("unsupported"):
+        return _skipped(a, str(a.settings["unsupported"]), True)
     if a.studies.empty:
         return _skipped(a, "not estimable: no study data", False)
     why = unsupported(a)

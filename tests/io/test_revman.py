@@ -471,6 +471,20 @@ def test_nothing_estimable_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and "no analysis in the file is estimable" in err
 
 
+def test_other_outcomes_are_listed_as_skipped(tmp_path):
+    f = tmp_path / "other.rm5"
+    f.write_text(
+        '<COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO="1">'
+        '<OTHER_OUTCOME NO="1"><NAME>Narrative</NAME></OTHER_OUTCOME>'
+        '<CONT_OUTCOME NO="2" METHOD="IV" EFFECT_MEASURE="MD" RANDOM="NO"><NAME>Pain</NAME>'
+        '<CONT_DATA STUDY_ID="STD-A" MEAN_1="5" SD_1="2" TOTAL_1="10" MEAN_2="6" SD_2="2" '
+        'TOTAL_2="12"/></CONT_OUTCOME></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>'
+    )
+    other, pain = compare_all(read_revman(f))
+    assert other["match"] is None and "OTHER_OUTCOME outcomes" in other["skipped"]
+    assert pain["recomputed"]["estimate"] == pytest.approx(-1.0, rel=1e-12)
+
+
 def test_csv_export_outcome_without_studies_is_not_estimable(tmp_path):
     header = (
         "Comparison Number,Outcome Number,Subgroup Number,Name,Data Type,Statistical Method,"
