@@ -67,7 +67,9 @@ class RevManAnalysis:
 
     @property
     def ratio(self) -> bool:
-        return self.measure in RATIO_MEASURES
+        """A ratio measure (pooled on the log scale, printed as a ratio): OR, RR, HR, Peto OR,
+        or a generic outcome RevMan marks as log data (``LOG_DATA="YES"``: rate ratios...)."""
+        return self.measure in RATIO_MEASURES or bool(self.settings.get("log_data"))
 
 
 def _num(text: Any) -> float | None:

@@ -191,7 +191,9 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
                 source=str(p),
                 method_code=method,
                 favours=_favours(oc),
-            )
+                settings={"log_data": True} if (oc.get("LOG_DATA") or "").upper() == "YES"
+                else {},
+            )  # fmt: skip
             swap = (oc.get("SWAP_EVENTS") or "").upper() == "YES"
             subs = oc.findall(f"{kind}_SUBGROUP")
             frames = []
@@ -212,6 +214,7 @@ def read_rm5(path: str | Path) -> list[RevManAnalysis]:
                     source=str(p),
                     method_code=method,
                     favours=a.favours,
+                    settings=dict(a.settings),
                 )
                 a.subgroups.append(s)
                 frames.append(st.assign(subgroup=s.name))
@@ -600,7 +603,7 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
         wfull = np.where(ok, 1 / np.where(ok, vi, 1.0), 0.0)
         weight = 100 * wfull / wfull.sum()
     i2 = max(0.0, 100 * (q - df) / q) if q > 0 and df > 0 else 0.0
-    if a.settings and df == 0 and len(s) > 1:
+    if a.settings.get("layout") and df == 0 and len(s) > 1:
         i2 = 100.0  # RevMan Web: one estimable study among several stores I² = 100 (0/0)
     zval = abs(est) / se if se > 0 else math.nan
     if df_t is not None and math.isfinite(zval):
@@ -715,7 +718,7 @@ def _reasons(a: RevManAnalysis, rec: dict[str, Any], mismatches: list[str]) -> d
 
 def _package_parts(a: RevManAnalysis, rec: dict[str, Any]) -> dict[str, Any]:
     """A data package's ``settings`` and, where it has them, its ``prediction`` intervals."""
-    if not a.settings:
+    if not a.settings.get("layout"):  # a data package
         return {}
     keep = ("layout", "estimator", "ci_method", "prediction", "level", "log_scale")
     out: dict[str, Any] = {"settings": {k: a.settings.get(k) for k in keep}}

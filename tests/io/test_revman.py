@@ -502,3 +502,22 @@ def test_csv_export_outcome_without_studies_is_not_estimable(tmp_path):
     empty, death = compare_all(read_revman(f))
     assert empty["estimable"] is False and "no study data" in empty["skipped"]
     assert death["estimable"] is True and death["k"] == 2
+
+
+def test_generic_log_data_outcome_is_a_ratio(tmp_path):
+    """An IV outcome with LOG_DATA="YES" and a measure RevMan does not name as a ratio (a rate
+    ratio): pooled on the log scale from LOG_EFFECT_SIZE and printed as a ratio; metafor
+    rma(yi = log(c(0.8, 0.5)), sei = c(0.2, 0.25), method = "FE"): exp(b) = 0.6659374."""
+    f = tmp_path / "rate.rm5"
+    rows = "".join(
+        f'<IV_DATA STUDY_ID="STD-{n}" EFFECT_SIZE="{r}" LOG_EFFECT_SIZE="{math.log(r)!r}" '
+        f'SE="{se}"/>'
+        for n, r, se in (("A", 0.8, 0.2), ("B", 0.5, 0.25))
+    )
+    f.write_text(
+        '<COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO="1"><IV_OUTCOME NO="1" METHOD="IV" '
+        'EFFECT_MEASURE="Rate Ratio" LOG_DATA="YES" RANDOM="NO"><NAME>Falls</NAME>'
+        f"{rows}</IV_OUTCOME></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>"
+    )
+    (e,) = compare_all(read_revman(f))
+    assert e["recomputed"]["estimate"] == pytest.approx(0.6659374, rel=1e-6)
