@@ -181,16 +181,94 @@ def batch_posterior(
     return out
 
 
+def batch_log_evidence_mu(
+    yi: Sequence[Any], sei: Sequence[Any], tau_priors: TauPriors, mu: Any = 0.0, *,
+    order: int = 12,
+) -> np.ndarray:  # fmt: skip
+    """log integral p(tau) prod_i N(y_i | mu, s_i^2 + tau^2) dtau per analysis (mu known;
+    the "random effects, no effect" model of `bayesmeta.exact.averaging` with mu = 0), as
+    `NormalNormal` computes it; the tau priors must be proper.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.exact import NormalNormal
+        >>> from bayesmeta.exact.batch import TauPriors, batch_log_evidence_mu
+        >>> y, s = [np.array([0.1, 0.3, 0.5])], [np.array([0.1, 0.2, 0.15])]
+        >>> got = batch_log_evidence_mu(y, s, TauPriors.halfnormal([0.5]))[0]
+        >>> bool(np.isclose(got, NormalNormal(y[0], s[0], "halfnormal(0.5)")._log_lik_mu(0.0)))
+        True
+    """
+    n = len(yi)
+    mus = np.broadcast_to(np.asarray(mu, float), (n,))
+    out = np.full(n, np.nan)
+    k = np.array([np.size(v) for v in yi])
+    for kk in np.unique(k):
+        rows = np.flatnonzero(k == kk)
+        step = max(1, _CELLS // (64 * (int(kk) + 1) * 12))
+        for start in range(0, rows.size, step):
+            r = rows[start : start + step]
+            y = np.array([np.asarray(yi[i], float) for i in r]).reshape(r.size, int(kk))
+            s = np.array([np.asarray(sei[i], float) for i in r]).reshape(r.size, int(kk))
+            g = _Group(y, s, tau_priors.take(r), mus[r], mus[r], False, order, mu_fixed=mus[r])
+            out[r] = g.log_norm
+    return out
+
+
+def batch_model_average(
+    yi: Sequence[Any], sei: Sequence[Any], tau_priors: TauPriors, mu_mean: Any, mu_sd: Any,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """`bayesmeta.exact.averaging.model_average` with equal prior model probabilities, for
+    many analyses: posterior probabilities of an effect (``p_effect``) and of heterogeneity
+    (``p_heterogeneity``), and the inclusion Bayes factors (``bf_effect``,
+    ``bf_heterogeneity``); normal mu priors N(mu_mean, mu_sd^2), proper tau priors.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.exact.averaging import model_average
+        >>> from bayesmeta.exact.batch import TauPriors, batch_model_average
+        >>> y, s = [np.array([0.1, 0.3, 0.5])], [np.array([0.1, 0.2, 0.15])]
+        >>> got = batch_model_average(y, s, TauPriors.halfnormal([0.5]), [0.0], [1.0])
+        >>> ma = model_average(y[0], s[0], mu_prior="normal(0, 1)", tau_prior="halfnormal(0.5)")
+        >>> bool(np.isclose(got["bf_effect"][0], ma.bf_effect, rtol=1e-10))
+        True
+    """
+    m0 = np.asarray(mu_mean, float)
+    s0 = np.asarray(mu_sd, float)
+    n = len(yi)
+    logm = np.empty((n, 4))
+    for i in range(n):  # the closed forms: cheap
+        y, s2 = np.asarray(yi[i], float), np.asarray(sei[i], float) ** 2
+        logm[i, 0] = float(np.sum(-0.5 * (_LOG_2PI + np.log(s2) + y**2 / s2)))
+        w = 1.0 / s2
+        d = y - m0[i]
+        a = 1.0 + s0[i] ** 2 * w.sum()
+        quad = float(np.sum(w * d * d)) - s0[i] ** 2 * float(np.sum(w * d)) ** 2 / a
+        logm[i, 1] = -0.5 * (y.size * _LOG_2PI + float(np.log(s2).sum()) + math.log(a) + quad)
+    logm[:, 2] = batch_log_evidence_mu(yi, sei, tau_priors, 0.0)
+    logm[:, 3] = batch_posterior(yi, sei, tau_priors, m0, s0)["log_marginal_likelihood"]
+    post = np.exp(logm - special.logsumexp(logm, axis=1, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bf_e = (post[:, 1] + post[:, 3]) / (post[:, 0] + post[:, 2])
+        bf_h = (post[:, 2] + post[:, 3]) / (post[:, 0] + post[:, 1])
+    return {"p_effect": post[:, 1] + post[:, 3], "p_heterogeneity": post[:, 2] + post[:, 3],
+            "bf_effect": bf_e, "bf_heterogeneity": bf_h}  # fmt: skip
+
+
 class _Group:
     """Analyses with the same k and the same kind of mu prior, computed in lockstep."""
 
     def __init__(self, y: np.ndarray, s: np.ndarray, prior: TauPriors, m0: np.ndarray,
-                 s0: np.ndarray, flat: bool, order: int) -> None:  # fmt: skip
+                 s0: np.ndarray, flat: bool, order: int,
+                 mu_fixed: np.ndarray | None = None) -> None:  # fmt: skip
         if not (np.all(np.isfinite(y)) and np.all(np.isfinite(s)) and np.all(s > 0)):
             raise InputError("every yi must be finite and every sei finite and > 0")
         self.B, self.k = y.shape
         self.flat, self.prior, self.order = flat, prior, order
-        if flat:
+        self.mu_fixed = mu_fixed
+        if mu_fixed is not None:  # mu known: p(y | tau) = prod N(y_i | mu, s_i^2 + tau^2)
+            self.yt, self.st2 = y - mu_fixed[:, None], s**2
+            y = np.concatenate([y, mu_fixed[:, None]], axis=1)  # the mode-search seeds
+        elif flat:
             self.yt, self.st2 = y, s**2
         else:
             self.yt = np.concatenate([y, m0[:, None]], axis=1)
@@ -200,31 +278,37 @@ class _Group:
         self._build(y, s)
 
     # ---- l(u) --------------------------------------------------------------------------
-    def _terms(self, t2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        v = self.st2[:, None, :] + t2[:, :, None]
-        if not self.flat:
-            v[:, :, -1] = self.st2[:, None, -1]
+    def _terms(self, t2: np.ndarray, rows: Any = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        st2 = self.st2[rows]
+        v = st2[:, None, :] + t2[:, :, None]
+        if not self.flat and self.mu_fixed is None:
+            v[:, :, -1] = st2[:, None, -1]
         return v, 1.0 / v
 
-    def loglik(self, tau: np.ndarray) -> np.ndarray:
-        """log L(tau) (B, N), as `NormalNormal.log_likelihood`."""
-        v, iv = self._terms(tau**2)
+    def loglik(self, tau: np.ndarray, rows: Any = slice(None)) -> np.ndarray:
+        """log L(tau) (B, N), as `NormalNormal.log_likelihood` (mu integrated out), or with
+        mu known, as `NormalNormal._log_lik_mu`."""
+        v, iv = self._terms(tau**2, rows)
+        yt = self.yt[rows]
+        if self.mu_fixed is not None:
+            rss = (yt[:, None, :] ** 2 * iv).sum(axis=-1)
+            return -0.5 * (yt.shape[1] * _LOG_2PI + np.log(v).sum(axis=-1) + rss)
         p = iv.sum(axis=-1)
-        m = np.einsum("bnj,bj->bn", iv, self.yt) / p
-        rss = ((self.yt[:, None, :] - m[..., None]) ** 2 * iv).sum(axis=-1)
-        n = self.yt.shape[1]
+        m = np.einsum("bnj,bj->bn", iv, yt) / p
+        rss = ((yt[:, None, :] - m[..., None]) ** 2 * iv).sum(axis=-1)
+        n = yt.shape[1]
         return -0.5 * ((n - 1) * _LOG_2PI + np.log(v).sum(axis=-1) + rss + np.log(p))
 
-    def ell(self, u: np.ndarray) -> np.ndarray:
+    def ell(self, u: np.ndarray, rows: Any = slice(None)) -> np.ndarray:
+        prior = self.prior if isinstance(rows, slice) else self.prior.take(rows)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             t = np.exp(u)
-            out = self.prior.logpdf(t) + self.loglik(t) + u
+            out = prior.logpdf(t) + self.loglik(t, rows) + u
         return np.where(np.isnan(out), -np.inf, out)
 
     def _ell_rows(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         """l at one u per listed row (rows: indices into the group)."""
-        sub = _Sub(self, rows)
-        return sub.ell(u[:, None])[:, 0]
+        return self.ell(u[:, None], rows)[:, 0]
 
     # ---- panels --------------------------------------------------------------------------
     def _build(self, y: np.ndarray, s: np.ndarray) -> None:
@@ -464,29 +548,6 @@ class _Group:
             if done.all():
                 break
         return np.exp(u)
-
-
-class _Sub:
-    """The l(u) of some rows of a group (for the walk's per-row steps)."""
-
-    def __init__(self, g: _Group, rows: np.ndarray) -> None:
-        self.g, self.rows = g, rows
-
-    def ell(self, u: np.ndarray) -> np.ndarray:
-        g, r = self.g, self.rows
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            t = np.exp(u)
-            v = g.st2[r][:, None, :] + (t**2)[:, :, None]
-            if not g.flat:
-                v[:, :, -1] = g.st2[r][:, None, -1]
-            iv = 1.0 / v
-            p = iv.sum(axis=-1)
-            yt = g.yt[r]
-            m = np.einsum("bnj,bj->bn", iv, yt) / p
-            rss = ((yt[:, None, :] - m[..., None]) ** 2 * iv).sum(axis=-1)
-            ll = -0.5 * ((yt.shape[1] - 1) * _LOG_2PI + np.log(v).sum(axis=-1) + rss + np.log(p))
-            out = g.prior.take(r).logpdf(t) + ll + u
-        return np.where(np.isnan(out), -np.inf, out)
 
 
 def _mixture_quantile(w: np.ndarray, m: np.ndarray, s: np.ndarray, p: float) -> np.ndarray:

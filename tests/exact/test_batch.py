@@ -11,7 +11,14 @@ import pytest
 
 from bayesmeta.errors import InputError
 from bayesmeta.exact import NormalNormal
-from bayesmeta.exact.batch import KEYS, TauPriors, batch_posterior
+from bayesmeta.exact.averaging import model_average
+from bayesmeta.exact.batch import (
+    KEYS,
+    TauPriors,
+    batch_log_evidence_mu,
+    batch_model_average,
+    batch_posterior,
+)
 
 REL, ABS = 1e-8, 1e-12
 
@@ -104,6 +111,25 @@ def test_scale_equivariance_and_order():
     p = batch_posterior([ys[i] for i in perm], [ss[i] for i in perm],
                         TauPriors.halfcauchy(sc[perm]))  # fmt: skip
     np.testing.assert_array_equal(p["mu_median"], a["mu_median"][perm])
+
+
+def test_model_averaging_equals_model_average():
+    """p(effect), p(heterogeneity) and the inclusion Bayes factors of the four-model average
+    (equal prior probabilities), against `model_average` analysis by analysis, and the
+    "mu = 0" evidence against `NormalNormal._log_lik_mu`."""
+    rng = np.random.default_rng(17)
+    ys, ss = corpus(rng, 60)
+    sc = np.array([s.mean() for s in ss])
+    s0 = 3 * sc
+    got = batch_model_average(ys, ss, TauPriors.halfnormal(sc), np.zeros(len(ys)), s0)
+    ev = batch_log_evidence_mu(ys, ss, TauPriors.halfnormal(sc))
+    for i in range(len(ys)):
+        tau = f"halfnormal({float(sc[i])!r})"
+        ma = model_average(ys[i], ss[i], mu_prior=f"normal(0, {float(s0[i])!r})", tau_prior=tau)
+        assert got["bf_effect"][i] == pytest.approx(ma.bf_effect, rel=REL)
+        assert got["bf_heterogeneity"][i] == pytest.approx(ma.bf_heterogeneity, rel=REL)
+        assert got["p_effect"][i] == pytest.approx(ma.p_effect, rel=REL, abs=ABS)
+        assert ev[i] == pytest.approx(NormalNormal(ys[i], ss[i], tau)._log_lik_mu(0.0), rel=REL)
 
 
 def test_bad_input():
