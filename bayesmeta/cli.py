@@ -93,6 +93,65 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
+        "corpus",
+        help="re-analyse a whole corpus: RevMan files, data packages, folders, long tables",
+        epilog="Priors: " + PRIOR_HELP,
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help=".rm5 files, Cochrane data packages (ZIP or folder), folders holding "
+        "them (searched recursively), long tables (CSV or Parquet: analysis, study, "
+        "yi and vi or sei, or raw columns with --measure or a measure column)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="analyses.parquet/.csv, summary.md/.html, figures, manifest.json",
+    )
+    p.add_argument(
+        "--measure",
+        default=None,
+        help="measure of raw columns in long tables without a measure column",
+    )
+    p.add_argument(
+        "--tau-prior",
+        default=None,
+        help="tau prior for every analysis (default: each analysis's scale-safe "
+        "default: half-normal(0.5) on log ratios, half-normal(0.5 x unit-information "
+        "SD) with sample sizes, else half-Cauchy(harmonic-mean SE))",
+    )
+    p.add_argument(
+        "--mu-prior",
+        default=None,
+        help="flat (default) or normal(m, s) for every analysis; model averaging "
+        "uses it if normal, else normal(0, 1) on log ratios, normal(0, UISD) or "
+        "normal(0, 10 x harmonic-mean SE)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local Dask workers (default: one per CPU; 0: this process)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on an existing dask.distributed scheduler (tcp://host:port)",
+    )
+    p.add_argument("--chunk-size", type=int, default=2000, help="analyses per task (2000)")
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="record an unreadable RevMan input in the manifest and go on",
+    )
+    p.add_argument("--level", type=float, default=0.95, help="interval level (0.95)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")  # fmt: skip
+
+    p = sub.add_parser(
         "revman", help="recompute every analysis of a RevMan 5 file (.rm5 or CSV export)"
     )
     p.add_argument("file", help="RevMan 5 review (.rm5) or RevMan's CSV export of analyses")
@@ -512,6 +571,35 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return run_cli(args)
 
 
+def _cmd_corpus(args: argparse.Namespace) -> int:
+    from bayesmeta.corpus import run
+    from bayesmeta.outputs import check_output_dir
+    from bayesmeta.priors import parse_prior
+
+    check_output_dir(
+        args.out,
+        option="--out",
+        inputs=list(args.inputs),
+        writes=("analyses.*", "summary.*", "*.png", "manifest.json", "corpus.json", "chunks/*"),
+    )
+    if args.tau_prior is not None:
+        parse_prior(args.tau_prior, "tau")
+    if args.mu_prior is not None:
+        parse_prior(args.mu_prior, "mu")
+    if not 0 < args.level < 1:
+        raise InputError(f"level must lie in (0, 1) (got {args.level}) (option --level)")
+    table = run(
+        args.inputs, args.out, measure=args.measure, tau_prior=args.tau_prior,
+        mu_prior=args.mu_prior, level=args.level, workers=args.workers,
+        scheduler=args.scheduler, chunk_size=args.chunk_size, keep_going=args.keep_going,
+        progress=not args.quiet,
+    )  # fmt: skip
+    ok = int((table["status"] == "ok").sum())
+    print(f"wrote {args.out}/analyses.parquet, analyses.csv, summary.md: {len(table)} analyses, "
+          f"{ok} re-analysed, {len(table) - ok} skipped", file=sys.stderr)  # fmt: skip
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from bayesmeta.simulate import run_cli
 
@@ -525,6 +613,7 @@ COMMANDS = {
     "effects": _cmd_effects,
     "sensitivity": _cmd_sensitivity,
     "simulate": _cmd_simulate,
+    "corpus": _cmd_corpus,
     "pool": _cmd_pool,
     "posterior": _cmd_posterior,
     "datasets": _cmd_datasets,

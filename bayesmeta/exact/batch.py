@@ -356,7 +356,7 @@ class _Group:
         w0 = np.minimum(1.0, np.maximum(1.2 * sigma, 1e-7))
         right_e = self._walk(ustar, lstar, w0, self.uhi, +1.0)
         left_e = self._walk(ustar, lstar, w0, self.ulo, -1.0)
-        edges = np.concatenate([left_e[:, ::-1], ustar[:, None], right_e], axis=1)
+        edges = _canonical(np.concatenate([left_e[:, ::-1], ustar[:, None], right_e], axis=1))
         x, w = _gauss_legendre(self.order)
         half = 0.5 * np.diff(edges, axis=1)  # (B, P); padded panels have width 0
         mid = 0.5 * (edges[:, 1:] + edges[:, :-1])
@@ -364,7 +364,7 @@ class _Group:
         with np.errstate(divide="ignore"):
             lw = self.ell(nodes) + np.log((half[:, :, None] * w[None, None, :]).reshape(B, -1))
         lw = np.where(np.repeat(half > 0, self.order, axis=1), lw, -np.inf)
-        self.log_norm = special.logsumexp(lw, axis=1)
+        self.log_norm = _logsumexp(lw)
         if not np.all(np.isfinite(self.log_norm)):
             raise InputError("could not normalise the posterior of tau")
         self.weights = np.exp(lw - self.log_norm[:, None])
@@ -416,22 +416,23 @@ class _Group:
         c, d = b - g * (b - a), a + g * (b - a)
         fc = self.ell(c[:, None])[:, 0]
         fd = self.ell(d[:, None])[:, 0]
+        live = b - a > 1e-10  # rows stop on their own: results do not depend on the batch
         for _ in range(80):
-            move = fc > fd  # the maximum is in [a, d]
-            b = np.where(move, d, b)
-            a = np.where(move, a, c)
-            d_new = np.where(move, c, a + g * (b - a))
-            c_new = np.where(move, b - g * (b - a), d)
-            fd_new = np.where(move, fc, np.nan)
-            fc_new = np.where(move, np.nan, fd)
-            need_c = move
-            need = np.where(need_c, c_new, d_new)
-            fnew = self.ell(need[:, None])[:, 0]
-            fc = np.where(need_c, fnew, fc_new)
-            fd = np.where(need_c, fd_new, fnew)
-            c, d = c_new, d_new
-            if np.all(b - a <= 1e-10):
+            if not live.any():
                 break
+            move = fc > fd  # the maximum is in [a, d]
+            nb = np.where(move, d, b)
+            na = np.where(move, a, c)
+            nd = np.where(move, c, na + g * (nb - na))
+            nc = np.where(move, nb - g * (nb - na), d)
+            need = np.where(move, nc, nd)
+            fnew = self.ell(need[:, None])[:, 0]
+            nfc = np.where(move, fnew, fd)
+            nfd = np.where(move, fc, fnew)
+            a, b = np.where(live, na, a), np.where(live, nb, b)
+            c, d = np.where(live, nc, c), np.where(live, nd, d)
+            fc, fd = np.where(live, nfc, fc), np.where(live, nfd, fd)
+            live &= b - a > 1e-10
         u = 0.5 * (a + b)
         lu = self.ell(u[:, None])[:, 0]
         better = (lu >= lg) & (right > left)
@@ -490,7 +491,7 @@ class _Group:
         mu_q = [_mixture_quantile(w, m, sd_mu, p) for p in (0.5, lo_p, hi_p)]
         new_q = [_mixture_quantile(w, m, sd_new, p) for p in (lo_p, hi_p)]
         tau_q = [self.tau_quantile(p) for p in (0.5, lo_p, hi_p)]
-        p_gt = (w * special.ndtr(m / sd_mu)).sum(axis=1)
+        p_gt = _seqsum(w * special.ndtr(m / sd_mu))
         return {
             "mu_median": mu_q[0], "mu_low": mu_q[1],
             "mu_high": mu_q[2], "tau_median": tau_q[0], "tau_low": tau_q[1],
@@ -506,7 +507,7 @@ class _Group:
         half = 0.5 * (u - a)
         x, w = _gauss_legendre(self.order)
         nodes = a[:, None] + half[:, None] * (x[None, :] + 1.0)
-        return (np.exp(self.ell(nodes) - self.log_norm[:, None]) @ w) * half
+        return (np.exp(self.ell(nodes) - self.log_norm[:, None]) * w).sum(axis=1) * half
 
     def tau_quantile(self, p: float) -> np.ndarray:
         """Newton steps in u on the panel cdf inside the bracketing panel (as TauPosterior)."""
@@ -527,6 +528,7 @@ class _Group:
         inside = (un > lo) & (un < hi)
         u = np.where(inside, un, u)
         upper = p > 0.5
+        live = np.ones(B, bool)
         for _ in range(100):
             j = np.clip((self.edges <= u[:, None]).sum(axis=1) - 1, 0, P - 1)
             part = self._partial(u, j)
@@ -544,10 +546,31 @@ class _Group:
             bad = ~((nxt >= lo) & (nxt <= hi))
             nxt = np.where(bad, 0.5 * (lo + hi), nxt)
             done = (np.abs(nxt - u) <= 1e-14 * (1.0 + np.abs(u))) | (g == 0)
-            u = nxt
-            if done.all():
+            u = np.where(live, nxt, u)  # a converged row keeps its value
+            live &= ~done
+            if not live.any():
                 break
         return np.exp(u)
+
+
+def _seqsum(x: np.ndarray) -> np.ndarray:
+    """Row sums added left to right: a row's trailing zeros (padding) leave its sum as it
+    is, so a result does not depend on the other analyses of its batch."""
+    return np.cumsum(x, axis=1)[:, -1]
+
+
+def _logsumexp(x: np.ndarray) -> np.ndarray:
+    m = x.max(axis=1)
+    with np.errstate(invalid="ignore"):
+        return np.log(_seqsum(np.exp(x - m[:, None]))) + m
+
+
+def _canonical(edges: np.ndarray) -> np.ndarray:
+    """Each row's distinct edges in order, padded at the end with its last edge (so the
+    panels of an analysis sit at the same positions whatever else is in the batch)."""
+    rows = [np.unique(e) for e in edges]
+    width = max(r.size for r in rows)
+    return np.array([np.pad(r, (0, width - r.size), mode="edge") for r in rows])
 
 
 def _mixture_quantile(w: np.ndarray, m: np.ndarray, s: np.ndarray, p: float) -> np.ndarray:
@@ -559,7 +582,7 @@ def _mixture_quantile(w: np.ndarray, m: np.ndarray, s: np.ndarray, p: float) -> 
     q = m + s * z
     lo = np.where(w > 0, q, np.inf).min(axis=1)
     hi = np.where(w > 0, q, -np.inf).max(axis=1)
-    x = (q * w).sum(axis=1) / w.sum(axis=1)
+    x = _seqsum(q * w) / _seqsum(w)
     scale = np.where(w > 0, s, np.inf).min(axis=1)
     upper = p > 0.5
     out = np.empty_like(x)
@@ -568,8 +591,8 @@ def _mixture_quantile(w: np.ndarray, m: np.ndarray, s: np.ndarray, p: float) -> 
     wpdf = w * math.exp(-_LOG_SQRT_2PI)
     for _ in range(200):
         zz = (x[:, None] - m[act]) * inv_s[act]
-        tail = (special.ndtr(-zz if upper else zz) * w[act]).sum(axis=1)
-        f = (np.exp(-0.5 * zz * zz) * inv_s[act] * wpdf[act]).sum(axis=1)
+        tail = _seqsum(special.ndtr(-zz if upper else zz) * w[act])
+        f = _seqsum(np.exp(-0.5 * zz * zz) * inv_s[act] * wpdf[act])
         g = (1.0 - p) - tail if upper else tail - p
         pos = g > 0
         hi = np.where(pos, x, hi)

@@ -449,8 +449,20 @@ def _revman_smd(s: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return g, n / (n1 * n2) + g**2 / (2 * (n - 3.94))
 
 
-def _study_estimates(a: RevManAnalysis) -> tuple[np.ndarray, np.ndarray]:
-    """yi (log scale for ratios), vi of every study, as RevMan's inverse-variance methods."""
+def study_estimates(a: RevManAnalysis) -> tuple[np.ndarray, np.ndarray]:
+    """yi (log scale for ratios), vi of every study, as RevMan's inverse-variance methods
+    (NaN where a study is not estimable).
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.io.revman import RevManAnalysis, study_estimates
+        >>> s = pd.DataFrame({"study": ["A"], "mean_1": [5.0], "sd_1": [2.0], "total_1": [10.0],
+        ...                   "mean_2": [6.0], "sd_2": [2.0], "total_2": [12.0]})
+        >>> yi, vi = study_estimates(RevManAnalysis(1, 1, None, "Pain", "continuous", "IV",
+        ...                                         "MD", "fixed", studies=s))
+        >>> yi.tolist(), vi.round(4).tolist()
+        ([-1.0], [0.7333])
+    """
     s = a.studies
     if a.data_type == "continuous":
         if a.measure == "SMD":
@@ -541,7 +553,7 @@ def recompute(a: RevManAnalysis) -> dict[str, Any]:
     from bayesmeta.classical.mantel_haenszel import mantel_haenszel, peto
 
     s = a.studies
-    yi, vi = _study_estimates(a)
+    yi, vi = study_estimates(a)
     ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
     if not ok.any():
         raise InputError(f"comparison {a.comparison}, outcome {a.outcome}: no estimable study")
@@ -788,7 +800,7 @@ def not_estimable(a: RevManAnalysis) -> str | None:
     if a.studies.empty:
         return "no study data"
     with np.errstate(all="ignore"):
-        yi, vi = _study_estimates(a)
+        yi, vi = study_estimates(a)
     if not np.any(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)):
         return "no estimable study (no events in either group, or missing data)"
     return None

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from bayesmeta.io.revman import RevManAnalysis, _study_estimates, compare_all
+from bayesmeta.io.revman import RevManAnalysis, compare_all, study_estimates
 
 
 def _fmt(x: float | None, ratio: bool, digits: int = 3) -> str:
@@ -78,7 +78,7 @@ def analyse(a: RevManAnalysis, entry: dict[str, Any]) -> dict[str, Any]:
     from bayesmeta.sensitivity.command import default_sweep
     from bayesmeta.studies import StudyTable
 
-    yi, vi = _study_estimates(a)
+    yi, vi = study_estimates(a)
     ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
     back = math.exp if a.ratio else (lambda x: x)
     ni = None

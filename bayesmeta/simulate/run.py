@@ -21,12 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from bayesmeta.cluster import dask_client
 from bayesmeta.errors import InputError
 from bayesmeta.simulate.metrics import summarise
 from bayesmeta.simulate.replicate import run_chunk
@@ -71,32 +70,6 @@ def _write(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     df.to_parquet(tmp, index=False)
     os.replace(tmp, path)
-
-
-def _client(workers: int | None, scheduler: str | None, processes: bool) -> tuple[Any, Any]:
-    from dask.distributed import Client, LocalCluster
-
-    if scheduler:
-        try:
-            return Client(scheduler, timeout="10s"), None
-        except (OSError, TimeoutError) as e:
-            raise InputError(f"cannot reach the dask scheduler {scheduler!r}: {e}") from None
-    n = workers or os.cpu_count() or 1
-    # Worker processes start with SIGINT ignored (Python keeps an inherited SIG_IGN), so a
-    # Ctrl-C reaches only this process, which stops the cluster: one line, no worker
-    # tracebacks; finished chunks stay on disk for resume.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=processes,
-            dashboard_address=None,
-            silence_logs=40,
-        )
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    return Client(cluster), cluster
 
 
 def run_study(
@@ -154,7 +127,7 @@ def run_study(
     elif todo:
         from dask.distributed import as_completed
 
-        client, cluster = _client(workers, scheduler, processes)
+        client, cluster = dask_client(workers, scheduler, processes)
         try:
             [spec_f] = client.scatter([spec], broadcast=True)
             futs = {client.submit(run_chunk, spec_f, c, pure=False): c for c in todo}

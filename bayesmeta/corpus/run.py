@@ -1,0 +1,191 @@
+"""`run`: a whole corpus re-analysed, chunk by chunk, on this machine or on Dask; resumable.
+
+The inputs are read in the order given (`bayesmeta.corpus.sources`); their analyses are cut
+into chunks of ``chunk_size`` and every chunk is computed (`bayesmeta.corpus.compute`) in
+this process (``workers=0``), on a local Dask cluster (``workers=N``, default one worker
+per CPU) or on an existing scheduler (``scheduler=ADDRESS``). Each finished chunk is written
+to ``OUT/chunks/chunk_NNNNNN.parquet`` (a temporary name, then a rename), so an interrupted
+run (SIGINT or SIGKILL) resumes where it stopped; ``OUT/corpus.json`` holds the fingerprint
+of the inputs and settings, and resuming into a folder made by other inputs is an error.
+Then the chunks are joined in input order into ``analyses.parquet`` and ``analyses.csv``,
+and ``summary.md``, ``summary.html``, figures and ``manifest.json`` are written. Every number
+is deterministic, so the files do not depend on the worker count, the scheduler or the
+order in which chunks finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayesmeta.corpus.compute import compute_chunk
+from bayesmeta.corpus.sources import Analysis, expand, from_revman, from_table, sha256
+from bayesmeta.errors import InputError
+
+
+def gather(
+    inputs: list[str | Path], measure: str | None = None, keep_going: bool = False
+) -> tuple[list[Analysis], list[dict[str, Any]]]:
+    """The analyses of every input, and one manifest record per input (path, kind,
+    SHA-256, analyses; with ``keep_going`` the error of an unreadable input instead of
+    raising it)."""
+    analyses: list[Analysis] = []
+    records: list[dict[str, Any]] = []
+    for path, kind in expand(inputs):
+        rec: dict[str, Any] = {"path": str(path), "kind": kind, "sha256": sha256(path)}
+        try:
+            got = from_table(path, measure) if kind == "table" else from_revman(path)
+        except InputError as err:
+            if not keep_going or kind == "table":
+                raise
+            rec["error"] = err.oneline()
+            records.append(rec)
+            continue
+        rec["analyses"] = len(got)
+        analyses += got
+        records.append(rec)
+    return analyses, records
+
+
+def fingerprint(records: list[dict[str, Any]], settings: dict[str, Any]) -> str:
+    """SHA-256 of the inputs' hashes and the settings (what resuming must match)."""
+    blob = json.dumps({"inputs": [(r["path"], r["sha256"]) for r in records],
+                       "settings": settings}, sort_keys=True)  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def run(
+    inputs: list[str | Path] | str | Path,
+    out: str | Path | None = None,
+    *,
+    measure: str | None = None,
+    tau_prior: str | None = None,
+    mu_prior: str | None = None,
+    level: float = 0.95,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    chunk_size: int = 2000,
+    keep_going: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Re-analyse a corpus (module docstring); returns the table of `analyses.parquet`.
+
+    Args:
+        inputs: RevMan 5 files, data packages (ZIP or folder), folders holding them, long
+            tables (CSV / Parquet).
+        out: output folder (None: compute in this process, write nothing).
+        measure: the measure of raw columns in long tables without a ``measure`` column.
+        tau_prior, mu_prior: priors for every analysis (default: each analysis's
+            scale-safe defaults; mu flat).
+        level: interval level. Default 0.95.
+        workers: local Dask workers (default: one per CPU; 0: this process).
+        scheduler: address of an existing Dask scheduler (then ``workers`` is ignored).
+        chunk_size: analyses per chunk (task). Default 2000.
+        keep_going: record an unreadable RevMan input in the manifest and go on.
+        progress: a counter with the time left on stderr (on a terminal).
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.corpus import run
+        >>> pd.DataFrame({"analysis": ["a", "a", "b", "b", "b"], "study": list("12345"),
+        ...               "yi": [0.1, 0.3, -0.2, 0.0, 0.4], "vi": [0.04, 0.05, 0.1, 0.08, 0.09],
+        ...               "setting": ["x", "x", "y", "y", "y"]}).to_csv("c.csv", index=False)
+        >>> t = run(["c.csv"], workers=0, progress=False)
+        >>> t[["analysis", "k", "status", "setting"]].values.tolist()
+        [['a', 2, 'ok', 'x'], ['b', 3, 'ok', 'y']]
+    """
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    if workers is not None and workers < 0:
+        raise InputError(f"workers must be >= 0 (got {workers}) (option --workers)")
+    if chunk_size < 1:
+        raise InputError(f"chunk size must be >= 1 (got {chunk_size}) (option --chunk-size)")
+    analyses, records = gather(list(inputs), measure, keep_going)
+    settings = {"measure": measure, "tau_prior": tau_prior, "mu_prior": mu_prior,
+                "level": level, "chunk_size": chunk_size}  # fmt: skip
+    chunks = [analyses[i : i + chunk_size] for i in range(0, len(analyses), chunk_size)]
+    if out is None:
+        parts = [compute_chunk(c, tau_prior, mu_prior, level) for c in chunks]
+        return _join(parts)
+    folder = Path(out)
+    (folder / "chunks").mkdir(parents=True, exist_ok=True)
+    fp = fingerprint(records, settings)
+    meta = folder / "corpus.json"
+    if meta.exists() and json.loads(meta.read_text()).get("fingerprint") != fp:
+        raise InputError("the output folder holds a corpus run of other inputs or settings; "
+                         "use a new --out folder", file=str(folder))  # fmt: skip
+    meta.write_text(json.dumps({"fingerprint": fp}))
+    paths = [folder / "chunks" / f"chunk_{j:06d}.parquet" for j in range(len(chunks))]
+    todo = [j for j in range(len(chunks)) if not paths[j].exists()]
+    from bayesmeta.progress import Counter, on_terminal
+
+    bar = Counter(len(todo), "corpus", progress and bool(todo) and on_terminal(), unit="chunks")
+    if todo and workers == 0 and not scheduler:
+        for j in todo:
+            _write(compute_chunk(chunks[j], tau_prior, mu_prior, level), paths[j])
+            bar.step()
+    elif todo:
+        from dask.distributed import as_completed
+
+        from bayesmeta.cluster import dask_client
+
+        client, cluster = dask_client(workers, scheduler)
+        try:
+            futs = {client.submit(compute_chunk, chunks[j], tau_prior, mu_prior, level,
+                                  pure=False): j for j in todo}  # fmt: skip
+            for fut in as_completed(futs):
+                _write(fut.result(), paths[futs[fut]])
+                bar.step()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    table = _join([pd.read_parquet(p) for p in paths])
+    _write(table, folder / "analyses.parquet")
+    _write_csv(table, folder / "analyses.csv")
+    from bayesmeta.corpus.report import write_summary
+
+    counts = write_summary(table, folder)
+    manifest = {
+        "package": "bayesmeta", "version": _version(), "settings": settings,
+        "inputs": records, "counts": counts, "fingerprint": fp,
+    }  # fmt: skip
+    _atomic_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    return table
+
+
+def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        from bayesmeta.corpus.compute import COLUMNS
+
+        return pd.DataFrame({c: [] for c in COLUMNS})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _version() -> str:
+    from bayesmeta import __version__
+
+    return __version__
+
+
+def _write(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_csv(tmp, index=False, lineterminator="\n")
+    os.replace(tmp, path)
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
