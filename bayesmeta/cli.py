@@ -142,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="run on an existing dask.distributed scheduler (tcp://host:port)",
     )
-    p.add_argument("--chunk-size", type=int, default=2000, help="analyses per task (2000)")
+    p.add_argument("--chunk-size", type=int, default=5000, help="analyses per task (5000)")
     p.add_argument(
         "--keep-going",
         action="store_true",

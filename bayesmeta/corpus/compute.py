@@ -141,7 +141,13 @@ def _bayes(analyses: list[Analysis], ok: np.ndarray, out: dict[str, Any],
            tau_prior: str | None, mu_prior: str | None, level: float) -> None:  # fmt: skip
     from bayesmeta.defaults import default_priors
     from bayesmeta.exact.averaging import default_mu_prior
-    from bayesmeta.exact.batch import TauPriors, batch_model_average, batch_posterior
+    from bayesmeta.exact.batch import (
+        TauPriors,
+        average,
+        batch_log_evidence_mu,
+        batch_posterior,
+        fixed_evidence,
+    )
     from bayesmeta.priors import parse_prior
 
     rows = np.flatnonzero(ok)
@@ -167,6 +173,9 @@ def _bayes(analyses: list[Analysis], ok: np.ndarray, out: dict[str, Any],
         out["mu_prior"][i] = "flat" if mu_given is None else mu_given.text
         if mu_given is not None and mu_given.family == "normal":
             bma_sd[j] = mu_given.params[1]
+        elif tau_given is None:  # default_mu_prior's rule from the same data summaries
+            bma_sd[j] = 1.0 if d.rule == "log-ratio" else float(
+                f"{(d.scale if d.rule == 'uisd' else 10 * float(d.scale or 0.0)):.6g}")  # fmt: skip
         else:
             bma_sd[j] = parse_prior(default_mu_prior(s, n=a.ni, measure=a.measure), "mu").params[1]
     m_mean = np.full(rows.size, np.nan)
@@ -185,7 +194,9 @@ def _bayes(analyses: list[Analysis], ok: np.ndarray, out: dict[str, Any],
                   getattr(TauPriors, str(f))(scale[sel]))  # fmt: skip
         yi = [analyses[i].yi for i in r]
         si = [np.sqrt(analyses[i].vi) for i in r]
-        post = batch_posterior(yi, si, priors, m_mean[sel], m_sd[sel], level=level)
+        flat = mu_given is None or mu_given.family == "flat"
+        post = batch_posterior(yi, si, priors, m_mean[sel], m_sd[sel], level=level,
+                               averaging_sd=bma_sd[sel] if flat else None)  # fmt: skip
         out["bayes_mu_median"][r], out["bayes_mu_low"][r] = post["mu_median"], post["mu_low"]
         out["bayes_mu_high"][r] = post["mu_high"]
         out["bayes_tau_median"][r], out["bayes_tau_low"][r] = post["tau_median"], post["tau_low"]
@@ -193,7 +204,12 @@ def _bayes(analyses: list[Analysis], ok: np.ndarray, out: dict[str, Any],
         out["p_mu_above_0"][r] = post["p_mu_gt_0"]
         if f == "given" and tau_given is not None and not tau_given.proper:
             continue  # model averaging needs a proper tau prior
-        bma = batch_model_average(yi, si, priors, bma_mean[sel], bma_sd[sel])
+        logm = np.empty((sel.size, 4))
+        logm[:, :2] = fixed_evidence(yi, si, bma_mean[sel], bma_sd[sel])
+        logm[:, 2] = batch_log_evidence_mu(yi, si, priors, 0.0)
+        logm[:, 3] = (post["log_evidence_normal"] if flat  # same nodes: no second quadrature
+                      else post["log_marginal_likelihood"])  # fmt: skip
+        bma = average(logm)
         out["bma_p_effect"][r] = bma["p_effect"]
         out["bma_p_heterogeneity"][r] = bma["p_heterogeneity"]
         out["bf_effect"][r] = bma["bf_effect"]

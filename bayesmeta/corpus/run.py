@@ -69,7 +69,7 @@ def run(
     level: float = 0.95,
     workers: int | None = None,
     scheduler: str | None = None,
-    chunk_size: int = 2000,
+    chunk_size: int = 5000,
     keep_going: bool = False,
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -85,7 +85,7 @@ def run(
         level: interval level. Default 0.95.
         workers: local Dask workers (default: one per CPU; 0: this process).
         scheduler: address of an existing Dask scheduler (then ``workers`` is ignored).
-        chunk_size: analyses per chunk (task). Default 2000.
+        chunk_size: analyses per chunk (task). Default 5000.
         keep_going: record an unreadable RevMan input in the manifest and go on.
         progress: a counter with the time left on stderr (on a terminal).
 

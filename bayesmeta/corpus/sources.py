@@ -172,12 +172,15 @@ def from_table(path: Path, measure: str | None = None) -> list[Analysis]:
             raise InputError(f"missing required column '{col}'", file=src, column=col)
     ana = label_column(df, "analysis", file=src)
     study = label_column(df, "study", file=src)
-    seen: dict[tuple[str, str], int] = {}
-    for i, key in enumerate(zip(ana, study, strict=True)):
-        if key in seen:
-            raise InputError(f"duplicate study '{key[1]}' in analysis '{key[0]}' (also row "
-                             f"{seen[key]})", file=src, row=i + 1, column="study")  # fmt: skip
-        seen[key] = i + 1
+    pairs = pd.DataFrame({"a": ana, "s": study})
+    dup = np.flatnonzero(pairs.duplicated().to_numpy())
+    if dup.size:
+        i = int(dup[0])
+        first = int(
+            np.flatnonzero(((pairs["a"] == ana[i]) & (pairs["s"] == study[i])).to_numpy())[0]
+        )
+        raise InputError(f"duplicate study '{study[i]}' in analysis '{ana[i]}' (also row "
+                         f"{first + 1})", file=src, row=i + 1, column="study")  # fmt: skip
     if "measure" in df.columns:
         meas = label_column(df, "measure", file=src)
         first: dict[str, tuple[str, int]] = {}
@@ -217,10 +220,14 @@ def from_table(path: Path, measure: str | None = None) -> list[Analysis]:
     ni = numeric_column(df, "ni", file=src, positive=True) if "ni" in df.columns else None
     carried = [c for c in df.columns if c not in TABLE_COLUMNS
                and (has_es or c not in _raw_columns())]  # fmt: skip
+    codes, names = pd.factorize(pd.Series(ana), sort=False)  # analyses in first-seen order
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    good = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
     out = []
-    for a in dict.fromkeys(ana):
-        rows = np.flatnonzero(ana == a)
-        ok = rows[np.isfinite(yi[rows]) & np.isfinite(vi[rows]) & (vi[rows] > 0)]
+    for j, a in enumerate(names):
+        rows = order[bounds[j] : bounds[j + 1]]
+        ok = rows[good[rows]]
         m = meas[rows[0]]
         out.append(Analysis(
             source=src, analysis=str(a), name=str(a),

@@ -142,6 +142,8 @@ def batch_posterior(
     *,
     level: float = 0.95,
     order: int = 12,
+    evidence_only: bool = False,
+    averaging_sd: Any = None,
 ) -> dict[str, np.ndarray]:
     """Exact posteriors of many analyses (module docstring); one entry per analysis.
 
@@ -151,6 +153,13 @@ def batch_posterior(
         mu_mean, mu_sd: a normal mu prior per analysis (arrays; nan or None: flat).
         level: interval level (central intervals).
         order: Gauss-Legendre points per panel (as the single engine's default).
+        evidence_only: compute only ``log_marginal_likelihood`` (the rest nan).
+        averaging_sd: with a flat mu prior, also ``log_evidence_normal``: log p(y) of the
+            model with mu ~ N(0, averaging_sd^2) (one SD per analysis), from the same nodes:
+            given tau, integrating mu against N(0, sd^2) instead of the flat prior multiplies
+            p(y | tau) by N(0 | M(tau), V(tau) + sd^2), so the evidence is the flat p(y) times
+            the posterior mean of that factor (smooth in tau for a proper, not too narrow
+            prior; equal to the direct quadrature to 1e-8 in the tests).
 
     Returns:
         ``{key: array}`` for `KEYS`: mu median and interval; tau median and interval; the
@@ -162,7 +171,7 @@ def batch_posterior(
         raise InputError("yi, sei and the tau priors must have one entry per analysis")
     m0 = np.full(n, np.nan) if mu_mean is None else np.asarray(mu_mean, float)
     s0 = np.full(n, np.nan) if mu_sd is None else np.asarray(mu_sd, float)
-    out = {key: np.full(n, np.nan) for key in KEYS}
+    out = {key: np.full(n, np.nan) for key in (*KEYS, "log_evidence_normal")}
     k = np.array([np.size(v) for v in yi])
     flat = ~np.isfinite(s0)
     for kk in np.unique(k):
@@ -175,9 +184,17 @@ def batch_posterior(
                 r = rows[start : start + step]
                 y = np.array([np.asarray(yi[i], float) for i in r]).reshape(r.size, int(kk))
                 s = np.array([np.asarray(sei[i], float) for i in r]).reshape(r.size, int(kk))
-                res = _Group(y, s, tau_priors.take(r), m0[r], s0[r], is_flat, order).summary(level)
+                g = _Group(y, s, tau_priors.take(r), m0[r], s0[r], is_flat, order)
+                if evidence_only:
+                    out["log_marginal_likelihood"][r] = np.nan if is_flat else g.log_norm
+                    continue
+                res = g.summary(level)
                 for key in KEYS:
                     out[key][r] = res[key]
+                if is_flat and averaging_sd is not None:
+                    out["log_evidence_normal"][r] = g.log_evidence_normal(
+                        np.zeros(r.size), np.asarray(averaging_sd, float)[r]
+                    )
     return out
 
 
@@ -214,6 +231,47 @@ def batch_log_evidence_mu(
     return out
 
 
+def fixed_evidence(yi: Sequence[Any], sei: Sequence[Any], mu_mean: Any, mu_sd: Any) -> np.ndarray:
+    """(n, 2) log p(y) of the fixed-effect models: mu = 0, and mu ~ N(mu_mean, mu_sd^2)
+    (closed forms, as `bayesmeta.exact.averaging`).
+
+    Examples:
+        >>> from bayesmeta.exact.batch import fixed_evidence
+        >>> fixed_evidence([[0.0]], [[1.0]], [0.0], [0.0]).round(6).tolist()
+        [[-0.918939, -0.918939]]
+    """
+    m0, s0 = np.asarray(mu_mean, float), np.asarray(mu_sd, float)
+    out = np.empty((len(yi), 2))
+    for i in range(len(yi)):  # closed forms: cheap
+        y, s2 = np.asarray(yi[i], float), np.asarray(sei[i], float) ** 2
+        out[i, 0] = float(np.sum(-0.5 * (_LOG_2PI + np.log(s2) + y**2 / s2)))
+        w = 1.0 / s2
+        d = y - m0[i]
+        a = 1.0 + s0[i] ** 2 * w.sum()
+        quad = float(np.sum(w * d * d)) - s0[i] ** 2 * float(np.sum(w * d)) ** 2 / a
+        out[i, 1] = -0.5 * (y.size * _LOG_2PI + float(np.log(s2).sum()) + math.log(a) + quad)
+    return out
+
+
+def average(logm: np.ndarray) -> dict[str, np.ndarray]:
+    """Equal prior probabilities on the four models whose log evidences are the columns of
+    ``logm`` (fixed/no effect, fixed/effect, random/no effect, random/effect): posterior
+    probabilities of an effect and of heterogeneity, and the inclusion Bayes factors.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.exact.batch import average
+        >>> average(np.log([[1.0, 3.0, 1.0, 3.0]]))["bf_effect"].tolist()
+        [3.0]
+    """
+    post = np.exp(logm - special.logsumexp(logm, axis=1, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bf_e = (post[:, 1] + post[:, 3]) / (post[:, 0] + post[:, 2])
+        bf_h = (post[:, 2] + post[:, 3]) / (post[:, 0] + post[:, 1])
+    return {"p_effect": post[:, 1] + post[:, 3], "p_heterogeneity": post[:, 2] + post[:, 3],
+            "bf_effect": bf_e, "bf_heterogeneity": bf_h}  # fmt: skip
+
+
 def batch_model_average(
     yi: Sequence[Any], sei: Sequence[Any], tau_priors: TauPriors, mu_mean: Any, mu_sd: Any,
 ) -> dict[str, np.ndarray]:  # fmt: skip
@@ -232,26 +290,13 @@ def batch_model_average(
         >>> bool(np.isclose(got["bf_effect"][0], ma.bf_effect, rtol=1e-10))
         True
     """
-    m0 = np.asarray(mu_mean, float)
-    s0 = np.asarray(mu_sd, float)
-    n = len(yi)
-    logm = np.empty((n, 4))
-    for i in range(n):  # the closed forms: cheap
-        y, s2 = np.asarray(yi[i], float), np.asarray(sei[i], float) ** 2
-        logm[i, 0] = float(np.sum(-0.5 * (_LOG_2PI + np.log(s2) + y**2 / s2)))
-        w = 1.0 / s2
-        d = y - m0[i]
-        a = 1.0 + s0[i] ** 2 * w.sum()
-        quad = float(np.sum(w * d * d)) - s0[i] ** 2 * float(np.sum(w * d)) ** 2 / a
-        logm[i, 1] = -0.5 * (y.size * _LOG_2PI + float(np.log(s2).sum()) + math.log(a) + quad)
+    logm = np.empty((len(yi), 4))
+    logm[:, :2] = fixed_evidence(yi, sei, mu_mean, mu_sd)
     logm[:, 2] = batch_log_evidence_mu(yi, sei, tau_priors, 0.0)
-    logm[:, 3] = batch_posterior(yi, sei, tau_priors, m0, s0)["log_marginal_likelihood"]
-    post = np.exp(logm - special.logsumexp(logm, axis=1, keepdims=True))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bf_e = (post[:, 1] + post[:, 3]) / (post[:, 0] + post[:, 2])
-        bf_h = (post[:, 2] + post[:, 3]) / (post[:, 0] + post[:, 1])
-    return {"p_effect": post[:, 1] + post[:, 3], "p_heterogeneity": post[:, 2] + post[:, 3],
-            "bf_effect": bf_e, "bf_heterogeneity": bf_h}  # fmt: skip
+    logm[:, 3] = batch_posterior(yi, sei, tau_priors, mu_mean, mu_sd, evidence_only=True)[
+        "log_marginal_likelihood"
+    ]
+    return average(logm)
 
 
 class _Group:
@@ -482,6 +527,18 @@ class _Group:
         p = iv.sum(axis=-1)
         return np.einsum("bnj,bj->bn", iv, self.yt) / p, 1.0 / p
 
+    def _log_mean(self, logf: np.ndarray) -> np.ndarray:
+        """log E[f(tau) | y] from log f at the nodes."""
+        with np.errstate(divide="ignore"):
+            return _logsumexp(np.log(self.weights) + logf)
+
+    def log_evidence_normal(self, m0: np.ndarray, s0: np.ndarray) -> np.ndarray:
+        """log p(y) under mu ~ N(m0, s0^2) from this flat-prior posterior."""
+        m, v = self.conditional()
+        var = v + (s0**2)[:, None]
+        log_n = -0.5 * (_LOG_2PI + np.log(var) + (m0[:, None] - m) ** 2 / var)
+        return self.log_norm + self._log_mean(log_n)
+
     def summary(self, level: float) -> dict[str, np.ndarray]:
         m, v = self.conditional()
         w = self.weights
@@ -566,11 +623,19 @@ def _logsumexp(x: np.ndarray) -> np.ndarray:
 
 
 def _canonical(edges: np.ndarray) -> np.ndarray:
-    """Each row's distinct edges in order, padded at the end with its last edge (so the
-    panels of an analysis sit at the same positions whatever else is in the batch)."""
-    rows = [np.unique(e) for e in edges]
-    width = max(r.size for r in rows)
-    return np.array([np.pad(r, (0, width - r.size), mode="edge") for r in rows])
+    """Each row's distinct edges in order (the rows are sorted, repeats adjacent), padded at
+    the end with its last edge, so the panels of an analysis sit at the same positions
+    whatever else is in the batch."""
+    keep = np.ones(edges.shape, bool)
+    keep[:, 1:] = np.diff(edges, axis=1) != 0
+    pos = np.cumsum(keep, axis=1) - 1
+    width = int(pos[:, -1].max()) + 1
+    out = np.empty((edges.shape[0], width))
+    r, c = np.nonzero(keep)
+    out[r, pos[r, c]] = edges[r, c]
+    last = pos[:, -1]
+    fill = np.arange(width)[None, :] > last[:, None]
+    return np.where(fill, out[np.arange(edges.shape[0]), last][:, None], out)
 
 
 def _mixture_quantile(w: np.ndarray, m: np.ndarray, s: np.ndarray, p: float) -> np.ndarray:
