@@ -176,11 +176,10 @@ def from_table(path: Path, measure: str | None = None) -> list[Analysis]:
     dup = np.flatnonzero(pairs.duplicated().to_numpy())
     if dup.size:
         i = int(dup[0])
-        first = int(
-            np.flatnonzero(((pairs["a"] == ana[i]) & (pairs["s"] == study[i])).to_numpy())[0]
-        )
+        same = (pairs["a"] == ana[i]) & (pairs["s"] == study[i])
+        earlier = int(np.flatnonzero(same.to_numpy())[0])
         raise InputError(f"duplicate study '{study[i]}' in analysis '{ana[i]}' (also row "
-                         f"{first + 1})", file=src, row=i + 1, column="study")  # fmt: skip
+                         f"{earlier + 1})", file=src, row=i + 1, column="study")  # fmt: skip
     if "measure" in df.columns:
         meas = label_column(df, "measure", file=src)
         first: dict[str, tuple[str, int]] = {}
