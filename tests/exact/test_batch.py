@@ -141,3 +141,24 @@ def test_bad_input():
         batch_posterior([[1.0, 2.0]], [[0.1, 0.0]], TauPriors.halfnormal([1.0]))
     with pytest.raises(InputError, match="depends on each analysis"):
         TauPriors.shared("jeffreys", 2)
+
+
+@pytest.mark.parametrize("sd_rule", ["unit", "ten_se"])
+def test_normal_prior_evidence_from_the_flat_nodes(sd_rule):
+    """log p(y) under mu ~ N(0, sd^2) from the flat-prior posterior's nodes (the model
+    average's "random, effect" model, as the corpus computes it) equals the direct quadrature
+    with that prior, also for effects far from 0 (data means up to several prior SDs)."""
+    rng = np.random.default_rng(18 if sd_rule == "unit" else 19)
+    ys, ss = [], []
+    for k in rng.integers(1, 41, 200):
+        s = rng.uniform(0.05, 0.6, k)
+        ys.append(rng.normal(rng.normal(0, 1.5), rng.choice([0.0, 0.2, 0.8]), k)
+                  + rng.normal(0, s))  # fmt: skip
+        ss.append(s)
+    sd = (np.ones(len(ys)) if sd_rule == "unit"
+          else np.array([10 / np.mean(1 / s) for s in ss]))  # fmt: skip
+    pri = TauPriors.halfnormal(np.full(len(ys), 0.5))
+    got = batch_posterior(ys, ss, pri, averaging_sd=sd)["log_evidence_normal"]
+    want = batch_posterior(ys, ss, pri, np.zeros(len(ys)), sd,
+                           evidence_only=True)["log_marginal_likelihood"]  # fmt: skip
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
