@@ -1,9 +1,12 @@
 """`run`: a whole corpus re-analysed, chunk by chunk, on this machine or on Dask; resumable.
 
-The inputs are read in the order given (`bayesmeta.corpus.sources`); their analyses are cut
-into chunks of ``chunk_size`` and every chunk is computed (`bayesmeta.corpus.compute`) in
-this process (``workers=0``), on a local Dask cluster (``workers=N``, default one worker
-per CPU) or on an existing scheduler (``scheduler=ADDRESS``). Each finished chunk is written
+The inputs are hashed, then read one at a time in the order given
+(`bayesmeta.corpus.sources`); their analyses are cut into chunks of ``chunk_size`` as they
+come, and at most two chunks per worker are in flight, so memory holds a few chunks' study
+rows, never the whole corpus's (one long table is read whole). Every chunk is computed
+(`bayesmeta.corpus.compute`) in this process (``workers=0``), on a local Dask cluster
+(``workers=N``, default one worker per CPU) or on an existing scheduler
+(``scheduler=ADDRESS``). Each finished chunk is written
 to ``OUT/chunks/chunk_NNNNNN.parquet`` (a temporary name, then a rename), so an interrupted
 run (SIGINT or SIGKILL) resumes where it stopped; ``OUT/corpus.json`` holds the fingerprint
 of the inputs and settings, and resuming into a folder made by other inputs is an error.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +32,47 @@ from bayesmeta.corpus.sources import Analysis, expand, from_revman, from_table, 
 from bayesmeta.errors import InputError
 
 
+def inventory(inputs: list[str | Path]) -> list[dict[str, Any]]:
+    """One manifest record per input: path, kind and SHA-256 (read before any analysis, so a
+    resumed run can check that its inputs are the same)."""
+    return [{"path": str(p), "kind": kind, "sha256": sha256(p)} for p, kind in expand(inputs)]
+
+
+def stream(
+    records: list[dict[str, Any]], measure: str | None = None, keep_going: bool = False
+) -> Iterator[Analysis]:
+    """The analyses of every input, one input read at a time; each record gets its
+    ``analyses`` count (with ``keep_going``, the error of an unreadable RevMan input)."""
+    for rec in records:
+        path = Path(rec["path"])
+        try:
+            got = from_table(path, measure) if rec["kind"] == "table" else from_revman(path)
+        except InputError as err:
+            if not keep_going or rec["kind"] == "table":
+                raise
+            rec["error"] = err.oneline()
+            continue
+        rec["analyses"] = len(got)
+        yield from got
+
+
 def gather(
     inputs: list[str | Path], measure: str | None = None, keep_going: bool = False
 ) -> tuple[list[Analysis], list[dict[str, Any]]]:
-    """The analyses of every input, and one manifest record per input (path, kind,
-    SHA-256, analyses; with ``keep_going`` the error of an unreadable input instead of
-    raising it)."""
-    analyses: list[Analysis] = []
-    records: list[dict[str, Any]] = []
-    for path, kind in expand(inputs):
-        rec: dict[str, Any] = {"path": str(path), "kind": kind, "sha256": sha256(path)}
-        try:
-            got = from_table(path, measure) if kind == "table" else from_revman(path)
-        except InputError as err:
-            if not keep_going or kind == "table":
-                raise
-            rec["error"] = err.oneline()
-            records.append(rec)
-            continue
-        rec["analyses"] = len(got)
-        analyses += got
-        records.append(rec)
-    return analyses, records
+    """All analyses of the inputs at once, and their manifest records (`stream`)."""
+    records = inventory(inputs)
+    return list(stream(records, measure, keep_going)), records
+
+
+def _chunks(items: Iterator[Analysis], size: int) -> Iterator[list[Analysis]]:
+    chunk: list[Analysis] = []
+    for a in items:
+        chunk.append(a)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def fingerprint(records: list[dict[str, Any]], settings: dict[str, Any]) -> str:
@@ -105,13 +128,12 @@ def run(
         raise InputError(f"workers must be >= 0 (got {workers}) (option --workers)")
     if chunk_size < 1:
         raise InputError(f"chunk size must be >= 1 (got {chunk_size}) (option --chunk-size)")
-    analyses, records = gather(list(inputs), measure, keep_going)
+    records = inventory(list(inputs))
     settings = {"measure": measure, "tau_prior": tau_prior, "mu_prior": mu_prior,
                 "level": level, "chunk_size": chunk_size}  # fmt: skip
-    chunks = [analyses[i : i + chunk_size] for i in range(0, len(analyses), chunk_size)]
+    chunks = _chunks(stream(records, measure, keep_going), chunk_size)
     if out is None:
-        parts = [compute_chunk(c, tau_prior, mu_prior, level) for c in chunks]
-        return _join(parts)
+        return _join([compute_chunk(c, tau_prior, mu_prior, level) for c in chunks])
     folder = Path(out)
     (folder / "chunks").mkdir(parents=True, exist_ok=True)
     fp = fingerprint(records, settings)
@@ -120,27 +142,34 @@ def run(
         raise InputError("the output folder holds a corpus run of other inputs or settings; "
                          "use a new --out folder", file=str(folder))  # fmt: skip
     meta.write_text(json.dumps({"fingerprint": fp}))
-    paths = [folder / "chunks" / f"chunk_{j:06d}.parquet" for j in range(len(chunks))]
-    todo = [j for j in range(len(chunks)) if not paths[j].exists()]
     from bayesmeta.progress import Counter, on_terminal
 
-    bar = Counter(len(todo), "corpus", progress and bool(todo) and on_terminal(), unit="chunks")
-    if todo and workers == 0 and not scheduler:
-        for j in todo:
-            _write(compute_chunk(chunks[j], tau_prior, mu_prior, level), paths[j])
-            bar.step()
-    elif todo:
-        from dask.distributed import as_completed
+    bar = Counter(len(records), "corpus", progress and on_terminal(), unit="inputs")
+    paths: list[Path] = []
+    if workers == 0 and not scheduler:
+        for j, chunk in enumerate(chunks):
+            paths.append(_chunk_path(folder, j))
+            if not paths[-1].exists():
+                _write(compute_chunk(chunk, tau_prior, mu_prior, level), paths[-1])
+            _progress(bar, records)
+    else:
+        from dask.distributed import wait
 
         from bayesmeta.cluster import dask_client
 
         client, cluster = dask_client(workers, scheduler)
         try:
-            futs = {client.submit(compute_chunk, chunks[j], tau_prior, mu_prior, level,
-                                  pure=False): j for j in todo}  # fmt: skip
-            for fut in as_completed(futs):
-                _write(fut.result(), paths[futs[fut]])
-                bar.step()
+            busy: dict[Any, Path] = {}
+            most = 2 * max(1, len(client.scheduler_info().get("workers", {})))
+            for j, chunk in enumerate(chunks):  # at most `most` chunks in flight: memory
+                paths.append(_chunk_path(folder, j))  # stays bounded
+                if not paths[-1].exists():
+                    busy[client.submit(compute_chunk, chunk, tau_prior, mu_prior, level,
+                                       pure=False)] = paths[-1]  # fmt: skip
+                while len(busy) >= most:
+                    _collect(wait(list(busy), return_when="FIRST_COMPLETED").done, busy)
+                _progress(bar, records)
+            _collect(wait(list(busy)).done, busy)
         finally:
             client.close()
             if cluster is not None:
@@ -157,6 +186,21 @@ def run(
     }  # fmt: skip
     _atomic_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
     return table
+
+
+def _chunk_path(folder: Path, j: int) -> Path:
+    return folder / "chunks" / f"chunk_{j:06d}.parquet"
+
+
+def _collect(done: Any, busy: dict[Any, Path]) -> None:
+    for fut in done:
+        _write(fut.result(), busy.pop(fut))
+
+
+def _progress(bar: Any, records: list[dict[str, Any]]) -> None:
+    read = sum("analyses" in r or "error" in r for r in records)
+    while bar.done < read:
+        bar.step()
 
 
 def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:
