@@ -66,7 +66,18 @@ def compute_chunk(
     mu_prior: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """The rows of ``analyses`` (module docstring), in their order."""
+    """The rows of ``analyses`` (module docstring), in their order.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.corpus.compute import compute_chunk
+        >>> from bayesmeta.corpus.sources import Analysis
+        >>> a = Analysis("t", "1", "x", "effect sizes", "MD", np.array([0.1, 0.5]),
+        ...              np.array([0.04, 0.09]))
+        >>> row = compute_chunk([a]).iloc[0]
+        >>> int(row["k"]), row["tau_prior"].startswith("halfcauchy"), float(row["reml_estimate"])
+        (2, True, 0.2375...)
+    """
     n = len(analyses)
     out: dict[str, Any] = {c: np.full(n, np.nan) for c in _NUMERIC}
     for c in ("source", "analysis", "name", "data_type", "measure", "status", "stored_method",

@@ -43,7 +43,7 @@ def excludes_null(table: pd.DataFrame, lo: str, hi: str) -> pd.Series:
     return out.where(a.notna() & b.notna(), pd.NA)
 
 
-def conclusions(table: pd.DataFrame, by: str) -> pd.DataFrame:
+def _conclusions(table: pd.DataFrame, by: str) -> pd.DataFrame:
     """Per group of ``by``: analyses, and how many intervals exclude the null per method."""
     ok = table[table["status"] == "ok"]
     rows = []
@@ -55,7 +55,7 @@ def conclusions(table: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def changes(table: pd.DataFrame) -> pd.DataFrame:
+def _changes(table: pd.DataFrame) -> pd.DataFrame:
     """Against the stored conclusion (analyses with a stored interval): how many change
     (excluded -> includes the null, or the reverse) under each other method."""
     ok = table[table["status"] == "ok"]
@@ -72,7 +72,7 @@ def changes(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def tau_by_measure(table: pd.DataFrame) -> pd.DataFrame:
+def _tau_by_measure(table: pd.DataFrame) -> pd.DataFrame:
     """Quartiles of the posterior median of tau and of the REML tau, by measure."""
     ok = table[table["status"] == "ok"]
     rows = []
@@ -85,7 +85,7 @@ def tau_by_measure(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def agreement(table: pd.DataFrame) -> dict[str, int]:
+def _agreement(table: pd.DataFrame) -> dict[str, int]:
     """How many stored estimates the recomputation reproduces (1e-6 relative or absolute)."""
     t = table[(table["status"] == "ok") & table["stored_estimate"].notna()]
     a, b = t["classical_estimate"].astype(float), t["stored_estimate"].astype(float)
@@ -94,25 +94,37 @@ def agreement(table: pd.DataFrame) -> dict[str, int]:
 
 
 def write_summary(table: pd.DataFrame, folder: Path) -> dict[str, Any]:
-    """Write summary.md, summary.html and the figures; return the counts for the manifest."""
+    """Write summary.md, summary.html and the figures; return the counts for the manifest.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> import pandas as pd
+        >>> from bayesmeta.corpus import run
+        >>> from bayesmeta.corpus.report import write_summary
+        >>> pd.DataFrame({"analysis": ["a", "a"], "study": ["1", "2"], "yi": [0.1, 0.3],
+        ...               "vi": [0.04, 0.05]}).to_csv("c.csv", index=False)
+        >>> counts = write_summary(run(["c.csv"], workers=0, progress=False), Path("."))
+        >>> counts["analyses"], Path("summary.md").exists()
+        (1, True)
+    """
     from bayesmeta.review.report import markdown_to_html
 
     ok = table["status"] == "ok"
     skipped = table.loc[~ok, "status"].value_counts()
     counts = {"analyses": len(table), "ok": int(ok.sum()), "skipped": int((~ok).sum()),
               "sources": int(table["source"].nunique())}  # fmt: skip
-    agree = agreement(table)
+    agree = _agreement(table)
     lines = [
         "# Corpus re-analysis", "",
         f"{counts['analyses']} analyses from {counts['sources']} sources: {counts['ok']} "
         f"re-analysed, {counts['skipped']} skipped (reasons below). Intervals are 95 % "
         "unless set otherwise; the null is 0 on the analysis scale (log ratios, differences).",
         "", "## Conclusions: intervals that exclude the null", "", "### By measure", "",
-        _md(conclusions(table, "measure")), "", "### By source", "",
-        _md(conclusions(table, "source")), "",
-        "### Against the stored conclusion", "", _md(changes(table)), "",
+        _md(_conclusions(table, "measure")), "", "### By source", "",
+        _md(_conclusions(table, "source")), "",
+        "### Against the stored conclusion", "", _md(_changes(table)), "",
         "![Conclusions by method and measure](conclusions.png)", "",
-        "## Heterogeneity by measure", "", _md(tau_by_measure(table)), "",
+        "## Heterogeneity by measure", "", _md(_tau_by_measure(table)), "",
         "![tau by measure](tau_by_measure.png)", "",
         "## Stored and recomputed estimates", "",
         f"The recomputation with the source's own method reproduces {agree['reproduced']} of "
@@ -151,7 +163,7 @@ def _figures(table: pd.DataFrame, folder: Path) -> None:
 
     plt = pyplot()
     ok = table[table["status"] == "ok"]
-    conc = conclusions(table, "measure")
+    conc = _conclusions(table, "measure")
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     if not conc.empty:
         names = [m for m, _, _ in METHODS]

@@ -32,13 +32,13 @@ from bayesmeta.corpus.sources import Analysis, expand, from_revman, from_table, 
 from bayesmeta.errors import InputError
 
 
-def inventory(inputs: list[str | Path]) -> list[dict[str, Any]]:
+def _inventory(inputs: list[str | Path]) -> list[dict[str, Any]]:
     """One manifest record per input: path, kind and SHA-256 (read before any analysis, so a
     resumed run can check that its inputs are the same)."""
     return [{"path": str(p), "kind": kind, "sha256": sha256(p)} for p, kind in expand(inputs)]
 
 
-def stream(
+def _stream(
     records: list[dict[str, Any]], measure: str | None = None, keep_going: bool = False
 ) -> Iterator[Analysis]:
     """The analyses of every input, one input read at a time; each record gets its
@@ -59,9 +59,20 @@ def stream(
 def gather(
     inputs: list[str | Path], measure: str | None = None, keep_going: bool = False
 ) -> tuple[list[Analysis], list[dict[str, Any]]]:
-    """All analyses of the inputs at once, and their manifest records (`stream`)."""
-    records = inventory(inputs)
-    return list(stream(records, measure, keep_going)), records
+    """All analyses of the inputs at once, and their manifest records (path, kind,
+    SHA-256, analyses).
+
+    Examples:
+        >>> import pandas as pd
+        >>> from bayesmeta.corpus.run import gather
+        >>> pd.DataFrame({"analysis": ["a", "b"], "study": ["1", "1"], "yi": [0.1, 0.2],
+        ...               "vi": [0.1, 0.1]}).to_csv("t.csv", index=False)
+        >>> analyses, records = gather(["t.csv"])
+        >>> [a.analysis for a in analyses], records[0]["analyses"], len(records[0]["sha256"])
+        (['a', 'b'], 2, 64)
+    """
+    records = _inventory(inputs)
+    return list(_stream(records, measure, keep_going)), records
 
 
 def _chunks(items: Iterator[Analysis], size: int) -> Iterator[list[Analysis]]:
@@ -75,7 +86,7 @@ def _chunks(items: Iterator[Analysis], size: int) -> Iterator[list[Analysis]]:
         yield chunk
 
 
-def fingerprint(records: list[dict[str, Any]], settings: dict[str, Any]) -> str:
+def _fingerprint(records: list[dict[str, Any]], settings: dict[str, Any]) -> str:
     """SHA-256 of the inputs' hashes and the settings (what resuming must match)."""
     blob = json.dumps({"inputs": [(r["path"], r["sha256"]) for r in records],
                        "settings": settings}, sort_keys=True)  # fmt: skip
@@ -128,15 +139,15 @@ def run(
         raise InputError(f"workers must be >= 0 (got {workers}) (option --workers)")
     if chunk_size < 1:
         raise InputError(f"chunk size must be >= 1 (got {chunk_size}) (option --chunk-size)")
-    records = inventory(list(inputs))
+    records = _inventory(list(inputs))
     settings = {"measure": measure, "tau_prior": tau_prior, "mu_prior": mu_prior,
                 "level": level, "chunk_size": chunk_size}  # fmt: skip
-    chunks = _chunks(stream(records, measure, keep_going), chunk_size)
+    chunks = _chunks(_stream(records, measure, keep_going), chunk_size)
     if out is None:
         return _join([compute_chunk(c, tau_prior, mu_prior, level) for c in chunks])
     folder = Path(out)
     (folder / "chunks").mkdir(parents=True, exist_ok=True)
-    fp = fingerprint(records, settings)
+    fp = _fingerprint(records, settings)
     meta = folder / "corpus.json"
     if meta.exists() and json.loads(meta.read_text()).get("fingerprint") != fp:
         raise InputError("the output folder holds a corpus run of other inputs or settings; "

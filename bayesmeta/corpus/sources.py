@@ -65,7 +65,15 @@ class Analysis:
 
 
 def sha256(path: Path) -> str:
-    """SHA-256 of a file, or of a folder's files (names and contents, in sorted order)."""
+    """SHA-256 of a file, or of a folder's files (names and contents, in sorted order).
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.corpus.sources import sha256
+        >>> _ = Path("e.txt").write_bytes(b"")
+        >>> sha256(Path("e.txt"))[:16]
+        'e3b0c44298fc1c14'
+    """
     h = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for f in files:
@@ -79,7 +87,17 @@ def sha256(path: Path) -> str:
 
 def expand(inputs: list[str | Path]) -> list[tuple[Path, str]]:
     """``(path, kind)`` of every input: ``revman`` (a .rm5 file, a data package) or
-    ``table`` (CSV / Parquet); folders are searched recursively for RevMan inputs."""
+    ``table`` (CSV / Parquet); folders are searched recursively for RevMan inputs.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.corpus.sources import expand
+        >>> Path("reviews/sub").mkdir(parents=True)
+        >>> _ = Path("reviews/sub/a.rm5").write_text("<COCHRANE_REVIEW/>")
+        >>> _ = Path("t.csv").write_text("analysis,study,yi,vi\\n")
+        >>> [(p.as_posix(), kind) for p, kind in expand(["reviews", "t.csv"])]
+        [('reviews/sub/a.rm5', 'revman'), ('t.csv', 'table')]
+    """
     out: list[tuple[Path, str]] = []
     for raw in inputs:
         p = Path(raw)
@@ -100,7 +118,20 @@ def expand(inputs: list[str | Path]) -> list[tuple[Path, str]]:
 
 
 def from_revman(path: Path) -> list[Analysis]:
-    """The outcomes of a RevMan file or data package (module docstring)."""
+    """The outcomes of a RevMan file or data package (module docstring).
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.corpus.sources import from_revman
+        >>> _ = Path("r.rm5").write_text(
+        ...     '<COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO="1"><CONT_OUTCOME NO="1" '
+        ...     'METHOD="IV" EFFECT_MEASURE="MD" RANDOM="NO" EFFECT_SIZE="-1.0"><NAME>Pain</NAME>'
+        ...     '<CONT_DATA STUDY_ID="STD-A" MEAN_1="5" SD_1="2" TOTAL_1="10" MEAN_2="6" SD_2="2" '
+        ...     'TOTAL_2="12"/></CONT_OUTCOME></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>')
+        >>> a = from_revman(Path("r.rm5"))[0]
+        >>> a.analysis, a.k, a.stored["estimate"], a.classical["estimate"]
+        ('1.1', 1, -1.0, -1.0)
+    """
     from bayesmeta.io import compare_all, read_revman
     from bayesmeta.io.revman import study_estimates
 
@@ -159,7 +190,16 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def from_table(path: Path, measure: str | None = None) -> list[Analysis]:
-    """The analyses of a long table (module docstring)."""
+    """The analyses of a long table (module docstring).
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.corpus.sources import from_table
+        >>> _ = Path("t.csv").write_text("analysis,study,yi,sei\\nA,1,0.2,0.1\\nA,2,0.4,0.2\\n")
+        >>> a = from_table(Path("t.csv"))[0]
+        >>> a.analysis, a.k, a.vi.round(4).tolist()
+        ('A', 2, [0.01, 0.04])
+    """
     from bayesmeta.effects import compute
     from bayesmeta.studies import label_column, numeric_column
 
