@@ -287,3 +287,32 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_files(tmp_path):
     subprocess.run([*cmd, str(part)], check=True, capture_output=True)
     for name in ("analyses.csv", "analyses.parquet"):
         assert (part / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_batched_classical_on_a_thousand_analyses_up_to_k_200(tmp_path):
+    """REML, HKSJ, the prediction interval, I^2 and DL of 1,000 random analyses (k from 1 to
+    200, tau at 0 and identical effects included) against `pool`, analysis by analysis."""
+    rng = np.random.default_rng(24)
+    df = long_table(rng, 1000, kmax=200)
+    path = tmp_path / "big.parquet"
+    df.to_parquet(path, index=False)
+    out = run([path], workers=0, progress=False).set_index("analysis")
+    checked = 0
+    for a, t in tables(df):
+        row = out.loc[a]
+        assert row["classical_estimate"] == pytest.approx(pool(t, method="DL").estimate,
+                                                          rel=REL, abs=ABS)  # fmt: skip
+        if t.k == 1:
+            continue
+        try:
+            r = pool(t, method="REML", ci="hksj", tau2_ci=False)
+        except ConvergenceError:
+            assert np.isnan(row["reml_tau2"])
+            continue
+        assert row["reml_tau2"] == pytest.approx(r.tau2, rel=REL, abs=ABS)
+        assert row["hksj_ci_high"] == pytest.approx(r.ci_high, rel=REL, abs=ABS)
+        assert row["pi_low"] == pytest.approx(r.pi_low, rel=REL, abs=ABS)
+        assert row["i2"] == pytest.approx(r.i2, rel=REL, abs=1e-9)
+        checked += 1
+    assert checked > 900
