@@ -114,8 +114,9 @@ def run(
             tables (CSV / Parquet).
         out: output folder (None: compute in this process, write nothing).
         measure: the measure of raw columns in long tables without a ``measure`` column.
-        tau_prior, mu_prior: priors for every analysis (default: each analysis's
-            scale-safe defaults; mu flat).
+        tau_prior: the tau prior of every analysis (default: each analysis's scale-safe
+            default).
+        mu_prior: the mu prior of every analysis, flat or normal (default flat).
         level: interval level. Default 0.95.
         workers: local Dask workers (default: one per CPU; 0: this process).
         scheduler: address of an existing Dask scheduler (then ``workers`` is ignored).

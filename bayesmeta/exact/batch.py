@@ -148,9 +148,11 @@ def batch_posterior(
     """Exact posteriors of many analyses (module docstring); one entry per analysis.
 
     Args:
-        yi, sei: per analysis, the study estimates and standard errors (any lengths >= 1).
+        yi: per analysis, the study estimates (any lengths >= 1).
+        sei: per analysis, their standard errors.
         tau_priors: `TauPriors` for the analyses.
-        mu_mean, mu_sd: a normal mu prior per analysis (arrays; nan or None: flat).
+        mu_mean: the mean of a normal mu prior per analysis (nan or None: flat).
+        mu_sd: its SD per analysis (nan or None: flat).
         level: interval level (central intervals).
         order: Gauss-Legendre points per panel (as the single engine's default).
         evidence_only: compute only ``log_marginal_likelihood`` (the rest nan).
@@ -165,6 +167,16 @@ def batch_posterior(
         ``{key: array}`` for `KEYS`: mu median and interval; tau median and interval; the
         predictive interval of theta_new; P(mu > 0); and log p(y) (nan with a flat mu
         prior).
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.exact import NormalNormal
+        >>> from bayesmeta.exact.batch import TauPriors, batch_posterior
+        >>> y, s = [np.array([0.1, 0.5, 0.2])], [np.array([0.1, 0.2, 0.3])]
+        >>> out = batch_posterior(y, s, TauPriors.halfcauchy([0.3]), [0.0], [1.0])
+        >>> one = NormalNormal(y[0], s[0], "halfcauchy(0.3)", "normal(0, 1)")
+        >>> bool(np.isclose(out["tau_high"][0], one.tau.quantile(0.975), rtol=1e-10))
+        True
     """
     n = len(yi)
     if len(sei) != n or tau_priors.scale.size != n:
