@@ -40,6 +40,7 @@ import numpy as np
 from scipy import special
 
 from bayesmeta.errors import InputError
+from bayesmeta.exact.mixture import bracketed_newton
 from bayesmeta.exact.quadrature import TAU_MAX, TAU_MIN, _gauss_legendre
 from bayesmeta.priors import Prior, parse_prior
 
@@ -671,14 +672,7 @@ def _mixture_quantile(w: np.ndarray, m: np.ndarray, s: np.ndarray, p: float) -> 
         tail = _seqsum(special.ndtr(-zz if upper else zz) * w[act])
         f = _seqsum(np.exp(-0.5 * zz * zz) * inv_s[act] * wpdf[act])
         g = (1.0 - p) - tail if upper else tail - p
-        pos = g > 0
-        hi = np.where(pos, x, hi)
-        lo = np.where(pos, lo, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xn = x - g / f
-        bad = ~np.isfinite(xn) | (xn < lo) | (xn > hi)
-        xn = np.where(bad, 0.5 * (lo + hi), xn)
-        done = (np.abs(xn - x) <= 1e-14 * (np.abs(x) + scale)) | (g == 0) | (hi - lo <= 0)
+        xn, lo, hi, done = bracketed_newton(x, g, f, lo, hi, 1e-14, scale)
         out[act[done]] = xn[done]
         keep = ~done
         if not keep.any():

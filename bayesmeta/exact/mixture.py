@@ -28,6 +28,35 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _PRUNE = 1e-18  # drop nodes with W_j < _PRUNE * max(W) from cdf/quantile sums
 
 
+def bracketed_newton(
+    x: np.ndarray, g: np.ndarray, f: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float,
+    scale: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """One safeguarded Newton step for g(x) = 0, g increasing with derivative f: the bracket
+    [lo, hi] shrinks to the side of the root, and a step that leaves it (or is not finite)
+    bisects instead. Returns (x_new, lo, hi, done), done where the step is below
+    ``tol * (|x| + scale)``, g = 0 or the bracket is empty.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.exact.mixture import bracketed_newton
+        >>> x = np.array([1.0])
+        >>> xn, lo, hi, done = bracketed_newton(x, x**2 - 2, 2 * x, np.array([0.0]),
+        ...                                     np.array([2.0]), 1e-14, np.array([1.0]))
+        >>> xn.tolist(), lo.tolist(), hi.tolist(), done.tolist()
+        ([1.5], [1.0], [2.0], [False])
+    """
+    pos = g > 0
+    hi = np.where(pos, x, hi)
+    lo = np.where(pos, lo, x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xn = x - g / f
+    bad = ~np.isfinite(xn) | (xn < lo) | (xn > hi)
+    xn = np.where(bad, 0.5 * (lo + hi), xn)
+    done = (np.abs(xn - x) <= tol * (np.abs(x) + scale)) | (g == 0) | (hi - lo <= 0)
+    return xn, lo, hi, done
+
+
 class NormalMixture:
     """Rows r = 0..M-1 of normal mixtures sharing weights ``w`` (N,): means, sds (M, N).
 
@@ -150,14 +179,7 @@ class NormalMixture:
             z *= -0.5
             f = (np.exp(z) * inv_s) @ w_pdf
             g = np.where(upper, (1.0 - pa) - tail, tail - pa)
-            pos = g > 0
-            hi = np.where(pos, x, hi)
-            lo = np.where(pos, lo, x)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                xn = x - g / f
-            bad = ~np.isfinite(xn) | (xn < lo) | (xn > hi)
-            xn = np.where(bad, 0.5 * (lo + hi), xn)
-            done = (np.abs(xn - x) <= tol * (np.abs(x) + scale)) | (g == 0) | (hi - lo <= 0)
+            xn, lo, hi, done = bracketed_newton(x, g, f, lo, hi, tol, scale)
             x = xn
             if done.all():
                 break
