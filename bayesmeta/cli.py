@@ -152,9 +152,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")  # fmt: skip
 
     p = sub.add_parser(
-        "revman", help="recompute every analysis of a RevMan 5 file (.rm5 or CSV export)"
+        "revman",
+        help="recompute every analysis of a RevMan 5 file (.rm5, CSV export) or a Cochrane "
+        "data package (RevMan Web)",
     )
-    p.add_argument("file", help="RevMan 5 review (.rm5) or RevMan's CSV export of analyses")
+    p.add_argument("file", help="RevMan 5 review (.rm5), RevMan's CSV export of analyses, or "
+                   "a Cochrane data package (the ZIP, the Cochrane Library's ZIP, or the "
+                   "unpacked folder)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
         "--out", default=None, metavar="DIR",
