@@ -375,8 +375,6 @@ def _cmd_revman(args: argparse.Namespace) -> int:
                   if st["estimate"] is not None else "(nothing stored)")  # fmt: skip
         print(f"{e['comparison']}.{e['outcome']}{sub} {e['name']}")
         flag = "" if e["match"] else "  MISMATCH: " + ", ".join(e["mismatches"][:6])
-        for key, why in e.get("mismatch_reasons", {}).items():
-            flag += f"\n    {key}: {why}"
         print(
             f"  {e['method']} {e['measure']} {e['model']}, k = {e['k']}: RevMan {stored}; "
             f"recomputed {rc['estimate']:.4g} [{rc['ci_low']:.4g}, {rc['ci_high']:.4g}]{flag}"

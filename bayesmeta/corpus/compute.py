@@ -13,8 +13,8 @@ Bayesian re-analyses of a chunk of `Analysis` records, all batched.
   given for all analyses, or each analysis's scale-safe defaults (`bayesmeta.defaults`:
   mu flat; tau half-normal(0.5) on log ratios, half-normal(0.5 UISD) with sample sizes,
   else half-Cauchy(harmonic-mean SE)); model averaging over fixed/random x effect/no effect
-  (`bayesmeta.exact.batch.batch_model_average`, equal prior probabilities) with the proper
-  default mu prior of `bayesmeta.exact.averaging.default_mu_prior` unless a normal mu prior
+  (as `bayesmeta.exact.batch.batch_model_average`, equal prior probabilities) with the proper
+  default mu prior of `bayesmeta.exact.averaging.default_mu_sd` unless a normal mu prior
   is given.
 
 Ratio measures are on the log scale and named so (``log OR``).
@@ -151,7 +151,7 @@ def _classical(analyses: list[Analysis], ok: np.ndarray, out: dict[str, Any],
 def _bayes(analyses: list[Analysis], ok: np.ndarray, out: dict[str, Any],
            tau_prior: str | None, mu_prior: str | None, level: float) -> None:  # fmt: skip
     from bayesmeta.defaults import default_priors
-    from bayesmeta.exact.averaging import default_mu_prior
+    from bayesmeta.exact.averaging import default_mu_sd
     from bayesmeta.exact.batch import (
         TauPriors,
         average,
@@ -184,11 +184,8 @@ def _bayes(analyses: list[Analysis], ok: np.ndarray, out: dict[str, Any],
         out["mu_prior"][i] = "flat" if mu_given is None else mu_given.text
         if mu_given is not None and mu_given.family == "normal":
             bma_sd[j] = mu_given.params[1]
-        elif tau_given is None:  # default_mu_prior's rule from the same data summaries
-            bma_sd[j] = 1.0 if d.rule == "log-ratio" else float(
-                f"{(d.scale if d.rule == 'uisd' else 10 * float(d.scale or 0.0)):.6g}")  # fmt: skip
         else:
-            bma_sd[j] = parse_prior(default_mu_prior(s, n=a.ni, measure=a.measure), "mu").params[1]
+            bma_sd[j] = default_mu_sd(s, n=a.ni, measure=a.measure)
     m_mean = np.full(rows.size, np.nan)
     m_sd = np.full(rows.size, np.nan)
     if mu_given is not None and mu_given.family == "normal":

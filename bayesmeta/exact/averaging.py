@@ -99,6 +99,23 @@ class ModelAverage:
         return "\n".join(lines)
 
 
+def default_mu_sd(sei: Any, n: Any = None, measure: str | None = None) -> float:
+    """The SD of `default_mu_prior`, to the 6 significant digits its text prints.
+
+    Examples:
+        >>> from bayesmeta.exact.averaging import default_mu_sd
+        >>> default_mu_sd([0.2, 0.3], measure="OR"), default_mu_sd([0.2, 0.3])
+        (1.0, 2.35339)
+    """
+    from bayesmeta.defaults import LOG_RATIO_MEASURES, harmonic_se, uisd
+
+    if measure is not None and str(measure).upper() in LOG_RATIO_MEASURES:
+        return 1.0
+    s = np.asarray(sei, dtype=float)
+    sd = uisd(n, s) if n is not None else 10 * harmonic_se(s)
+    return float(f"{sd:.6g}")
+
+
 def default_mu_prior(sei: np.ndarray, n: Any = None, measure: str | None = None) -> str:
     """The proper default mu prior of the model averaging (module docstring).
 
@@ -107,14 +124,7 @@ def default_mu_prior(sei: np.ndarray, n: Any = None, measure: str | None = None)
         >>> default_mu_prior([0.2, 0.3], measure="OR")
         'normal(0, 1)'
     """
-    from bayesmeta.defaults import LOG_RATIO_MEASURES, harmonic_se, uisd
-
-    if measure is not None and str(measure).upper() in LOG_RATIO_MEASURES:
-        return "normal(0, 1)"
-    s = np.asarray(sei, dtype=float)
-    if n is not None:
-        return f"normal(0, {uisd(n, s):.6g})"
-    return f"normal(0, {10 * harmonic_se(s):.6g})"
+    return f"normal(0, {default_mu_sd(sei, n, measure):.6g})"
 
 
 def _log_fixed(y: np.ndarray, s2: np.ndarray, m0: float, v0: float) -> float:

@@ -32,7 +32,7 @@ Examples:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,7 @@ import numpy as np
 from scipy import special
 
 from bayesmeta.errors import InputError
+from bayesmeta.exact.averaging import _log_fixed
 from bayesmeta.exact.mixture import bracketed_newton
 from bayesmeta.exact.quadrature import TAU_MAX, TAU_MIN, _gauss_legendre
 from bayesmeta.priors import Prior, parse_prior
@@ -185,30 +186,38 @@ def batch_posterior(
     m0 = np.full(n, np.nan) if mu_mean is None else np.asarray(mu_mean, float)
     s0 = np.full(n, np.nan) if mu_sd is None else np.asarray(mu_sd, float)
     out = {key: np.full(n, np.nan) for key in (*KEYS, "log_evidence_normal")}
-    k = np.array([np.size(v) for v in yi])
     flat = ~np.isfinite(s0)
+    for r, y, s in _blocks(yi, sei, flat):
+        is_flat = bool(flat[r[0]])
+        g = _Group(y, s, tau_priors.take(r), m0[r], s0[r], is_flat, order)
+        if evidence_only:
+            out["log_marginal_likelihood"][r] = np.nan if is_flat else g.log_norm
+            continue
+        res = g.summary(level)
+        for key in KEYS:
+            out[key][r] = res[key]
+        if is_flat and averaging_sd is not None:
+            out["log_evidence_normal"][r] = g.log_evidence_normal(
+                np.zeros(r.size), np.asarray(averaging_sd, float)[r]
+            )
+    return out
+
+
+def _blocks(
+    yi: Sequence[Any], sei: Sequence[Any], kind: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(rows, y, s) of analyses with the same k and the same ``kind``, as (B, k) arrays in
+    blocks of bounded size (memory O(k x nodes) per analysis, not for the whole batch)."""
+    k = np.array([np.size(v) for v in yi])
     for kk in np.unique(k):
-        for is_flat in (True, False):
-            rows = np.flatnonzero((k == kk) & (flat == is_flat))
-            if rows.size == 0:
-                continue
+        for kd in np.unique(kind):
+            rows = np.flatnonzero((k == kk) & (kind == kd))
             step = max(1, _CELLS // (64 * (int(kk) + 1) * 12))
             for start in range(0, rows.size, step):
                 r = rows[start : start + step]
                 y = np.array([np.asarray(yi[i], float) for i in r]).reshape(r.size, int(kk))
                 s = np.array([np.asarray(sei[i], float) for i in r]).reshape(r.size, int(kk))
-                g = _Group(y, s, tau_priors.take(r), m0[r], s0[r], is_flat, order)
-                if evidence_only:
-                    out["log_marginal_likelihood"][r] = np.nan if is_flat else g.log_norm
-                    continue
-                res = g.summary(level)
-                for key in KEYS:
-                    out[key][r] = res[key]
-                if is_flat and averaging_sd is not None:
-                    out["log_evidence_normal"][r] = g.log_evidence_normal(
-                        np.zeros(r.size), np.asarray(averaging_sd, float)[r]
-                    )
-    return out
+                yield r, y, s
 
 
 def batch_log_evidence_mu(
@@ -231,16 +240,9 @@ def batch_log_evidence_mu(
     n = len(yi)
     mus = np.broadcast_to(np.asarray(mu, float), (n,))
     out = np.full(n, np.nan)
-    k = np.array([np.size(v) for v in yi])
-    for kk in np.unique(k):
-        rows = np.flatnonzero(k == kk)
-        step = max(1, _CELLS // (64 * (int(kk) + 1) * 12))
-        for start in range(0, rows.size, step):
-            r = rows[start : start + step]
-            y = np.array([np.asarray(yi[i], float) for i in r]).reshape(r.size, int(kk))
-            s = np.array([np.asarray(sei[i], float) for i in r]).reshape(r.size, int(kk))
-            g = _Group(y, s, tau_priors.take(r), mus[r], mus[r], False, order, mu_fixed=mus[r])
-            out[r] = g.log_norm
+    for r, y, s in _blocks(yi, sei, np.zeros(n, bool)):
+        g = _Group(y, s, tau_priors.take(r), mus[r], mus[r], False, order, mu_fixed=mus[r])
+        out[r] = g.log_norm
     return out
 
 
@@ -258,11 +260,7 @@ def fixed_evidence(yi: Sequence[Any], sei: Sequence[Any], mu_mean: Any, mu_sd: A
     for i in range(len(yi)):  # closed forms: cheap
         y, s2 = np.asarray(yi[i], float), np.asarray(sei[i], float) ** 2
         out[i, 0] = float(np.sum(-0.5 * (_LOG_2PI + np.log(s2) + y**2 / s2)))
-        w = 1.0 / s2
-        d = y - m0[i]
-        a = 1.0 + s0[i] ** 2 * w.sum()
-        quad = float(np.sum(w * d * d)) - s0[i] ** 2 * float(np.sum(w * d)) ** 2 / a
-        out[i, 1] = -0.5 * (y.size * _LOG_2PI + float(np.log(s2).sum()) + math.log(a) + quad)
+        out[i, 1] = _log_fixed(y, s2, float(m0[i]), float(s0[i]) ** 2)
     return out
 
 

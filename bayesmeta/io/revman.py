@@ -714,18 +714,7 @@ def compare_stored(a: RevManAnalysis, rtol: float = 1e-6) -> dict[str, Any]:
         "match": not mismatches,
         "mismatches": mismatches,
         **_package_parts(a, rec),
-        **_reasons(a, rec, mismatches),
     }
-
-
-def _reasons(a: RevManAnalysis, rec: dict[str, Any], mismatches: list[str]) -> dict[str, Any]:
-    """Why a stored number is not reproduced, where the reason is known."""
-    why = {}
-    if "i2" in mismatches and a.stored.get("q_df") == 0 and a.stored.get("i2") == 100.0:
-        why["i2"] = ("RevMan Web stores I² = 100 for an analysis with one estimable study "
-                     "among several (Chi² = 0, df = 0); with df = 0 this package reports 0, as "
-                     "RevMan does for k = 1")  # fmt: skip
-    return {"mismatch_reasons": why} if why else {}
 
 
 def _package_parts(a: RevManAnalysis, rec: dict[str, Any]) -> dict[str, Any]:
