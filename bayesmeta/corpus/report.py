@@ -144,18 +144,18 @@ def write_summary(table: pd.DataFrame, folder: Path) -> dict[str, Any]:
 
 
 def _md(df: pd.DataFrame) -> str:
+    from bayesmeta.review.report import md_table
+
     if df.empty:
         return "None."
-    head = "| " + " | ".join(map(str, df.columns)) + " |"
-    sep = "|" + "---|" * len(df.columns)
-    body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body])
+    return md_table(list(map(str, df.columns)),
+                    [[_cell(v) for v in row] for row in df.itertuples(index=False)])  # fmt: skip
 
 
-def _cell(v: Any) -> str:
+def _cell(v: Any) -> Any:
     if isinstance(v, float):
         return "NA" if np.isnan(v) else f"{v:.3g}"
-    return str(v).replace("|", "/")
+    return v
 
 
 def _figures(table: pd.DataFrame, folder: Path) -> None:
