@@ -542,12 +542,11 @@ def _analysis(
     pooled = _flag(s.get("Overall estimates", "true")) or _flag(s.get("Subgroup estimates"))
     names = [r.get("Subgroup", "").strip() for r in rows]
     if any(names):
-        order = _subgroup_order(subrows, key, names)
+        mine = [x for x in subrows if _key(x, source, "subgroup-estimates.csv") == key]
         frames = []
-        for j, name in enumerate(order, start=1):
+        for j, name in enumerate(_subgroup_order(mine, names), start=1):
             part = [r for r in rows if r.get("Subgroup", "").strip() == name]
-            srec = next((x for x in subrows if _key(x, source, "subgroup-estimates.csv") == key
-                         and x.get("Subgroup", "").strip() == name), {})  # fmt: skip
+            srec = next((x for x in mine if x.get("Subgroup", "").strip() == name), {})
             sst, stol = _stored(srec) if srec else ({k: None for k in STORED_KEYS}, {})
             number, _ = _number(srec.get("Subgroup number")) if srec else (None, 0.0)
             df = _frame(
@@ -580,17 +579,13 @@ def _analysis(
     return a
 
 
-def _subgroup_order(
-    subrows: list[dict[str, str]], key: tuple[int, int], names: list[str]
-) -> list[str]:
-    """Subgroup names in their stored number's order, then any others as they appear."""
+def _subgroup_order(subrows: list[dict[str, str]], names: list[str]) -> list[str]:
+    """Subgroup names in the order of their stored numbers (``subrows``: the analysis's
+    subgroup-estimates rows), then any others as they appear."""
     numbered = []
     for x in subrows:
-        g, _ = _number(x.get("Analysis group"))
-        n, _ = _number(x.get("Analysis number"))
-        if (g, n) == (float(key[0]), float(key[1])):
-            num, _ = _number(x.get("Subgroup number"))
-            numbered.append((num if num is not None else math.inf, x.get("Subgroup", "").strip()))
+        num, _ = _number(x.get("Subgroup number"))
+        numbered.append((num if num is not None else math.inf, x.get("Subgroup", "").strip()))
     order = [name for _, name in sorted(numbered, key=lambda t: t[0]) if name in names]
     return order + [x for x in dict.fromkeys(names) if x and x not in order]
 
