@@ -17,8 +17,7 @@ from scipy import stats
 
 from bayesmeta.errors import InputError
 from bayesmeta.plots._style import pyplot
-from bayesmeta.plots.meta_forest import forest_plot
-from bayesmeta.scales import Scale
+from bayesmeta.plots.meta_forest import display_scale, forest_plot
 
 __all__ = ["bias_funnel", "forest_plot", "funnel_plot", "model_probability_plot", "posterior_plot"]
 
@@ -53,8 +52,7 @@ def funnel_plot(
     st = result.studies
     if st is None or st.empty:
         raise InputError("funnel: the result holds no study rows")
-    scale = Scale.of(measure if measure is not None else getattr(result, "measure", None))
-    show = np.exp if scale.ratio else (lambda v: np.asarray(v, float))
+    scale, show = display_scale(result, measure)
     yi = st["yi"].to_numpy(float)
     se = np.sqrt(st["vi"].to_numpy(float))
     plt = pyplot()
@@ -105,7 +103,7 @@ def posterior_plot(result: Any, *, xlabel: str | None = None, measure: str | Non
 
     if result.posterior is None:
         raise InputError("plot_posterior needs a Bayesian result (exact or PyMC)")
-    scale = Scale.of(measure if measure is not None else getattr(result, "measure", None))
+    scale, _ = display_scale(result, measure)
     unit = scale.model_label if xlabel is None else xlabel
     curves = result.densities()
     plt = pyplot()
@@ -155,7 +153,7 @@ def bias_funnel(fit: Any, summary: dict[str, Any], *, xlabel: str | None = None)
         ['Egger line', 'PET (chosen)', 'PEESE']
     """
     fig = funnel_plot(fit, xlabel=xlabel)
-    show = np.exp if Scale.of(getattr(fit, "measure", None)).ratio else (lambda v: v)
+    _, show = display_scale(fit)
     ax = fig.axes[0]
     fy, fv = np.asarray(summary["trimfill_filled_yi"]), np.asarray(summary["trimfill_filled_vi"])
     if fy.size:

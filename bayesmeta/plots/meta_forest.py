@@ -55,6 +55,20 @@ def result_label(res: Any) -> str:
     return f"{res.engine} {res.method}, {res.ci_method}"
 
 
+def display_scale(result: Any, measure: str | None = None) -> tuple[Scale, Any]:
+    """The `Scale` of ``measure`` (default: the result's own) and the vectorised map from
+    the analysis scale to the display scale (exp for ratio measures).
+
+    Examples:
+        >>> from bayesmeta.plots.meta_forest import display_scale
+        >>> scale, show = display_scale(None, "RR")
+        >>> scale.axis_label, round(float(show(0.0)), 6)
+        ('Risk ratio (log scale)', 1.0)
+    """
+    scale = Scale.of(measure if measure is not None else getattr(result, "measure", None))
+    return scale, (np.exp if scale.ratio else (lambda v: np.asarray(v, float)))
+
+
 def plot_decimals(lows: np.ndarray, highs: np.ndarray) -> int:
     """Decimals of every number in one plot: enough for two significant digits of the
     median study interval width on the display scale, at least 2 (RevMan) and at most 6.
@@ -182,8 +196,7 @@ def forest_plot(
     st = first.studies
     if st is None or st.empty:
         raise InputError("forest: the result holds no study rows")
-    scale = Scale.of(measure if measure is not None else getattr(first, "measure", None))
-    show = np.exp if scale.ratio else (lambda v: np.asarray(v, float))
+    scale, show = display_scale(first, measure)
     null = scale.null if reference is None else reference
 
     z = float(-special.ndtri((1 - first.level) / 2))
