@@ -16,11 +16,20 @@ deviation, not tau^2), on tau >= 0:
 | `jeffreys`                        | p(tau) ∝ sqrt(sum_i (tau / (s_i^2 + tau^2))^2) (1)       |
 | `turner[(outcome, comp)]`         | Turner et al. (2015) log-normal prior for tau^2 (2)      |
 | `rhodes[(outcome, comp[, area])]` | Rhodes et al. (2015) log-t(5) prior for tau^2 (3)        |
+| `tau2lognormal(m, s)`             | log(tau^2) ~ N(m, s^2) (the form Turner et al. fitted)   |
+| `tau2logt(nu, m, s)`              | log(tau^2) ~ t_nu(m, s) (the form Rhodes et al. fitted)  |
+| `invgamma(shape, scale)`          | tau ~ inverse-gamma: p ∝ tau^-(shape+1) exp(-scale/tau)  |
+| `bartos(subfield, type)`          | Bartoš et al. (2021, 2023) subfield prior (4)            |
 
 (1) Improper and data-dependent (Tibshirani 1989; Roever 2020 JSS 93(6), eq. 12): call
-`Prior.bind()` with the standard errors. (2) Log-OR scale. (3) SMD scale.
+`Prior.bind()` with the standard errors. (2) Log-OR scale. (3) SMD scale. (4) The values of
+RoBMA's ``prior_informed()`` by Cochrane subfield and type (SMD, logOR, logRR, RD, logHR):
+inverse-gamma on tau (half-normal for RD); see `bayesmeta.empirical.published`.
 
-Effect priors: ``normal(mean, sd)`` or ``flat`` (improper uniform on the real line).
+Effect priors: ``normal(mean, sd)``, ``flat`` (improper uniform on the real line),
+``student(nu, location, scale)`` (Student-t; the PyMC engine only: the exact engine's
+integral over mu is closed-form for normal and flat priors) and ``bartos(subfield, type)``
+(a Student-t).
 
 References
 ----------
@@ -52,9 +61,11 @@ Kind = Literal["tau", "mu"]
 TAU_FORMS = (
     "halfnormal(scale), halfcauchy(scale), halft(nu, scale), exponential(rate), "
     "lognormal(meanlog, sdlog), uniform(lower, upper), flat, jeffreys, "
-    "turner[(outcome, comparison)], rhodes[(outcome, comparison[, area])]"
+    "turner[(outcome, comparison)], rhodes[(outcome, comparison[, area])], "
+    "tau2lognormal(mean, sd), tau2logt(nu, location, scale), invgamma(shape, scale), "
+    "bartos(subfield, type)"
 )
-MU_FORMS = "normal(mean, sd), flat"
+MU_FORMS = "normal(mean, sd), flat, student(nu, location, scale), bartos(subfield, type)"
 
 # --------------------------------------------------------------------------------------
 # Turner et al. (2015), Table IV: log(tau^2) ~ N(mu, sigma^2) for log odds ratios,
@@ -205,6 +216,10 @@ _PROPER = {
     "flat": False,
     "jeffreys": False,
     "normal": True,
+    "tau2lognormal": True,
+    "tau2logt": True,
+    "invgamma": True,
+    "student": True,
 }
 _NAMES = {
     "halfnormal": "halfnormal",
@@ -225,6 +240,16 @@ _NAMES = {
     "rhodes": "rhodes",
     "normal": "normal",
     "gaussian": "normal",
+    "tau2lognormal": "tau2lognormal",
+    "logtau2normal": "tau2lognormal",
+    "tau2logt": "tau2logt",
+    "logtau2t": "tau2logt",
+    "invgamma": "invgamma",
+    "inversegamma": "invgamma",
+    "student": "student",
+    "studentt": "student",
+    "t": "student",
+    "bartos": "bartos",
 }
 _TAU_FAMILIES = (
     "halfnormal",
@@ -237,8 +262,12 @@ _TAU_FAMILIES = (
     "jeffreys",
     "turner",
     "rhodes",
+    "tau2lognormal",
+    "tau2logt",
+    "invgamma",
+    "bartos",
 )
-_MU_FAMILIES = ("normal", "flat")
+_MU_FAMILIES = ("normal", "flat", "student", "bartos")
 _NPARAMS = {
     "halfnormal": 1,
     "halfcauchy": 1,
@@ -249,6 +278,10 @@ _NPARAMS = {
     "normal": 2,
     "flat": 0,
     "jeffreys": 0,
+    "tau2lognormal": 2,
+    "tau2logt": 3,
+    "invgamma": 2,
+    "student": 3,
 }
 _SIGNATURE = {
     "halfnormal": "halfnormal(scale)",
@@ -260,6 +293,10 @@ _SIGNATURE = {
     "normal": "normal(mean, sd)",
     "flat": "flat",
     "jeffreys": "jeffreys",
+    "tau2lognormal": "tau2lognormal(mean, sd)",
+    "tau2logt": "tau2logt(nu, location, scale)",
+    "invgamma": "invgamma(shape, scale)",
+    "student": "student(nu, location, scale)",
 }
 
 
@@ -332,12 +369,16 @@ class Prior:
         Used by the exact engine to decide propriety and which moments exist.
         """
         if self.kind == "mu":
+            if self.family == "student":
+                return -(self.params[0] + 1.0)
             return -math.inf if self.family == "normal" else 0.0
         f = self.family
         if f == "flat":
             return 0.0
-        if f in ("jeffreys", "rhodes"):
+        if f in ("jeffreys", "rhodes", "tau2logt"):
             return -1.0
+        if f == "invgamma":
+            return -(self.params[0] + 1.0)
         if f == "halfcauchy":
             return -2.0
         if f == "halft":
@@ -347,22 +388,29 @@ class Prior:
     @property
     def tail_log_decay(self) -> bool:
         """True if the power tail is further damped by a power of log(tau) (``rhodes``)."""
-        return self.family == "rhodes"
+        return self.family in ("rhodes", "tau2logt")
+
+    @property
+    def exact_mu(self) -> bool:
+        """True for the mu priors the exact engine integrates in closed form (normal, flat)."""
+        return self.kind == "mu" and self.family in ("normal", "flat")
 
     @property
     def lognormal_tau(self) -> tuple[float, float] | None:
         """(meanlog, sdlog) of tau for the log-normal families (``lognormal``, ``turner``)."""
         if self.family == "lognormal":
             return (self.params[0], self.params[1])
-        if self.family == "turner":
+        if self.family in ("turner", "tau2lognormal"):
             return (self.params[0] / 2.0, self.params[1] / 2.0)
         return None
 
     @property
     def logt_tau(self) -> tuple[float, float, float] | None:
-        """(df, location, scale) of log(tau) ~ t for ``rhodes``."""
+        """(df, location, scale) of log(tau) ~ t for ``rhodes`` and ``tau2logt``."""
         if self.family == "rhodes":
             return (RHODES_DF, self.params[0] / 2.0, self.params[1] / 2.0)
+        if self.family == "tau2logt":
+            return (self.params[0], self.params[1] / 2.0, self.params[2] / 2.0)
         return None
 
     def _lognormal(self) -> tuple[float, float]:
@@ -408,6 +456,8 @@ class Prior:
         if self.kind == "mu":
             if f == "normal":
                 return _norm_logpdf(x, p[0], p[1])
+            if f == "student":
+                return _t_logpdf(x, p[0], p[1], p[2])
             return np.where(np.isnan(x), np.nan, 0.0)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if f == "halfnormal":
@@ -427,14 +477,17 @@ class Prior:
                 out = const - 0.5 * (nu + 1.0) * np.logaddexp(0.0, z)
             elif f == "exponential":
                 out = math.log(p[0]) - p[0] * x
-            elif f in ("lognormal", "turner"):
+            elif self.lognormal_tau is not None:
                 m, s = self._lognormal()
                 lx = np.log(x)
                 out = _norm_logpdf(lx, m, s) - lx
-            elif f == "rhodes":
+            elif self.logt_tau is not None:
                 df, m, s = self._logt()
                 lx = np.log(x)
                 out = _t_logpdf(lx, df, m, s) - lx
+            elif f == "invgamma":
+                a, b = p
+                out = a * math.log(b) - special.gammaln(a) - (a + 1.0) * np.log(x) - b / x
             elif f == "uniform":
                 out = np.full_like(x, -math.log(p[1] - p[0]))
                 out = np.where((x >= p[0]) & (x <= p[1]), out, -np.inf)
@@ -445,9 +498,9 @@ class Prior:
             else:  # pragma: no cover - families are validated at parse time
                 raise AssertionError(f)
             out = np.where(x < 0, -np.inf, out)
-            if f in ("lognormal", "turner"):
+            if self.lognormal_tau is not None or f == "invgamma":
                 out = np.where(x == 0, -np.inf, out)
-            elif f == "rhodes":  # the log-t density of tau diverges (integrably) at 0
+            elif self.logt_tau is not None:  # the log-t density of tau diverges (integrably) at 0
                 out = np.where(x == 0, np.inf, out)
         return np.where(np.isnan(x), np.nan, out)
 
@@ -465,6 +518,8 @@ class Prior:
         x = np.asarray(x, dtype=float)
         f, p = self.family, self.params
         if self.kind == "mu":
+            if f == "student":
+                return special.stdtr(p[0], (x - p[1]) / p[2])
             return special.ndtr((x - p[0]) / p[1])
         xp = np.maximum(x, 0.0)
         with np.errstate(divide="ignore"):
@@ -476,12 +531,15 @@ class Prior:
                 out = 2.0 * special.stdtr(p[0], xp / p[1]) - 1.0
             elif f == "exponential":
                 out = -np.expm1(-p[0] * xp)
-            elif f in ("lognormal", "turner"):
+            elif self.lognormal_tau is not None:
                 m, s = self._lognormal()
                 out = special.ndtr((np.log(xp) - m) / s)
-            elif f == "rhodes":
+            elif self.logt_tau is not None:
                 df, m, s = self._logt()
                 out = special.stdtr(df, (np.log(xp) - m) / s)
+            elif f == "invgamma":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out = np.where(xp > 0, special.gammaincc(p[0], p[1] / xp), 0.0)
             elif f == "uniform":
                 out = np.clip((x - p[0]) / (p[1] - p[0]), 0.0, 1.0)
             else:  # pragma: no cover
@@ -494,6 +552,8 @@ class Prior:
         q = np.asarray(q, dtype=float)
         f, p = self.family, self.params
         if self.kind == "mu":
+            if f == "student":
+                return p[1] + p[2] * special.stdtrit(p[0], q)
             return p[0] + p[1] * special.ndtri(q)
         with np.errstate(divide="ignore", invalid="ignore"):
             if f == "halfnormal":
@@ -505,12 +565,14 @@ class Prior:
                 out = p[1] * special.stdtrit(p[0], 0.5 * (1.0 + q))
             elif f == "exponential":
                 out = -np.log1p(-q) / p[0]
-            elif f in ("lognormal", "turner"):
+            elif self.lognormal_tau is not None:
                 m, s = self._lognormal()
                 out = np.exp(m + s * special.ndtri(q))
-            elif f == "rhodes":
+            elif self.logt_tau is not None:
                 df, m, s = self._logt()
                 out = np.exp(m + s * special.stdtrit(df, q))
+            elif f == "invgamma":
+                out = p[1] / special.gammainccinv(p[0], q)
             elif f == "uniform":
                 out = p[0] + q * (p[1] - p[0])
             else:  # pragma: no cover
@@ -521,7 +583,7 @@ class Prior:
         """Random draws (inverse-CDF; ``rng`` is a seed or numpy Generator)."""
         self._require_proper("random draws")
         rng = np.random.default_rng(rng)
-        if self.kind == "mu":
+        if self.kind == "mu" and self.family == "normal":
             return rng.normal(self.params[0], self.params[1], size)
         return self.ppf(rng.uniform(0.0, 1.0, size))
 
@@ -531,13 +593,17 @@ class Prior:
         (``{"sigma": s}`` for ``halfnormal(s)``; ``{}`` for ``flat``, ``jeffreys``)."""
         f, p = self.family, self.params
         if self.kind == "mu":
+            if f == "student":
+                return {"nu": p[0], "mu": p[1], "sigma": p[2]}
             return {"mu": p[0], "sigma": p[1]} if f == "normal" else {}
-        if f in ("lognormal", "turner"):
+        if self.lognormal_tau is not None:
             m, s = self._lognormal()
             return {"mu": m, "sigma": s}
-        if f == "rhodes":
+        if self.logt_tau is not None:
             df, m, s = self._logt()
             return {"nu": df, "mu": m, "sigma": s}
+        if f == "invgamma":
+            return {"alpha": p[0], "beta": p[1]}
         names = {"halfnormal": ("sigma",), "halfcauchy": ("beta",), "halft": ("nu", "sigma"),
                  "exponential": ("lam",), "uniform": ("lower", "upper")}.get(f, ())  # fmt: skip
         return {k: float(v) for k, v in zip(names, p, strict=True)}
@@ -564,6 +630,8 @@ class Prior:
         if self.kind == "mu":
             if f == "normal":
                 return pm.Normal(name, mu=p["mu"], sigma=p["sigma"], **kw)
+            if f == "student":
+                return pm.StudentT(name, nu=p["nu"], mu=p["mu"], sigma=p["sigma"], **kw)
             return pm.Flat(name, **kw)
         if f == "halfnormal":
             return pm.HalfNormal(name, sigma=p["sigma"], **kw)
@@ -573,8 +641,10 @@ class Prior:
             return pm.HalfStudentT(name, nu=p["nu"], sigma=p["sigma"], **kw)
         if f == "exponential":
             return pm.Exponential(name, lam=p["lam"], **kw)
-        if f in ("lognormal", "turner"):
+        if self.lognormal_tau is not None:
             return pm.LogNormal(name, mu=p["mu"], sigma=p["sigma"], **kw)
+        if f == "invgamma":
+            return pm.InverseGamma(name, alpha=p["alpha"], beta=p["beta"], **kw)
         if f == "uniform":
             return pm.Uniform(name, lower=p["lower"], upper=p["upper"], **kw)
         if f == "flat":
@@ -586,7 +656,7 @@ class Prior:
             logp = pt.log(tau) + 0.5 * pt.log(pt.sum((t**2 + s2) ** -2.0, axis=-1))
             pm.Potential(f"{name}_prior", pt.sum(logp))
             return tau
-        if f == "rhodes":
+        if self.logt_tau is not None:
             tau = pm.HalfFlat(name, **kw)
             logtau = pt.log(tau)
             dist = pm.StudentT.dist(nu=p["nu"], mu=p["mu"], sigma=p["sigma"])
@@ -624,15 +694,17 @@ _MAX_PARAM, _MIN_SCALE, _MAX_LOG = 1e150, 1e-75, 150.0
 
 
 def _check_range(kind: Kind, text: str, family: str, params: tuple[float, ...]) -> None:
-    if family == "lognormal" and params:
-        if abs(params[0]) > _MAX_LOG or params[1] > _MAX_LOG:
-            raise _fail(kind, text, f"meanlog and sdlog must lie within +-{_MAX_LOG:g}")
+    if family in ("lognormal", "tau2lognormal", "tau2logt") and params:
+        bound = _MAX_LOG if family == "lognormal" else 2 * _MAX_LOG  # tau^2: twice log(tau)
+        if any(abs(v) > bound for v in params[-2:]):
+            raise _fail(kind, text, f"the log-scale parameters must lie within +-{bound:g}")
         return
     if any(abs(v) > _MAX_PARAM for v in params):
         raise _fail(kind, text, f"parameters must lie within +-{_MAX_PARAM:g}; rescale the data")
     if family == "exponential" and params and params[0] > 1 / _MIN_SCALE:
         raise _fail(kind, text, f"rate must be <= {1 / _MIN_SCALE:g} (scale >= {_MIN_SCALE:g})")
-    scale = {"halfnormal": 0, "halfcauchy": 0, "halft": 1, "normal": 1, "uniform": 1}
+    scale = {"halfnormal": 0, "halfcauchy": 0, "halft": 1, "normal": 1, "uniform": 1,
+             "invgamma": 1, "student": 2}
     j = scale.get(family)
     if j is not None and j < len(params) and params[j] < _MIN_SCALE:
         raise _fail(
@@ -798,6 +870,12 @@ def parse_prior(text: str | Prior, kind: Kind) -> Prior:
         return _turner(args, kind, text)
     if family == "rhodes":
         return _rhodes(args, kind, text)
+    if family == "bartos":
+        from bayesmeta.empirical.published import bartos_prior
+
+        if len(args) < 2:
+            raise _fail(kind, text, "bartos takes (subfield, type)")
+        return bartos_prior(",".join(args[:-1]), args[-1], kind)
     n = _NPARAMS[family]
     if len(args) != n:
         if family == "uniform" and not args:
@@ -821,6 +899,13 @@ def parse_prior(text: str | Prior, kind: Kind) -> Prior:
         "lognormal": (len(params) == 2 and params[1] > 0, "sdlog must be > 0"),
         "uniform": (len(params) == 2 and 0 <= params[0] < params[1], "need 0 <= lower < upper"),
         "normal": (len(params) == 2 and params[1] > 0, "sd must be > 0"),
+        "tau2lognormal": (len(params) == 2 and params[1] > 0, "sd must be > 0"),
+        "tau2logt": (len(params) == 3 and params[0] > 0 and params[2] > 0,
+                     "nu and scale must be > 0"),
+        "invgamma": (len(params) == 2 and params[0] > 0 and params[1] > 0,
+                     "shape and scale must be > 0"),
+        "student": (len(params) == 3 and params[0] > 0 and params[2] > 0,
+                    "nu and scale must be > 0"),
     }
     ok, reason = checks.get(family, (True, ""))
     if not ok:

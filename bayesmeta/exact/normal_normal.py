@@ -235,6 +235,11 @@ class NormalNormal:
         )
         self.tau_prior = parse_prior(cast("str | Prior", tau_given), "tau").bind(s)
         self.mu_prior = parse_prior(cast("str | Prior", mu_given), "mu")
+        if not self.mu_prior.exact_mu:
+            raise InputError(
+                f"the exact engine integrates mu in closed form under a normal or flat prior, "
+                f"not {self.mu_prior.text}: use the PyMC engine (--engine pymc)"
+            )
         flat_mu = self.mu_prior.family == "flat"
         what = "a flat mu prior" if flat_mu else f"mu ~ {self.mu_prior.text}"
         self._tau_m1, self._tau_m2 = propriety(

@@ -58,6 +58,8 @@ def _beta_prior(prior: BetaPrior, d: int) -> tuple[np.ndarray, np.ndarray] | Non
         return None
     if isinstance(prior, (str, Prior)):
         p = parse_prior(prior, "mu")
+        if not p.exact_mu:
+            raise InputError(f"the exact engine takes a normal or flat beta prior, not {p.text}")
         if p.family == "flat":
             return None
         m, s = p.params
