@@ -2,7 +2,8 @@
 
 Sub-commands: ``pool`` (classical), ``posterior`` (exact or PyMC), ``datasets``,
 ``reproduce`` (the reference review's re-analysis), ``sensitivity`` (prior sweeps),
-``simulate`` (simulation studies on Dask). Bad input prints one line
+``simulate`` (simulation studies on Dask), ``corpus`` (a body of reviews), ``priors``
+(empirical priors learned from a corpus; the published ones). Bad input prints one line
 naming file, row and column to stderr and exits with code 2; heavy modules
 (PyMC) are imported only by the sub-commands that need them.
 """
@@ -21,6 +22,7 @@ from bayesmeta.cli_args import (
     PRIOR_HELP,
     add_data_args,
     add_plot_arg,
+    add_priors_args,
     add_sensitivity_args,
     add_simulate_args,
     seed_type,
@@ -199,6 +201,11 @@ def _parser() -> argparse.ArgumentParser:
         help='tau prior, e.g. "halfcauchy(1)" (default: by the data\'s scale, see below)',
     )
     p.add_argument("--subgroup", default=None, metavar="COL", help="subgroup column")
+    p.add_argument(
+        "--priors", default=None, metavar="PRIORS.toml",
+        help="learned priors (bayesmeta priors learn): tau and mu priors of --setting",
+    )  # fmt: skip
+    p.add_argument("--setting", default=None, metavar="NAME", help="the setting of --priors")
     p.add_argument("--interval", default="central", help="central|shortest")
     p.add_argument("--draws", type=int, default=2000, help="pymc: draws per chain")
     p.add_argument("--chains", type=int, default=4, help="pymc: chains")
@@ -219,6 +226,11 @@ def _parser() -> argparse.ArgumentParser:
         "marginal likelihoods (needs proper priors; default mu prior: see docs/bias.md)",
     )  # fmt: skip
     _add_interval_args(p)
+
+    p = sub.add_parser(
+        "priors", help="empirical priors: learn them from a corpus, or list the published ones"
+    )
+    add_priors_args(p)
 
     p = sub.add_parser("datasets", help="list the shipped data sets, or show one")
     p.add_argument("name", nargs="?", help="a data set to print with its provenance")
@@ -464,6 +476,14 @@ def _cmd_posterior(args: argparse.Namespace) -> int:
     from bayesmeta.posterior import posterior
 
     check_outputs({"--plot": args.plot}, inputs=[args.data])
+    if args.priors is not None or args.setting is not None:
+        from bayesmeta.empirical.learn import load_priors
+
+        if args.priors is None or args.setting is None:
+            raise InputError("options --priors and --setting go together")
+        if args.tau_prior is not None or args.mu_prior is not None:
+            raise InputError("option --priors: give it or --tau-prior/--mu-prior, not both")
+        args.tau_prior, args.mu_prior = load_priors(args.priors, args.setting)
     if args.likelihood == "binomial":
         return _posterior_binomial(args)
     table = study_table(args)
@@ -602,6 +622,62 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_priors(args: argparse.Namespace) -> int:
+    if args.action == "published":
+        from bayesmeta.empirical.published import bartos_table
+
+        t = bartos_table()
+        if args.type:
+            t = t[t["type"].str.lower() == args.type.lower()]
+        if args.json:
+            _print_json(t[["subfield", "type", "parameter", "prior"]].to_dict("records"))
+        else:
+            print("Bartoš et al. (2021 Stat Med 40:6743; 2023 arXiv:2306.11468) subfield priors "
+                  "(R RoBMA prior_informed); use as --tau-prior/--mu-prior "
+                  "'bartos(subfield, type)'")  # fmt: skip
+            wide = t.pivot_table(index=["subfield", "type"], columns="parameter",
+                                 values="prior", aggfunc="first")  # fmt: skip
+            print(wide.to_string())
+        return 0
+    from bayesmeta.corpus.run import gather
+    from bayesmeta.corpus.sources import expand
+    from bayesmeta.empirical.learn import check_by_constant, learn_priors
+    from bayesmeta.outputs import atomic_path, check_output_dir
+
+    by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else []
+    if not 0 < args.holdout <= 0.9:
+        raise InputError(f"option --holdout: must lie in (0, 0.9] (got {args.holdout})")
+    if args.draws < 100:
+        raise InputError(f"option --draws: at least 100 (got {args.draws})")
+    check_output_dir(args.out, option="--out", inputs=list(args.inputs),
+                     writes=("priors.toml", "priors.json", "tau_prior_*.png"))  # fmt: skip
+    for path, kind in expand(list(args.inputs)):
+        if kind == "table":
+            check_by_constant(path, by)
+    analyses, records = gather(list(args.inputs), args.measure)
+    res = learn_priors(analyses, by, holdout=args.holdout, seed=args.seed,
+                       tau_model=args.tau_model, nu=args.df, draws=args.draws,
+                       progress=not args.quiet and sys.stderr.isatty(), inputs=records)  # fmt: skip
+    res.write(args.out)
+    from pathlib import Path
+
+    for i, (name, st) in enumerate(res.settings.items()):
+        if st.fit is not None:
+            slug = "".join(c if c.isalnum() else "_" for c in name)
+            with atomic_path(Path(args.out) / f"tau_prior_{i + 1}_{slug}.png",
+                             option="--out") as tmp:  # fmt: skip
+                res.plot_tau_prior(name).savefig(tmp, dpi=120, format="png")
+    refused = [s.reason for s in res.settings.values() if s.fit is None]
+    for reason in refused:
+        print(f"bayesmeta priors learn: {reason}", file=sys.stderr)
+    if args.json:
+        _print_json(res.to_dict())
+    else:
+        print(res)
+    print(f"wrote {args.out}/priors.toml, priors.json and the tau-prior plots", file=sys.stderr)
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from bayesmeta.simulate import run_cli
 
@@ -616,6 +692,7 @@ COMMANDS = {
     "sensitivity": _cmd_sensitivity,
     "simulate": _cmd_simulate,
     "corpus": _cmd_corpus,
+    "priors": _cmd_priors,
     "pool": _cmd_pool,
     "posterior": _cmd_posterior,
     "datasets": _cmd_datasets,

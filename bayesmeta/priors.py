@@ -703,8 +703,15 @@ def _check_range(kind: Kind, text: str, family: str, params: tuple[float, ...]) 
         raise _fail(kind, text, f"parameters must lie within +-{_MAX_PARAM:g}; rescale the data")
     if family == "exponential" and params and params[0] > 1 / _MIN_SCALE:
         raise _fail(kind, text, f"rate must be <= {1 / _MIN_SCALE:g} (scale >= {_MIN_SCALE:g})")
-    scale = {"halfnormal": 0, "halfcauchy": 0, "halft": 1, "normal": 1, "uniform": 1,
-             "invgamma": 1, "student": 2}
+    scale = {
+        "halfnormal": 0,
+        "halfcauchy": 0,
+        "halft": 1,
+        "normal": 1,
+        "uniform": 1,
+        "invgamma": 1,
+        "student": 2,
+    }
     j = scale.get(family)
     if j is not None and j < len(params) and params[j] < _MIN_SCALE:
         raise _fail(
@@ -871,8 +878,6 @@ def parse_prior(text: str | Prior, kind: Kind) -> Prior:
     if family == "rhodes":
         return _rhodes(args, kind, text)
     if family == "bartos":
-        from bayesmeta.empirical.published import bartos_prior
-
         if len(args) < 2:
             raise _fail(kind, text, "bartos takes (subfield, type)")
         return bartos_prior(",".join(args[:-1]), args[-1], kind)
@@ -900,12 +905,18 @@ def parse_prior(text: str | Prior, kind: Kind) -> Prior:
         "uniform": (len(params) == 2 and 0 <= params[0] < params[1], "need 0 <= lower < upper"),
         "normal": (len(params) == 2 and params[1] > 0, "sd must be > 0"),
         "tau2lognormal": (len(params) == 2 and params[1] > 0, "sd must be > 0"),
-        "tau2logt": (len(params) == 3 and params[0] > 0 and params[2] > 0,
-                     "nu and scale must be > 0"),
-        "invgamma": (len(params) == 2 and params[0] > 0 and params[1] > 0,
-                     "shape and scale must be > 0"),
-        "student": (len(params) == 3 and params[0] > 0 and params[2] > 0,
-                    "nu and scale must be > 0"),
+        "tau2logt": (
+            len(params) == 3 and params[0] > 0 and params[2] > 0,
+            "nu and scale must be > 0",
+        ),
+        "invgamma": (
+            len(params) == 2 and params[0] > 0 and params[1] > 0,
+            "shape and scale must be > 0",
+        ),
+        "student": (
+            len(params) == 3 and params[0] > 0 and params[2] > 0,
+            "nu and scale must be > 0",
+        ),
     }
     ok, reason = checks.get(family, (True, ""))
     if not ok:
@@ -918,6 +929,41 @@ def parse_prior(text: str | Prior, kind: Kind) -> Prior:
     elif family == "flat":
         note = "improper uniform on tau >= 0" if kind == "tau" else "improper uniform"
     return Prior(family, params, canon, kind, note)
+
+
+def bartos_prior(subfield: str, type_: str, kind: Kind = "tau") -> Prior:
+    """Bartoš et al. (2021, 2023) prior of a Cochrane subfield and outcome type (``SMD``,
+    ``logOR``, ``logRR``, ``RD``, ``logHR``): ``kind="tau"`` the heterogeneity prior
+    (inverse-gamma; half-normal for RD), ``"mu"`` the effect prior (Student-t). The values of
+    R RoBMA's ``prior_informed()`` (`bayesmeta.empirical.published`). Equals
+    ``parse_prior("bartos(subfield, type)", kind)``.
+
+    Examples:
+        >>> from bayesmeta.priors import bartos_prior
+        >>> p = bartos_prior("Oral Health", "SMD", "tau")
+        >>> p.text, p.family, p.params
+        ('bartos(oral-health, SMD)', 'invgamma', (1.79, 0.28))
+    """
+    from bayesmeta.empirical.published import bartos_spec
+
+    text, name, note = bartos_spec(subfield, type_, kind)
+    base = parse_prior(text, kind)
+    return Prior(base.family, base.params, name, kind, note)
+
+
+def learned_source(*priors: Prior) -> dict[str, str]:
+    """``{"prior_source": ...}`` naming where learned empirical priors come from (the note of
+    a prior read by `bayesmeta.empirical.learn.load_priors`), else ``{}``.
+
+    Examples:
+        >>> from dataclasses import replace
+        >>> from bayesmeta.priors import learned_source, parse_prior
+        >>> p = replace(parse_prior("tau2lognormal(-2, 1)", "tau"), note="learned: p.toml, x")
+        >>> learned_source(parse_prior("flat", "mu"), p)
+        {'prior_source': 'learned: p.toml, x'}
+    """
+    notes = list(dict.fromkeys(p.note for p in priors if p.note.startswith("learned:")))
+    return {"prior_source": "; ".join(notes)} if notes else {}
 
 
 def turner_prior(outcome: str | None = None, comparison: str | None = None) -> Prior:
@@ -976,6 +1022,8 @@ __all__ = [
     "TURNER_COMPARISONS",
     "TURNER_OUTCOMES",
     "Prior",
+    "bartos_prior",
+    "learned_source",
     "parse_prior",
     "rhodes_prior",
     "turner_prior",

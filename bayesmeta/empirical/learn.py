@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from bayesmeta.corpus.sources import Analysis
 from bayesmeta.empirical.fit import HyperFit, HyperPriors, fit_hyper
@@ -49,7 +48,17 @@ PUBLISHED = {
 
 
 def by_value(a: Analysis, col: str) -> str | None:
-    """The value of a ``by`` column for one analysis (None when missing)."""
+    """The value of a ``by`` column for one analysis (None when missing).
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.corpus.sources import Analysis
+        >>> from bayesmeta.empirical.learn import by_value
+        >>> a = Analysis("r/CD1.rm5", "1.1", "x", "DICH", "OR", np.zeros(1), np.ones(1),
+        ...              extra={"field": "heart"})
+        >>> by_value(a, "field"), by_value(a, "measure"), by_value(a, "review")
+        ('heart', 'OR', 'CD1')
+    """
     if col in a.extra:
         v = a.extra[col]
     elif col == "measure":
@@ -69,7 +78,17 @@ def by_value(a: Analysis, col: str) -> str | None:
 
 def check_by_constant(path: Path, by: Sequence[str]) -> None:
     """A ``by`` column of a long table must be constant within each analysis; otherwise one
-    `InputError` naming the file, the row, the column and the analysis."""
+    `InputError` naming the file, the row, the column and the analysis.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bayesmeta.empirical.learn import check_by_constant
+        >>> _ = Path("c.csv").write_text("analysis,study,yi,vi,f\\na,1,0,1,x\\na,2,0,1,y\\n")
+        >>> check_by_constant(Path("c.csv"), ["f"])
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: c.csv, row 2, column 'f': --by column 'f' is not ...
+    """
     from bayesmeta.corpus.sources import _read_table
 
     df = _read_table(path)
@@ -77,8 +96,9 @@ def check_by_constant(path: Path, by: Sequence[str]) -> None:
         if col not in df.columns:
             if col in BUILTIN_BY:
                 continue
-            raise InputError(f"no column '{col}' for --by (columns: {', '.join(map(str, df.columns))})",
-                             file=str(path), column=col)  # fmt: skip
+            have = ", ".join(map(str, df.columns))
+            raise InputError(f"no column '{col}' for --by (columns: {have})", file=str(path),
+                             column=col)  # fmt: skip
         vals = df[col].astype("string").fillna("")
         first = vals.groupby(df["analysis"].astype("string"), sort=False).transform("first")
         bad = np.flatnonzero((vals != first).to_numpy())
@@ -93,7 +113,13 @@ def check_by_constant(path: Path, by: Sequence[str]) -> None:
 
 @dataclass
 class SettingPrior:
-    """What was learned for one setting (``status`` "ok" or "refused" with ``reason``)."""
+    """What was learned for one setting (``status`` "ok" or "refused" with ``reason``).
+
+    Examples:
+        >>> from bayesmeta.empirical.learn import SettingPrior
+        >>> SettingPrior("x", 4, 12, "OR", "refused", "too few").to_dict()
+        {'n_analyses': 4, 'status': 'refused', 'reason': 'too few'}
+    """
 
     name: str
     n_analyses: int
@@ -130,10 +156,14 @@ class SettingPrior:
             "mu": {"mean": A, "sd": B},
             "tau_prior": self.tau_prior,
             "mu_prior": self.mu_prior,
-            "hyperparameters": {p: {k: float(v) for k, v in hyper.loc[p].items()}
-                                for p in hyper.index},  # fmt: skip
-            "diagnostics": {"pareto_k": self.fit.pareto_k, "ess": self.fit.ess,
-                            "warnings": list(self.fit.warnings)},  # fmt: skip
+            "hyperparameters": {
+                p: {k: float(v) for k, v in hyper.loc[p].items()} for p in hyper.index
+            },  # fmt: skip
+            "diagnostics": {
+                "pareto_k": self.fit.pareto_k,
+                "ess": self.fit.ess,
+                "warnings": list(self.fit.warnings),
+            },  # fmt: skip
             "heldout": self.heldout,
         }
 
@@ -141,7 +171,15 @@ class SettingPrior:
 @dataclass
 class LearnedPriors:
     """Priors learned per setting; ``print()`` gives the table, `to_dict` the JSON object,
-    `write` the ``priors.toml``, `plot_tau_prior` the learned tau density."""
+    `write` the ``priors.toml``, `plot_tau_prior` the learned tau density.
+
+    Examples:
+        >>> from bayesmeta.empirical.learn import LearnedPriors, SettingPrior
+        >>> r = LearnedPriors({"x": SettingPrior("x", 4, 12, "OR", "refused", "too few")},
+        ...                   ("field",), 0.5, 1, "normal")
+        >>> print(str(r).splitlines()[-1])
+        x: 4 analyses: refused: too few
+    """
 
     settings: dict[str, SettingPrior]
     by: tuple[str, ...]
@@ -396,8 +434,10 @@ def learn_priors(
         n_st = int(sum(a.k for a in group))
         sp = SettingPrior(name, len(group), n_st, measure)
         if len(group) < MIN_ANALYSES:
-            sp.status, sp.reason = "refused", (
-                f"setting '{name}' has {len(group)} analyses; at least {MIN_ANALYSES} are needed")
+            sp.status, sp.reason = (
+                "refused",
+                (f"setting '{name}' has {len(group)} analyses; at least {MIN_ANALYSES} are needed"),
+            )
             out[name] = sp
             bar.step(name)
             continue
@@ -421,7 +461,8 @@ def learn_priors(
 def _pooled(group: list[Analysis]) -> Analysis:
     """All studies of a setting as one analysis (for the setting's typical default prior)."""
     ni = [a.ni for a in group]
-    n = None if any(x is None for x in ni) else np.concatenate(ni)  # type: ignore[arg-type]
+    n: np.ndarray | None = (None if any(x is None for x in ni)
+                            else np.concatenate([x for x in ni if x is not None]))  # fmt: skip
     return Analysis("", "", "", "", group[0].measure, np.concatenate([a.yi for a in group]),
                     np.concatenate([a.vi for a in group]), n)  # fmt: skip
 

@@ -25,18 +25,29 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special
 
 from bayesmeta.errors import InputError
 
+if TYPE_CHECKING:
+    from bayesmeta.priors import Prior
+
 LOG2PI = math.log(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
 class Cells:
-    """Cells of u = log(tau^2): ``edges`` (C + 1, the outer two infinite) and midpoints."""
+    """Cells of u = log(tau^2): ``edges`` (C + 1, the outer two infinite) and midpoints.
+
+    Examples:
+        >>> from bayesmeta.empirical.likelihood import Cells
+        >>> c = Cells.span(-4.0, 0.0, 1.0)
+        >>> c.mids.tolist(), c.edges[0], c.edges[-1]
+        ([-3.5, -2.5, -1.5, -0.5], np.float64(-inf), np.float64(inf))
+    """
 
     edges: np.ndarray
     mids: np.ndarray
@@ -135,7 +146,7 @@ class AnalysisTables:
         self.var_hat = np.empty((J, C))
         tau2 = np.exp(cells.mids)
         for c0 in range(0, C, block):
-            t2 = tau2[c0:c0 + block]
+            t2 = tau2[c0 : c0 + block]
             tot = v[:, None] + t2[None, :]
             w = 1.0 / tot
             S = np.add.reduceat(w, starts, axis=0)
@@ -143,9 +154,9 @@ class AnalysisTables:
             Q = np.add.reduceat(w * (y[:, None] - mh[index]) ** 2, starts, axis=0)
             logdet = np.add.reduceat(np.log(tot), starts, axis=0)
             kk = k[:, None]
-            self.A[:, c0:c0 + block] = -0.5 * (kk * LOG2PI + logdet + Q + np.log(S) - LOG2PI)
-            self.mu_hat[:, c0:c0 + block] = mh
-            self.var_hat[:, c0:c0 + block] = 1.0 / S
+            self.A[:, c0 : c0 + block] = -0.5 * (kk * LOG2PI + logdet + Q + np.log(S) - LOG2PI)
+            self.mu_hat[:, c0 : c0 + block] = mh
+            self.var_hat[:, c0 : c0 + block] = 1.0 / S
 
     @property
     def n_analyses(self) -> int:
@@ -199,9 +210,17 @@ class AnalysisTables:
         return np.exp(0.5 * self.cells.mids[c])
 
 
-def prior_cell_prob(prior: object, cells: Cells) -> np.ndarray:
-    """Probability of each cell of u = log(tau^2) under a proper tau `Prior` (its cdf)."""
-    cdf = np.asarray(prior.cdf(cells.tau_edges), dtype=float)  # type: ignore[attr-defined]
+def prior_cell_prob(prior: Prior, cells: Cells) -> np.ndarray:
+    """Probability of each cell of u = log(tau^2) under a proper tau `Prior` (its cdf).
+
+    Examples:
+        >>> from bayesmeta.empirical.likelihood import Cells, prior_cell_prob
+        >>> from bayesmeta.priors import parse_prior
+        >>> p = prior_cell_prob(parse_prior("tau2lognormal(-1, 1)", "tau"), Cells.span(-3, 1, 1))
+        >>> p.round(4).tolist()
+        [0.1587, 0.3413, 0.3413, 0.1587]
+    """
+    cdf = np.array(prior.cdf(cells.tau_edges), dtype=np.float64)
     cdf[0], cdf[-1] = 0.0, 1.0
     return np.maximum(np.diff(cdf), 0.0)
 

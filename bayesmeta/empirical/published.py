@@ -97,22 +97,16 @@ def subfields() -> list[str]:
     return list(dict.fromkeys(r["subfield"] for r in _rows()))
 
 
-def bartos_prior(subfield: str, type_: str, kind: Literal["tau", "mu"]):  # noqa: ANN201
-    """The Bartoš et al. prior of a subfield and outcome type as a `bayesmeta.priors.Prior`.
-
-    ``kind="mu"`` gives the effect prior (a Student-t), ``kind="tau"`` the heterogeneity
-    prior; ``parse_prior("bartos(oral health, smd)", kind)`` calls this.
+def bartos_spec(subfield: str, type_: str, kind: Literal["tau", "mu"]) -> tuple[str, str, str]:
+    """``(prior text, canonical name, note)`` of the Bartoš et al. prior of a subfield and
+    outcome type: ``kind="mu"`` the effect prior (a Student-t), ``"tau"`` the heterogeneity
+    prior. `bayesmeta.priors.bartos_prior` turns it into a `Prior`.
 
     Examples:
-        >>> from bayesmeta.empirical.published import bartos_prior
-        >>> p = bartos_prior("Oral Health", "SMD", "tau")
-        >>> p.text, p.family
-        ('bartos(oral-health, SMD)', 'invgamma')
-        >>> bartos_prior("Oral Health", "SMD", "mu").describe()[:40]
-        'bartos(oral-health, SMD) [Bartoš et al. '
+        >>> from bayesmeta.empirical.published import bartos_spec
+        >>> bartos_spec("Oral Health", "SMD", "tau")[:2]
+        ('invgamma(1.79, 0.28)', 'bartos(oral-health, SMD)')
     """
-    from bayesmeta.priors import Prior, parse_prior
-
     t = _TYPE_KEYS.get(_slug(type_).replace("-", ""))
     if t is None:
         raise InputError(f"unknown bartos type {type_!r} (one of {', '.join(TYPES)})")
@@ -128,10 +122,9 @@ def bartos_prior(subfield: str, type_: str, kind: Literal["tau", "mu"]):  # noqa
             and r["parameter"] == parameter]  # fmt: skip
     if not rows:
         raise InputError(f"Bartoš et al. give no {t} {parameter} prior for {names[key]}")
-    base: Prior = parse_prior(_text(rows[0]), kind)
+    text = _text(rows[0])
     paper = "2021 Stat Med 40:6743" if t == "SMD" else "2023 arXiv:2306.11468"
-    note = f"Bartoš et al. {paper}, {names[key]}, {t}: {base.text}"
-    return Prior(base.family, base.params, f"bartos({key}, {t})", kind, note)
+    return text, f"bartos({key}, {t})", f"Bartoš et al. {paper}, {names[key]}, {t}: {text}"
 
 
-__all__ = ["TYPES", "bartos_prior", "bartos_table", "subfields"]
+__all__ = ["TYPES", "bartos_spec", "bartos_table", "subfields"]

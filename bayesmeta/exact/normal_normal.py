@@ -42,7 +42,7 @@ from bayesmeta.errors import InputError
 from bayesmeta.exact.marginal import Marginal, check_kind, check_level
 from bayesmeta.exact.mixture import MixtureMarginal, NormalMixture, batch_summary, gauss_rule
 from bayesmeta.exact.quadrature import TauPosterior
-from bayesmeta.priors import Prior, parse_prior
+from bayesmeta.priors import Prior, learned_source, parse_prior
 from bayesmeta.results import MetaResult
 from bayesmeta.studies import check_magnitudes
 
@@ -765,6 +765,7 @@ class NormalNormal:
                 "mu_prior": self.mu_prior.text,
                 "tau_prior": self.tau_prior.text,
                 **({"default_prior": self.prior_note} if self.prior_note else {}),
+                **learned_source(self.mu_prior, self.tau_prior),
                 "interval": interval,
                 "computation": COMPUTATION,
                 "weight": WEIGHT_TEXT,

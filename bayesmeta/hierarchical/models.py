@@ -31,7 +31,7 @@ import numpy as np
 from bayesmeta.errors import InputError
 from bayesmeta.hierarchical.data import MetaData
 from bayesmeta.hierarchical.extra_priors import RScale, ShapePrior, parse_nu, parse_r
-from bayesmeta.priors import Prior, parse_prior
+from bayesmeta.priors import Prior, learned_source, parse_prior
 
 #: The named models (``MetaResult.method``).
 MODELS = ("normal", "subgroup", "nested", "student_t", "regression", "prepost")
@@ -118,6 +118,7 @@ class ModelSpec:
             out["intercept_prior"] = self.mu_prior.text
         else:
             out["mu_prior"] = self.mu_prior.text
+        out |= learned_source(self.mu_prior, self.tau_prior)
         if self.mean == "subgroup" and self.subgroup_means == "pooled":
             out["sigma_subgroup_prior"] = _required(self.sigma_prior, "sigma_prior").text
         if self.mean == "regression":

@@ -58,8 +58,9 @@ def test_bad_forms(text: str) -> None:
 def test_pymc_densities_equal_ours() -> None:
     import pymc as pm
 
-    for text, kind in (("invgamma(1.7, 0.4)", "tau"), ("tau2logt(4, -2, 1.2)", "tau"),
-                       ("tau2lognormal(-2, 1.2)", "tau"), ("student(4, 0.1, 0.5)", "mu")):  # fmt: skip
+    cases = (("invgamma(1.7, 0.4)", "tau"), ("tau2logt(4, -2, 1.2)", "tau"),
+             ("tau2lognormal(-2, 1.2)", "tau"), ("student(4, 0.1, 0.5)", "mu"))  # fmt: skip
+    for text, kind in cases:
         p = parse_prior(text, kind)  # type: ignore[arg-type]
         with pm.Model() as m:
             p.to_pymc("x")

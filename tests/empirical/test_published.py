@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayesmeta.empirical.published import bartos_prior, bartos_table, subfields
+from bayesmeta.empirical.published import bartos_table, subfields
 from bayesmeta.errors import InputError
-from bayesmeta.priors import parse_prior
+from bayesmeta.priors import bartos_prior, parse_prior
 
 FIX = json.loads((Path(__file__).parents[1] / "fixtures" / "bartos_priors.json").read_text())
 ROWS = FIX["priors"]
