@@ -26,6 +26,7 @@ RUN_PAGES = [
     DOCS / "credibility.md",
     DOCS / "revman.md",
     DOCS / "bias.md",
+    DOCS / "empirical-priors.md",
 ]
 TUTORIALS = sorted((DOCS / "tutorials").glob("*.py"))
 LINK_PAGES = [
