@@ -21,6 +21,7 @@ from bayesmeta import __version__
 from bayesmeta.cli_args import (
     PRIOR_HELP,
     add_data_args,
+    add_dependent_args,
     add_plot_arg,
     add_priors_args,
     add_sensitivity_args,
@@ -186,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
         "--tau2-common", action="store_true", help="one tau^2 across subgroups (default separate)"
     )
     p.add_argument("--preset", default=None, help="revman5|revman5-rule|cochrane2025")
+    add_dependent_args(p)
     _add_interval_args(p)
 
     p = sub.add_parser(
@@ -422,6 +424,8 @@ def _cmd_pool(args: argparse.Namespace) -> int:
     from bayesmeta.outputs import check_outputs
 
     check_outputs({"--plot": args.plot}, inputs=[args.data])
+    if args.cluster or args.outcome or args.robust or args.rho is not None:
+        return _pool_dependent(args)
     if str(args.method or "").upper() in ("MH", "PETO"):
         return _pool_tables(args)
     table = study_table(args)
@@ -435,6 +439,26 @@ def _cmd_pool(args: argparse.Namespace) -> int:
         preset=args.preset,
     )
     _write_plot(args, res, table)
+    if args.json:
+        _print_json(res.to_dict())
+    else:
+        res.print_summary()
+    return 0
+
+
+def _pool_dependent(args: argparse.Namespace) -> int:
+    """``pool --cluster COL [--robust] [--outcome OCOL --rho R --struct S]``: dependent
+    effect sizes (`bayesmeta.dependent`)."""
+    from bayesmeta.dependent.cli import pool_dependent
+
+    res, table = pool_dependent(args)
+    if args.plot:
+        from bayesmeta.outputs import atomic_path
+
+        with atomic_path(args.plot, inputs=[args.data], option="--plot") as tmp:
+            group = table.subgroup if args.outcome else table.cluster
+            fig = res.plot_forest(table.yi, table.vi, group, labels=table.study)
+            fig.savefig(tmp, dpi=150, format="png")
     if args.json:
         _print_json(res.to_dict())
     else:

@@ -229,3 +229,38 @@ def add_priors_args(p: argparse.ArgumentParser) -> None:
     pub = sub.add_parser("published", help="list the Bartoš et al. subfield priors")
     pub.add_argument("--type", default=None, help="SMD|logOR|logRR|RD|logHR")
     pub.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_dependent_args(p: argparse.ArgumentParser) -> None:
+    """``pool``'s options for dependent effect sizes (`bayesmeta.dependent`)."""
+    p.add_argument(
+        "--cluster", default=None, metavar="COL",
+        help="effect sizes nested in clusters: multilevel model rma.mv(yi, vi, random = ~ 1 | "
+        "cluster/study) by REML (--method ML), z tests; study must be unique per effect size",
+    )  # fmt: skip
+    p.add_argument(
+        "--robust", nargs="?", const="CR2", default=None, metavar="CR2|CR1",
+        help="cluster-robust tests: CR2 with Satterthwaite df (clubSandwich; the default) or "
+        "CR1 (metafor robust(), df = clusters - p)",
+    )  # fmt: skip
+    p.add_argument(
+        "--cluster-model", default="multilevel", choices=("multilevel", "re"),
+        help="with --cluster: the multilevel model (default) or the plain random-effects "
+        "model (with --robust)",
+    )  # fmt: skip
+    p.add_argument(
+        "--outcome", default=None, metavar="OCOL",
+        help="several outcomes per cluster: multivariate model with V = vcalc(vi, cluster, "
+        "obs = outcome, rho = --rho) and random = ~ outcome | cluster",
+    )  # fmt: skip
+    p.add_argument("--rho", type=float, default=None,
+                   help="within-cluster correlation of different outcomes' sampling errors, "
+                   "in (-1, 1) (needed with --outcome)")  # fmt: skip
+    p.add_argument("--struct", default="UN", help="UN|CS|HCS between-cluster covariance of "
+                   "the outcomes (default UN)")  # fmt: skip
+    p.add_argument(
+        "--mods",
+        default=None,
+        metavar="COL[,COL]",
+        help="numeric moderators (meta-regression) of the multilevel model",
+    )

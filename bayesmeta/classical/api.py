@@ -13,7 +13,6 @@ from bayesmeta.classical.pooling import canonical_test, rma
 from bayesmeta.classical.presets import check_rule, get_preset, review_rule_method
 from bayesmeta.classical.subgroups import subgroup_analysis
 from bayesmeta.errors import InputError
-from bayesmeta.results import MetaResult
 from bayesmeta.studies import StudyTable
 
 PI_TYPES = ("default", "t", "riley")
@@ -35,7 +34,12 @@ def pool(
     tau2_ci: bool | None = None,
     loo: bool = False,
     control: Control | dict[str, Any] | None = None,
-) -> MetaResult:
+    cluster: Any = None,
+    robust: str | bool | None = None,
+    outcome: Any = None,
+    rho: float | None = None,
+    struct: str = "UN",
+) -> Any:
     """Classical (frequentist) meta-analysis of ``table``, identical to R metafor 3.8.
 
     Args:
@@ -60,6 +64,15 @@ def pool(
         loo: add a leave-one-out table (metafor leave1out) as ``extra["leave_one_out"]``.
         control: metafor-style iteration settings (`bayesmeta.classical.Control` or a dict:
             threshold, maxiter, stepadj, tol, tau2_max, tau2_init, ll0check).
+        cluster: dependent effect sizes (`bayesmeta.dependent`): a column name of the
+            DataFrame, ``True`` for the table's ``cluster`` column, or one label per effect:
+            the multilevel model ``rma.mv(yi, vi, random = ~ 1 | cluster/study)``.
+        robust: with ``cluster``: ``"CR2"`` (or True; clubSandwich, Satterthwaite df) or
+            ``"CR1"`` cluster-robust tests.
+        outcome: with ``cluster``: outcome labels (or a column name): the multivariate model
+            with ``V = vcalc(vi, cluster, obs = outcome, rho)`` and ``struct`` (UN, CS, HCS).
+        rho: the within-cluster correlation of different outcomes' sampling errors.
+        struct: the between-cluster covariance of the outcomes (default ``"UN"``).
 
     Returns:
         MetaResult (engine "classical"); with subgroups the top-level numbers are the overall
@@ -83,6 +96,8 @@ def pool(
         >>> print(f"{res.estimate:.4f} [{res.ci_low:.4f}, {res.ci_high:.4f}] {res.tau2:.4f}")
         -15.1060 [-32.6409, 2.4289] 684.6462
     """
+    if cluster is not None or outcome is not None or robust:
+        return _dependent(table, cluster, outcome, robust, rho, struct, method, level)
     if isinstance(table, pd.DataFrame):
         table = StudyTable.from_frame(table)
     if not isinstance(table, StudyTable):
@@ -152,3 +167,37 @@ def pool(
     result.extra.update(sub.extra)
     result.warnings += sub.warnings
     return result
+
+
+def _labels(table: Any, value: Any, what: str) -> list[str] | None:
+    if value is None:
+        return None
+    if value is True:
+        col = getattr(table, what, None)
+        if col is None:
+            raise InputError(f"{what}=True but the table has no {what} column")
+        return [str(x) for x in col]
+    if isinstance(value, str):
+        if isinstance(table, pd.DataFrame) and value in table.columns:
+            return [str(x) for x in table[value]]
+        raise InputError(f"{what}={value!r}: no such column in the table")
+    return [str(x) for x in value]
+
+
+def _dependent(table: Any, cluster: Any, outcome: Any, robust: Any, rho: float | None,
+               struct: str, method: str | None, level: float) -> Any:  # fmt: skip
+    """`pool` for dependent effect sizes: `bayesmeta.dependent.multilevel` / `multivariate`."""
+    from bayesmeta.dependent import multilevel, multivariate
+
+    cl = _labels(table, cluster, "cluster")
+    oc = _labels(table, outcome, "subgroup" if outcome is True else "outcome")
+    st = table if isinstance(table, StudyTable) else StudyTable.from_frame(table)
+    if cl is None:
+        raise InputError("robust= and outcome= need cluster=")
+    meth = (method or "REML").upper()
+    if oc is not None:
+        if rho is None:
+            raise InputError("outcome= needs rho=, the within-cluster sampling correlation")
+        return multivariate(st.yi, cl, oc, vi=st.vi, rho=rho, struct=struct, method=meth,
+                            level=level, robust=robust)  # fmt: skip
+    return multilevel(st.yi, st.vi, cl, st.study.tolist(), method=meth, level=level, robust=robust)

@@ -58,8 +58,8 @@ def _design(mods: Any, k: int, intercept: bool = True) -> tuple[np.ndarray, list
     return X, names
 
 
-def _check_robust(robust: str | None) -> str | None:
-    if robust in (None, False):
+def _check_robust(robust: str | bool | None) -> str | None:
+    if robust is None or robust is False:
         return None
     if robust is True:
         return "CR2"
@@ -234,8 +234,15 @@ def multivariate(
     return out
 
 
-def random_effects_robust(yi: Any, vi: Any, cluster: Sequence[Any], *, robust: str = "CR2",
-                          level: float = 0.95, method: str = "REML") -> DependentResult:  # fmt: skip
+def random_effects_robust(
+    yi: Any,
+    vi: Any,
+    cluster: Sequence[Any],
+    *,
+    robust: str = "CR2",
+    level: float = 0.95,
+    method: str = "REML",
+) -> DependentResult:
     """The random-effects model (tau^2 by ``method``, metafor ``rma``) with cluster-robust
     inference (``robust(fit, cluster, clubSandwich = ...)``).
 

@@ -28,6 +28,15 @@ LOG2PI = math.log(2.0 * math.pi)
 
 
 class Structure(Protocol):
+    """What `MvModel` needs of a random structure: R(theta), its derivatives, start values.
+
+    Examples:
+        >>> from bayesmeta.dependent.fit import Structure
+        >>> from bayesmeta.dependent.structures import Nested
+        >>> isinstance(Nested([["a", "b"]], ["c"]).n_params, int)
+        True
+    """
+
     @property
     def n_params(self) -> int: ...
     def R(self, theta: np.ndarray) -> np.ndarray: ...
@@ -38,7 +47,18 @@ class Structure(Protocol):
 
 @dataclass
 class MvFit:
-    """The optimum of one ``rma.mv`` model: coefficients, their covariance, theta, logLik."""
+    """The optimum of one ``rma.mv`` model: coefficients, their covariance, theta, logLik.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.dependent.fit import MvModel
+        >>> from bayesmeta.dependent.structures import Nested
+        >>> s = Nested([list("aabbcc")], ["c"])
+        >>> f = MvModel(np.array([0.1, 0.3, 0.2, 0.6, 0.5, 0.9]), np.full(6, 0.01),
+        ...             np.ones((6, 1)), s).fit()
+        >>> f.method, f.components["sigma2"][0] > 0
+        ('REML', True)
+    """
 
     beta: np.ndarray
     vb: np.ndarray
@@ -237,7 +257,15 @@ class MvModel:
 
 def wald(beta: np.ndarray, vb: np.ndarray, test: str, df: float | None, level: float
          ) -> dict[str, np.ndarray]:  # fmt: skip
-    """z (``test="z"``) or t(df) tests and intervals of each coefficient."""
+    """z (``test="z"``) or t(df) tests and intervals of each coefficient.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.dependent.fit import wald
+        >>> w = wald(np.array([0.5]), np.array([[0.01]]), "z", None, 0.95)
+        >>> round(float(w["ci_low"][0]), 4), round(float(w["pval"][0]), 6)
+        (0.304, 1e-06)
+    """
     se = np.sqrt(np.diag(vb))
     stat = beta / se
     if test == "t":
@@ -254,7 +282,15 @@ def wald(beta: np.ndarray, vb: np.ndarray, test: str, df: float | None, level: f
 def omnibus(beta: np.ndarray, vb: np.ndarray, btt: np.ndarray, test: str,
             ddf: float | None) -> tuple[float, float, float]:  # fmt: skip
     """Q_M for the coefficients ``btt`` (chi^2 on len(btt) df; F with ``test="t"``):
-    (statistic, df, p)."""
+    (statistic, df, p).
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.dependent.fit import omnibus
+        >>> q, df, p = omnibus(np.array([0.1, 0.4]), np.eye(2) * 0.01, np.array([1]), "z", None)
+        >>> round(q, 4), df
+        (16.0, 1)
+    """
     b = beta[btt]
     V = vb[np.ix_(btt, btt)]
     q = float(b @ np.linalg.solve(V, b))

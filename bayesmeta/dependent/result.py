@@ -33,7 +33,7 @@ class DependentResult:
         >>> print(str(r).splitlines()[0])
         Multivariate Meta-Analysis Model (k = 6; method: REML)
         >>> sorted(r.to_dict())[:4]
-        ['ci_high', 'ci_low', 'estimate', 'k']
+        ['ci_high', 'ci_low', 'coefficients', 'estimate']
     """
 
     kind: str
@@ -193,8 +193,11 @@ class DependentResult:
                   f"Q(df = {self.q_df}) = {self.q:.4f}, p-val {_pv(self.q_p)}", ""]  # fmt: skip
         if self.qm is not None:
             q, m, p = self.qm
-            stat = f"F(df1 = {m:g}, df2 = {self.k - len(self.names)}) = {q:.4f}" \
-                if self.test == "t" else f"QM(df = {m:g}) = {q:.4f}"
+            stat = (
+                f"F(df1 = {m:g}, df2 = {self.k - len(self.names)}) = {q:.4f}"
+                if self.test == "t"
+                else f"QM(df = {m:g}) = {q:.4f}"
+            )
             lines += ["Test of Moderators:", f"{stat}, p-val {_pv(p)}", ""]
         lines.append("Model Results:")
         lines.append("")

@@ -49,7 +49,7 @@ def cluster_robust(y: np.ndarray, X: np.ndarray, M: np.ndarray, cluster: Sequenc
         >>> y = np.array([0.1, 0.3, 0.2, 0.6, 0.5, 0.9])
         >>> r = cluster_robust(y, np.ones((6, 1)), np.eye(6) * 0.05, list("aabbcc"), "CR1")
         >>> round(float(r["se"][0]), 4), float(r["df"][0])
-        (0.1384, 2.0)
+        (0.1453, 2.0)
     """
     groups = _groups(cluster)
     n, (k, p) = len(groups), X.shape

@@ -47,8 +47,9 @@ def test_coefficients(name: str) -> None:
     f = c["fit"]
     close(r.coef["estimate"], f["beta"])
     close(r.coef["se"], f["se"], rtol=1e-5 if name.endswith(("UN", "HCS")) else REL)
-    close(r.coef["pval"], f["pval"], rtol=1e-4 if name.endswith(("UN", "HCS")) else 1e-5,
-          atol=1e-14)
+    close(
+        r.coef["pval"], f["pval"], rtol=1e-4 if name.endswith(("UN", "HCS")) else 1e-5, atol=1e-14
+    )
     close(r.coef["ci_low"], f["ci_lb"], rtol=1e-5 if name.endswith(("UN", "HCS")) else REL)
     close(r.coef["ci_high"], f["ci_ub"], rtol=1e-5 if name.endswith(("UN", "HCS")) else REL)
     if c["kind"] != "re-robust":
