@@ -208,6 +208,14 @@ def _parser() -> argparse.ArgumentParser:
         help="learned priors (bayesmeta priors learn): tau and mu priors of --setting",
     )  # fmt: skip
     p.add_argument("--setting", default=None, metavar="NAME", help="the setting of --priors")
+    p.add_argument("--cluster", default=None, metavar="COL",
+                   help="dependent effects (--engine pymc): multilevel model, effects nested "
+                   "in clusters (docs/dependent-effects.md)")  # fmt: skip
+    p.add_argument("--outcome", default=None, metavar="OCOL",
+                   help="with --cluster: multivariate model, V = vcalc(vi, cluster, obs = "
+                   "outcome, rho = --rho), LKJ(2) prior on the between-cluster correlation")  # fmt: skip
+    p.add_argument("--rho", type=float, default=None, help="within-cluster sampling "
+                   "correlation of different outcomes (with --outcome)")  # fmt: skip
     p.add_argument("--interval", default="central", help="central|shortest")
     p.add_argument("--draws", type=int, default=2000, help="pymc: draws per chain")
     p.add_argument("--chains", type=int, default=4, help="pymc: chains")
@@ -500,6 +508,15 @@ def _cmd_posterior(args: argparse.Namespace) -> int:
     from bayesmeta.posterior import posterior
 
     check_outputs({"--plot": args.plot}, inputs=[args.data])
+    if args.cluster or args.outcome or args.rho is not None:
+        from bayesmeta.dependent.cli import posterior_dependent
+
+        post = posterior_dependent(args)
+        if args.json:
+            _print_json(post.to_dict())
+        else:
+            print(post)
+        return 0
     if args.priors is not None or args.setting is not None:
         from bayesmeta.empirical.learn import load_priors
 

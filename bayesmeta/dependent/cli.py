@@ -70,3 +70,54 @@ def pool_dependent(args: argparse.Namespace) -> tuple[Any, Any]:
                          mod_names=mods or None, method=method, level=args.level,
                          robust=robust, labels=(args.cluster, f"{args.cluster}/study"))  # fmt: skip
     return res, table
+
+
+def posterior_dependent(args: argparse.Namespace) -> Any:
+    """``posterior --cluster COL [--outcome OCOL --rho R] --engine pymc``: the Bayesian
+    multilevel or multivariate model (`bayesmeta.hierarchical.dependent`).
+
+    Examples:
+        >>> import argparse
+        >>> from bayesmeta.dependent.cli import posterior_dependent
+        >>> a = argparse.Namespace(cluster="c", outcome=None, rho=None, engine="exact")
+        >>> posterior_dependent(a)
+        Traceback (most recent call last):
+        ...
+        bayesmeta.errors.InputError: option --cluster: the dependent models run on the PyMC engine (--engine pymc)
+    """
+    from bayesmeta.dependent.vcalc import check_rho, vcalc
+    from bayesmeta.inputs import load_studies, parse_columns
+
+    if not args.cluster:
+        raise InputError("option --outcome/--rho: give the cluster column (--cluster COL)")
+    if args.engine != "pymc":
+        raise InputError("option --cluster: the dependent models run on the PyMC engine "
+                         "(--engine pymc)")  # fmt: skip
+    if args.subgroup or args.priors or args.average or args.likelihood != "normal":
+        raise InputError("option --cluster: not with --subgroup, --priors, --average or "
+                         "--likelihood binomial")  # fmt: skip
+    if args.mu_prior is not None:
+        raise InputError("option --mu-prior: the dependent models take flat coefficients")
+    if args.outcome and args.rho is None:
+        raise InputError("option --outcome: give --rho, the within-cluster correlation of "
+                         "the outcomes' sampling errors")  # fmt: skip
+    if args.rho is not None and not args.outcome:
+        raise InputError("option --rho: only with --outcome")
+    table = load_studies(args.data, measure=args.measure, columns=parse_columns(args.columns),
+                         subgroup=args.outcome, cluster=args.cluster)  # fmt: skip
+    assert table.cluster is not None
+    cluster = table.cluster.tolist()
+    common = {"level": args.level, "draws": args.draws, "chains": args.chains,
+              "seed": args.seed, "progress": not args.quiet and __import__("sys").stderr.isatty()}
+    if args.outcome:
+        from bayesmeta.hierarchical.dependent import multivariate_posterior
+
+        assert table.subgroup is not None
+        V = vcalc(table.vi, cluster, table.subgroup.tolist(), check_rho(args.rho))
+        return multivariate_posterior(table.yi, V, cluster, table.subgroup.tolist(),
+                                      tau_prior=args.tau_prior, target_accept=0.95,
+                                      **common)  # fmt: skip
+    from bayesmeta.hierarchical.dependent import multilevel_posterior
+
+    return multilevel_posterior(table.yi, table.vi, cluster, sigma_prior=args.tau_prior,
+                                **common)  # fmt: skip
