@@ -213,7 +213,8 @@ def _parser() -> argparse.ArgumentParser:
                    "in clusters (docs/dependent-effects.md)")  # fmt: skip
     p.add_argument("--outcome", default=None, metavar="OCOL",
                    help="with --cluster: multivariate model, V = vcalc(vi, cluster, obs = "
-                   "outcome, rho = --rho), LKJ(2) prior on the between-cluster correlation")  # fmt: skip
+                   "outcome, rho = --rho), LKJ(2) prior on the between-cluster "
+                   "correlation")  # fmt: skip
     p.add_argument("--rho", type=float, default=None, help="within-cluster sampling "
                    "correlation of different outcomes (with --outcome)")  # fmt: skip
     p.add_argument("--interval", default="central", help="central|shortest")

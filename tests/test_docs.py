@@ -27,6 +27,7 @@ RUN_PAGES = [
     DOCS / "revman.md",
     DOCS / "bias.md",
     DOCS / "empirical-priors.md",
+    DOCS / "dependent-effects.md",
 ]
 TUTORIALS = sorted((DOCS / "tutorials").glob("*.py"))
 LINK_PAGES = [

@@ -276,4 +276,49 @@ def random_effects_robust(
     return out
 
 
-__all__ = ["multilevel", "multivariate", "random_effects_robust"]
+def rho_sweep(
+    yi: Any,
+    vi: Any,
+    cluster: Sequence[Any],
+    outcome: Sequence[Any],
+    rhos: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8),
+    *,
+    struct: str = "CS",
+    robust: str | None = None,
+    level: float = 0.95,
+) -> Any:
+    """The multivariate model refitted for each assumed within-cluster sampling correlation
+    ``rho`` (the usual sensitivity analysis when the correlations are not reported): one row
+    per rho and outcome with estimate, se, ci_low, ci_high, pval, tau2 and the
+    between-cluster correlation.
+
+    Examples:
+        >>> from bayesmeta.dependent.api import rho_sweep
+        >>> y = [0.4, 0.2, 0.5, 0.1, 0.3, 0.3, 0.6, 0.2]
+        >>> t = rho_sweep(y, [0.02] * 8, list("aabbccdd"), ["x", "y"] * 4, rhos=(0.0, 0.5))
+        >>> t[["rho", "outcome"]].values.tolist()
+        [[0.0, 'x'], [0.0, 'y'], [0.5, 'x'], [0.5, 'y']]
+    """
+    import pandas as pd
+
+    rows = []
+    for r in rhos:
+        res = multivariate(yi, cluster, outcome, vi=vi, rho=r, struct=struct, level=level,
+                           robust=robust)  # fmt: skip
+        R = np.asarray(res.rho_between)
+        for j, o in enumerate(res.outcomes):
+            row = {
+                "rho": float(r),
+                **o,
+                "tau2": float((res.tau2 or {})[o["outcome"]]),
+                "rho_between": float(R[0, 1]) if R.shape == (2, 2) else float("nan"),
+            }
+            row.pop("robust", None)
+            if res.robust:
+                row["robust_ci_low"] = float(res.robust["ci_low"][j])
+                row["robust_ci_high"] = float(res.robust["ci_high"][j])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+__all__ = ["multilevel", "multivariate", "random_effects_robust", "rho_sweep"]

@@ -83,7 +83,7 @@ def posterior_dependent(args: argparse.Namespace) -> Any:
         >>> posterior_dependent(a)
         Traceback (most recent call last):
         ...
-        bayesmeta.errors.InputError: option --cluster: the dependent models run on the PyMC engine (--engine pymc)
+        bayesmeta.errors.InputError: option --cluster: the dependent models run on the PyMC ...
     """
     from bayesmeta.dependent.vcalc import check_rho, vcalc
     from bayesmeta.inputs import load_studies, parse_columns
@@ -107,8 +107,13 @@ def posterior_dependent(args: argparse.Namespace) -> Any:
                          subgroup=args.outcome, cluster=args.cluster)  # fmt: skip
     assert table.cluster is not None
     cluster = table.cluster.tolist()
-    common = {"level": args.level, "draws": args.draws, "chains": args.chains,
-              "seed": args.seed, "progress": not args.quiet and __import__("sys").stderr.isatty()}
+    common = {
+        "level": args.level,
+        "draws": args.draws,
+        "chains": args.chains,
+        "seed": args.seed,
+        "progress": not args.quiet and __import__("sys").stderr.isatty(),
+    }
     if args.outcome:
         from bayesmeta.hierarchical.dependent import multivariate_posterior
 

@@ -141,12 +141,13 @@ def _sample(model: Any, draws: int, tune: int, chains: int, seed: int, progress:
     post, stats = sample_nutpie(compiled, draws=draws, tune=tune, chains=chains,
                                 cores=min(chains, 2), seed=seed, progress_bar=progress,
                                 target_accept=target_accept)  # fmt: skip
-    keep = [v for v in post.data_vars if not v.endswith("_z") and not v.endswith("__")
-            and v != "sigma"]  # sigma duplicates sigma_between / sigma_within
+    names = [str(v) for v in post.data_vars]
+    # sigma duplicates sigma_between / sigma_within; *_z are the non-centred innovations
+    keep = [v for v in names if not v.endswith(("_z", "__")) and v != "sigma"]
     diag = diagnose_groups(xr.Dataset({k: post[k] for k in keep}), stats)
     warn_all(diagnostic_warnings(diag, centred=False, target_accept=target_accept, draws=draws,
                                  tune=tune))  # fmt: skip
-    return {k: np.asarray(post[k].values) for k in post.data_vars}, dict(diag)
+    return {k: np.asarray(post[k].values) for k in names}, dict(diag)
 
 
 def multilevel_model(y: np.ndarray, V: np.ndarray, cluster: Sequence[Any], X: np.ndarray,
@@ -299,5 +300,9 @@ def multivariate_posterior(
                                       "R": f"LKJ({eta:g})"})  # fmt: skip
 
 
-__all__ = ["DependentPosterior", "multilevel_model", "multilevel_posterior",
-           "multivariate_posterior"]
+__all__ = [
+    "DependentPosterior",
+    "multilevel_model",
+    "multilevel_posterior",
+    "multivariate_posterior",
+]
