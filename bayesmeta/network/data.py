@@ -56,6 +56,7 @@ class Contrasts:
     arms: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     n_by_treatment: dict[str, float] = field(default_factory=dict)
+    raw: dict[str, list[Any]] | None = None
 
     @property
     def k(self) -> int:
@@ -213,8 +214,13 @@ def from_arms(df: pd.DataFrame, measure: str, *, source: str | None = None,
             ys, t1, t2, st, V = _smd_contrasts(study, treat, mean, sd, n)
     arms = pd.DataFrame({"study": study, "treatment": treat, "n": n})
     n_by = arms.groupby("treatment")["n"].sum().to_dict()
+    raw: dict[str, list[Any]] = {"study": study, "treatment": treat, "n": n.tolist()}
+    if m in BINARY:
+        raw["events"] = x.tolist()
+    else:
+        raw["mean"], raw["sd"] = mean.tolist(), sd.tolist()
     return Contrasts(st, t1, t2, ys, V, m, sorted(set(treat)), arms, notes,
-                     {str(k): float(v) for k, v in n_by.items()})  # fmt: skip
+                     {str(k): float(v) for k, v in n_by.items()}, raw)  # fmt: skip
 
 
 def _contrasts_vs_first(study: list[str], treat: list[str], th: np.ndarray, va: np.ndarray
