@@ -23,6 +23,7 @@ from bayesmeta.cli_args import (
     add_data_args,
     add_dependent_args,
     add_plot_arg,
+    add_network_args,
     add_priors_args,
     add_sensitivity_args,
     add_simulate_args,
@@ -242,6 +243,13 @@ def _parser() -> argparse.ArgumentParser:
         "priors", help="empirical priors: learn them from a corpus, or list the published ones"
     )
     add_priors_args(p)
+
+    p = sub.add_parser(
+        "network",
+        help="network meta-analysis: classical (metafor rma.mv, REML) and, with --engine pymc, "
+        "Bayesian (NICE TSD2)",
+    )  # fmt: skip
+    add_network_args(p)
 
     p = sub.add_parser("datasets", help="list the shipped data sets, or show one")
     p.add_argument("name", nargs="?", help="a data set to print with its provenance")
@@ -720,6 +728,35 @@ def _cmd_priors(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_network(args: argparse.Namespace) -> int:
+    from bayesmeta.network.api import network
+    from bayesmeta.network.data import read_network
+    from bayesmeta.outputs import atomic_path, check_outputs
+    from bayesmeta.priors import parse_prior
+
+    check_outputs({"--plot": args.plot}, inputs=[args.file])
+    if args.tau_prior is not None:
+        parse_prior(args.tau_prior, "tau")
+    if args.engine not in ("classical", "pymc"):
+        raise InputError(f"option --engine: pymc (the classical analysis always runs), not "
+                         f"{args.engine!r}")  # fmt: skip
+    c = read_network(args.file, args.measure, add_to=args.add_to,
+                     allow_single_arm=args.allow_single_arm)  # fmt: skip
+    res = network(c, reference=args.reference, method=args.method, level=args.level,
+                  smaller_better=args.smaller_better,
+                  engine=args.engine if args.engine == "pymc" else None,
+                  tau_prior=args.tau_prior, draws=args.draws, seed=args.seed,
+                  progress=not args.quiet and sys.stderr.isatty())  # fmt: skip
+    if args.plot:
+        with atomic_path(args.plot, inputs=[args.file], option="--plot") as tmp:
+            res.plot().savefig(tmp, dpi=130, format="png")
+    if args.json:
+        _print_json(res.to_dict())
+    else:
+        res.print_summary()
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from bayesmeta.simulate import run_cli
 
@@ -735,6 +772,7 @@ COMMANDS = {
     "simulate": _cmd_simulate,
     "corpus": _cmd_corpus,
     "priors": _cmd_priors,
+    "network": _cmd_network,
     "pool": _cmd_pool,
     "posterior": _cmd_posterior,
     "datasets": _cmd_datasets,

@@ -73,9 +73,13 @@ def _layout(c: Any, treatments: list[str]) -> _Arms:
 
 
 def _build(layout: _Arms, nt: int, tau_prior: Any, *, fixed: bool = False,
-           split: tuple[int, int] | None = None, ume: bool = False) -> Any:  # fmt: skip
+           split: tuple[int, int] | None = None, ume: bool = False,
+           d_sd: float | None = None) -> Any:  # fmt: skip
     """The PyMC model; ``split=(x, y)``: node-splitting of x vs y; ``ume``: unrelated mean
-    effects (one parameter per baseline comparison)."""
+    effects (one parameter per baseline comparison); ``d_sd``: N(0, d_sd^2) priors on the
+    effects instead of flat ones (simulation-based calibration needs proper priors).
+    Contrast data enter as ``pm.Data("yobs_<study>")`` (whitened), so one compiled model
+    serves replicate data sets."""
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -91,7 +95,8 @@ def _build(layout: _Arms, nt: int, tau_prior: Any, *, fixed: bool = False,
         if ume:
             d = pt.zeros(nt)  # unused: one free effect per baseline comparison instead
         else:
-            d_free = pm.Flat("d_free", shape=nt - 1)
+            d_free = (pm.Flat("d_free", shape=nt - 1) if d_sd is None
+                      else pm.Normal("d_free", 0.0, d_sd, shape=nt - 1))  # fmt: skip
             d = pt.concatenate([pt.zeros(1), d_free])
             pm.Deterministic("d", d)
         tau = None if fixed else tau_prior.to_pymc("tau")
@@ -124,7 +129,8 @@ def _build(layout: _Arms, nt: int, tau_prior: Any, *, fixed: bool = False,
                 for row, i in enumerate(members):
                     y, V = layout.data[i]
                     W = np.linalg.inv(np.linalg.cholesky(V))
-                    pm.Normal(f"y_{i}", mu=pt.dot(W, delta[row]), sigma=1.0, observed=W @ y)
+                    obs_i = pm.Data(f"yobs_{i}", W @ y)
+                    pm.Normal(f"y_{i}", mu=pt.dot(W, delta[row]), sigma=1.0, observed=obs_i)
             else:
                 mu = pm.Flat(f"mu_{a}", shape=len(members))
                 lin = pt.concatenate([mu[:, None], mu[:, None] + delta], axis=1)

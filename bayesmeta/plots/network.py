@@ -77,7 +77,11 @@ def effects_forest(rows: Sequence[Mapping[str, Any]], reference: str, *, log: bo
         labels.append((y, str(r["treatment"])))
     ax.axvline(1.0 if log else 0.0, color="grey", ls=":", lw=1)
     if log:
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks([y for y, _ in labels])
     ax.set_yticklabels([t for _, t in labels], fontsize=8)
     ax.set_xlabel(f"{xlabel} vs {reference}")
