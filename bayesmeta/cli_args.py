@@ -274,26 +274,44 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--measure", default=None,
                    help="OR|RR|RD|MD|SMD for arm data; for contrasts the measure of yi (HR, "
                    "OR, RR: log scale; default generic)")  # fmt: skip
-    p.add_argument("--reference", default=None,
-                   help="reference treatment (default: the first in sorted order)")
+    p.add_argument(
+        "--reference", default=None, help="reference treatment (default: the first in sorted order)"
+    )
     p.add_argument("--method", default="REML", help="REML (default, common tau^2), ML or FE")
-    p.add_argument("--engine", default="classical",
-                   help="pymc: also the Bayesian TSD2 model (ranks, SUCRA, node-splitting)")
+    p.add_argument(
+        "--engine",
+        default="classical",
+        help="pymc: also the Bayesian TSD2 model (ranks, SUCRA, node-splitting)",
+    )
     p.add_argument("--tau-prior", default=None,
                    help="Bayesian tau prior (default: the package's scale-safe rule; TSD2: "
                    "'uniform(0, 5)')")  # fmt: skip
-    p.add_argument("--smaller-better", action="store_true",
-                   help="rank smaller effects as better (P-scores, SUCRA)")
+    p.add_argument(
+        "--smaller-better",
+        action="store_true",
+        help="rank smaller effects as better (P-scores, SUCRA)",
+    )
     p.add_argument("--add-to", default="only0", choices=("only0", "all", "none"),
                    help="binary arms: add 1/2 to every cell of a study's arms when one has a "
                    "zero cell (only0, metafor/netmeta default), always, or never")  # fmt: skip
-    p.add_argument("--allow-single-arm", action="store_true",
-                   help="accept treatments that appear in one arm of the whole network")
-    p.add_argument("--draws", type=int, default=None,
-                   help="pymc: draws per chain (default: until 4,000 effective draws)")
+    p.add_argument(
+        "--allow-single-arm",
+        action="store_true",
+        help="accept treatments that appear in one arm of the whole network",
+    )
+    p.add_argument(
+        "--draws",
+        type=int,
+        default=None,
+        help="pymc: draws per chain (default: until 4,000 effective draws)",
+    )
     p.add_argument("--seed", type=seed_type, default=20201, help="pymc: random seed")
     p.add_argument("--level", type=float, default=0.95, help="interval level (0.95)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--plot", default=None, metavar="FILE.png",
-                   help="network graph, forest plot against the reference (and rankogram)")
+    p.add_argument(
+        "--plot",
+        default=None,
+        metavar="FILE.png",
+        help="network graph, forest plot against the reference (and rankogram)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")

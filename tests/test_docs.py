@@ -28,6 +28,7 @@ RUN_PAGES = [
     DOCS / "bias.md",
     DOCS / "empirical-priors.md",
     DOCS / "dependent-effects.md",
+    DOCS / "network.md",
 ]
 TUTORIALS = sorted((DOCS / "tutorials").glob("*.py"))
 LINK_PAGES = [

@@ -27,7 +27,6 @@ that the Monte Carlo error of a quantile is well under a tenth of its posterior 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,11 +57,15 @@ def _layout(c: Any, treatments: list[str]) -> _Arms:
             rows = [i for i, v in enumerate(raw["study"]) if v == s]
             tix.append(np.array([index[raw["treatment"][i]] for i in rows]))
             if c.measure == "OR":
-                data.append((np.array([raw["events"][i] for i in rows], float),
-                             np.array([raw["n"][i] for i in rows], float)))  # fmt: skip
+                data.append(
+                    (
+                        np.array([raw["events"][i] for i in rows], float),
+                        np.array([raw["n"][i] for i in rows], float),
+                    )
+                )
             else:
-                data.append((np.array([raw["mean"][i] for i in rows], float),
-                             np.array([raw["sd"][i] ** 2 / raw["n"][i] for i in rows], float)))  # fmt: skip
+                var = [raw["sd"][i] ** 2 / raw["n"][i] for i in rows]
+                data.append((np.array([raw["mean"][i] for i in rows], float), np.array(var, float)))
         return _Arms("binomial" if c.measure == "OR" else "normal", c.studies, tix, data)
     tix, data = [], []
     for s in c.studies:
@@ -72,9 +75,16 @@ def _layout(c: Any, treatments: list[str]) -> _Arms:
     return _Arms("contrast", c.studies, tix, data)
 
 
-def _build(layout: _Arms, nt: int, tau_prior: Any, *, fixed: bool = False,
-           split: tuple[int, int] | None = None, ume: bool = False,
-           d_sd: float | None = None) -> Any:  # fmt: skip
+def _build(
+    layout: _Arms,
+    nt: int,
+    tau_prior: Any,
+    *,
+    fixed: bool = False,
+    split: tuple[int, int] | None = None,
+    ume: bool = False,
+    d_sd: float | None = None,
+) -> Any:
     """The PyMC model; ``split=(x, y)``: node-splitting of x vs y; ``ume``: unrelated mean
     effects (one parameter per baseline comparison); ``d_sd``: N(0, d_sd^2) priors on the
     effects instead of flat ones (simulation-based calibration needs proper priors).
@@ -95,8 +105,11 @@ def _build(layout: _Arms, nt: int, tau_prior: Any, *, fixed: bool = False,
         if ume:
             d = pt.zeros(nt)  # unused: one free effect per baseline comparison instead
         else:
-            d_free = (pm.Flat("d_free", shape=nt - 1) if d_sd is None
-                      else pm.Normal("d_free", 0.0, d_sd, shape=nt - 1))  # fmt: skip
+            d_free = (
+                pm.Flat("d_free", shape=nt - 1)
+                if d_sd is None
+                else pm.Normal("d_free", 0.0, d_sd, shape=nt - 1)
+            )
             d = pt.concatenate([pt.zeros(1), d_free])
             pm.Deterministic("d", d)
         tau = None if fixed else tau_prior.to_pymc("tau")
@@ -107,7 +120,7 @@ def _build(layout: _Arms, nt: int, tau_prior: Any, *, fixed: bool = False,
         for a, members in sorted(groups.items()):
             tix = np.array([layout.tix[i] for i in members])  # (m, a)
             base = d[tix[:, 1:]] - d[tix[:, :1]]
-            if ume:
+            if u is not None:
                 cidx = np.array([[comps[(int(r[0]), int(k))] for k in r[1:]] for r in tix])
                 base = u[cidx]
             if split is not None:
@@ -170,8 +183,24 @@ def _sample(model: Any, draws: int, chains: int, seed: int, progress: bool) -> t
     from bayesmeta.hierarchical.trace import sample_nutpie
 
     compiled = compile_model(model)
-    return sample_nutpie(compiled, draws=draws, tune=1000, chains=chains, cores=min(chains, 2),
-                         seed=seed, progress_bar=progress, target_accept=0.95)  # fmt: skip
+    return sample_nutpie(
+        compiled,
+        draws=draws,
+        tune=1000,
+        chains=chains,
+        cores=min(chains, 2),
+        seed=seed,
+        progress_bar=progress,
+        target_accept=0.95,
+    )
+
+
+def _binomial_deviance(r: np.ndarray, n: np.ndarray, rhat: np.ndarray) -> np.ndarray:
+    """2 [r log(r / rhat) + (n - r) log((n - r) / (n - rhat))] (TSD2 eq. 12)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = np.where(r > 0, r * np.log(r / rhat), 0.0)
+        t2 = np.where(n - r > 0, (n - r) * np.log((n - r) / (n - rhat)), 0.0)
+    return np.asarray(2 * (t1 + t2))
 
 
 def _deviance(layout: _Arms, post: Any) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int]]]:
@@ -186,13 +215,8 @@ def _deviance(layout: _Arms, post: Any) -> tuple[np.ndarray, np.ndarray, list[tu
         if layout.kind == "binomial":
             p = np.asarray(post[f"p_{a}"].values)  # (chain, draw, m, a)
             rhat = aux * p
-            with np.errstate(divide="ignore", invalid="ignore"):
-                def dev(rh: np.ndarray) -> np.ndarray:
-                    t1 = np.where(obs > 0, obs * np.log(obs / rh), 0.0)
-                    t2 = np.where(aux - obs > 0, (aux - obs) * np.log((aux - obs) / (aux - rh)), 0.0)
-                    return 2 * (t1 + t2)
-                dm = dev(rhat).mean(axis=(0, 1))
-                dp = dev(rhat.mean(axis=(0, 1)))
+            dm = _binomial_deviance(obs, aux, rhat).mean(axis=(0, 1))
+            dp = _binomial_deviance(obs, aux, rhat.mean(axis=(0, 1)))
         else:
             th = np.asarray(post[f"theta_{a}"].values)
             dm = ((obs - th) ** 2 / aux).mean(axis=(0, 1))
@@ -207,7 +231,17 @@ def _deviance(layout: _Arms, post: Any) -> tuple[np.ndarray, np.ndarray, list[tu
 
 @dataclass
 class BayesianNetwork:
-    """Posterior of the TSD2 network model with rankings, deviance, node-splits, UME."""
+    """Posterior of the TSD2 network model with rankings, deviance, node-splits, UME.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.hierarchical.network import BayesianNetwork
+        >>> d = np.zeros((1, 4, 2))
+        >>> d[..., 1] = [0.5, 0.7, -0.1, 0.9]
+        >>> b = BayesianNetwork(["A", "B"], "A", d, None, 0.95, False, {}, "none", "normal")
+        >>> b.to_dict()["sucra"]
+        {'A': 0.25, 'B': 0.75}
+    """
 
     treatments: list[str]
     reference: str
@@ -225,8 +259,11 @@ class BayesianNetwork:
     def _q(self, x: np.ndarray) -> dict[str, float]:
         a = (1 - self.level) / 2
         f = np.asarray(x).ravel()
-        return {"median": float(np.median(f)), "ci_low": float(np.quantile(f, a)),
-                "ci_high": float(np.quantile(f, 1 - a))}  # fmt: skip
+        return {
+            "median": float(np.median(f)),
+            "ci_low": float(np.quantile(f, a)),
+            "ci_high": float(np.quantile(f, 1 - a)),
+        }
 
     def ranks(self) -> np.ndarray:
         """(draws, nt) rank of each treatment per draw (1 = best)."""
@@ -237,52 +274,79 @@ class BayesianNetwork:
     def to_dict(self) -> dict[str, Any]:
         nt = len(self.treatments)
         r = self.ranks()
-        probs = {t: [float(np.mean(r[:, j] == k)) for k in range(1, nt + 1)]
-                 for j, t in enumerate(self.treatments)}  # fmt: skip
-        sucra = {t: float(np.mean(np.cumsum(p)[:-1])) if nt > 1 else 1.0
-                 for t, p in probs.items()}  # fmt: skip
+        probs = {
+            t: [float(np.mean(r[:, j] == k)) for k in range(1, nt + 1)]
+            for j, t in enumerate(self.treatments)
+        }
+        sucra = {t: float(np.mean(np.cumsum(p)[:-1])) if nt > 1 else 1.0 for t, p in probs.items()}
         out: dict[str, Any] = {
-            "likelihood": self.likelihood, "reference": self.reference, "tau_prior": self.prior,
-            "effects": [{"treatment": t, **self._q(self.d[..., j])}
-                        for j, t in enumerate(self.treatments) if t != self.reference],
-            "sucra": sucra, "mean_rank": {t: float(np.mean(r[:, j])) for j, t in
-                                          enumerate(self.treatments)},
-            "rank_probabilities": probs, "node_split": self.node_split,
-            "residual_deviance": self.resdev, "ume": self.ume,
-            "diagnostics": {k: (float(v) if isinstance(v, (int, float, np.integer, np.floating))
-                                else v) for k, v in self.diagnostics.items()},
-        }  # fmt: skip
+            "likelihood": self.likelihood,
+            "reference": self.reference,
+            "tau_prior": self.prior,
+            "effects": [
+                {"treatment": t, **self._q(self.d[..., j])}
+                for j, t in enumerate(self.treatments)
+                if t != self.reference
+            ],
+            "sucra": sucra,
+            "mean_rank": {t: float(np.mean(r[:, j])) for j, t in enumerate(self.treatments)},
+            "rank_probabilities": probs,
+            "node_split": self.node_split,
+            "residual_deviance": self.resdev,
+            "ume": self.ume,
+            "diagnostics": {
+                k: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) else v)
+                for k, v in self.diagnostics.items()
+            },
+        }
         if self.tau is not None:
             out["tau"] = self._q(self.tau)
         return out
 
     def __str__(self) -> str:
         d = self.to_dict()
-        lines = [f"Bayesian network meta-analysis (PyMC, NICE TSD2, {self.likelihood}; medians "
-                 f"and {self.level:.0%} credible intervals against '{self.reference}'):"]  # fmt: skip
+        lines = [
+            f"Bayesian network meta-analysis (PyMC, NICE TSD2, {self.likelihood}; "
+            f"medians and {self.level:.0%} credible intervals against "
+            f"'{self.reference}'):"
+        ]
         for e in d["effects"]:
-            lines.append(f"  {e['treatment']:<24} {e['median']:9.4f}  [{e['ci_low']:.4f}, "
-                         f"{e['ci_high']:.4f}]   SUCRA {d['sucra'][e['treatment']]:.3f}")  # fmt: skip
-        lines.append(f"  {self.reference:<24} {'(reference)':>9}   SUCRA "
-                     f"{d['sucra'][self.reference]:.3f}")  # fmt: skip
+            lines.append(
+                f"  {e['treatment']:<24} {e['median']:9.4f}  [{e['ci_low']:.4f}, "
+                f"{e['ci_high']:.4f}]   SUCRA "
+                f"{d['sucra'][e['treatment']]:.3f}"
+            )
+        lines.append(
+            f"  {self.reference:<24} {'(reference)':>9}   SUCRA {d['sucra'][self.reference]:.3f}"
+        )
         if "tau" in d:
             t = d["tau"]
-            lines.append(f"  tau {t['median']:.4f} [{t['ci_low']:.4f}, {t['ci_high']:.4f}]; "
-                         f"prior {self.prior}")  # fmt: skip
+            lines.append(
+                f"  tau {t['median']:.4f} [{t['ci_low']:.4f}, {t['ci_high']:.4f}]; "
+                f"prior {self.prior}"
+            )
         if self.resdev:
-            lines.append(f"  residual deviance {self.resdev['total']:.1f} ({self.resdev['n']} "
-                         f"data points), pD {self.resdev['pD']:.1f}, DIC "
-                         f"{self.resdev['DIC']:.1f}")  # fmt: skip
+            lines.append(
+                f"  residual deviance {self.resdev['total']:.1f} ({self.resdev['n']} "
+                f"data points), pD {self.resdev['pD']:.1f}, DIC "
+                f"{self.resdev['DIC']:.1f}"
+            )
         if self.ume:
-            lines.append(f"  unrelated mean effects: DIC {self.ume['DIC']:.1f} (consistency "
-                         f"model {self.resdev.get('DIC', float('nan')):.1f})")  # fmt: skip
+            lines.append(
+                f"  unrelated mean effects: DIC {self.ume['DIC']:.1f} (consistency "
+                f"model {self.resdev.get('DIC', float('nan')):.1f})"
+            )
         for s in self.node_split:
-            lines.append(f"  node-split {s['comparison']}: direct {s['direct']['median']:.4f}, "
-                         f"indirect {s['indirect']['median']:.4f}, p = {s['p']:.3f}")  # fmt: skip
+            lines.append(
+                f"  node-split {s['comparison']}: direct {s['direct']['median']:.4f}, "
+                f"indirect {s['indirect']['median']:.4f}, p = {s['p']:.3f}"
+            )
         dg = self.diagnostics
-        lines.append(f"  diagnostics: R-hat max {dg.get('max_rhat', float('nan')):.3f}, bulk ESS "
-                     f"min {dg.get('min_ess_bulk', float('nan')):.0f}, "
-                     f"{dg.get('divergences', 0)} divergences")  # fmt: skip
+        lines.append(
+            f"  diagnostics: R-hat max {dg.get('max_rhat', float('nan')):.3f}, bulk ESS "
+            f"min {dg.get('min_ess_bulk', float('nan')):.0f}, "
+            f"{dg.get('divergences', 0)} divergences"
+        )
         return "\n".join(lines)
 
 
@@ -301,9 +365,16 @@ def _dic(layout: _Arms, post: Any) -> dict[str, Any]:
     dm, dp, labels = _deviance(layout, post)
     total = float(dm.sum())
     pD = total - float(dp.sum())
-    return {"total": total, "n": len(dm), "pD": pD, "DIC": total + pD,
-            "per_arm": [{"study": s, "arm": k + 1, "resdev": float(v)}
-                        for (s, k), v in zip(labels, dm, strict=True)]}  # fmt: skip
+    return {
+        "total": total,
+        "n": len(dm),
+        "pD": pD,
+        "DIC": total + pD,
+        "per_arm": [
+            {"study": s, "arm": k + 1, "resdev": float(v)}
+            for (s, k), v in zip(labels, dm, strict=True)
+        ],
+    }
 
 
 def _split_candidates(layout: _Arms, nt: int) -> list[tuple[int, int]]:
@@ -363,8 +434,9 @@ def bayesian_network(
     sei = np.sqrt(np.diag(c.V))
     prior = parse_prior(tau_prior or default_priors(sei, measure=c.measure).tau, "tau")
     if not prior.proper:
-        raise InputError(f"option --tau-prior: the network model needs a proper prior, not "
-                         f"{prior.text}")  # fmt: skip
+        raise InputError(
+            f"option --tau-prior: the network model needs a proper prior, not {prior.text}"
+        )
     nt = len(treatments)
     n_draws = draws or 2000
     model = _build(layout, nt, prior, fixed=fixed)
@@ -373,15 +445,25 @@ def bayesian_network(
     if draws is None and min(diag.get("min_ess_bulk", 0), diag.get("min_ess_tail", 0)) < MIN_ESS:
         post, stats = _sample(model, 3 * n_draws, chains, seed + 1, progress)
         diag = _diag(post, stats)
-    warn_all(diagnostic_warnings(diag, centred=False, target_accept=0.95, draws=n_draws,
-                                 tune=1000))  # fmt: skip
+    warn_all(diagnostic_warnings(diag, centred=False, target_accept=0.95, draws=n_draws, tune=1000))
     d = np.asarray(post["d"].values)
     order = sorted(range(nt), key=lambda j: treatments[j])
     tau = None if fixed else np.asarray(post["tau"].values)
-    res = BayesianNetwork([treatments[j] for j in order], reference, d[..., order], tau, level,
-                          smaller_better, diag, "none (fixed effect)" if fixed else prior.text,
-                          {"binomial": "binomial-logit", "normal": "normal-identity (arm means)",
-                           "contrast": "normal (contrasts)"}[layout.kind])  # fmt: skip
+    res = BayesianNetwork(
+        [treatments[j] for j in order],
+        reference,
+        d[..., order],
+        tau,
+        level,
+        smaller_better,
+        diag,
+        "none (fixed effect)" if fixed else prior.text,
+        {
+            "binomial": "binomial-logit",
+            "normal": "normal-identity (arm means)",
+            "contrast": "normal (contrasts)",
+        }[layout.kind],
+    )
     res.resdev = _dic(layout, post)
     if node_split:
         for x, y in _split_candidates(layout, nt):
@@ -396,10 +478,15 @@ def bayesian_network(
             indirect = (dd[..., y] - dd[..., x]).ravel()
             diff = direct - indirect
             pv = 2 * min(float(np.mean(diff > 0)), float(np.mean(diff < 0)))
-            res.node_split.append({
-                "comparison": f"{treatments[y]} vs {treatments[x]}",
-                "direct": res._q(direct), "indirect": res._q(indirect),
-                "difference": res._q(diff), "p": pv})  # fmt: skip
+            res.node_split.append(
+                {
+                    "comparison": f"{treatments[y]} vs {treatments[x]}",
+                    "direct": res._q(direct),
+                    "indirect": res._q(indirect),
+                    "difference": res._q(diff),
+                    "p": pv,
+                }
+            )
     if ume and layout.kind != "contrast":
         m = _build(layout, nt, prior, fixed=fixed, ume=True)
         p, _ = _sample(m, 1000, chains, seed + 11, False)

@@ -8,7 +8,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from bayesmeta.errors import InputError
@@ -29,7 +28,7 @@ class NetworkResult:
         ...                      "sd": [1.0] * 8, "n": [40] * 8})
         >>> res = network(arms, "MD", reference="A", method="FE")
         >>> res.to_dict()["treatments"], round(res.classical.effects()[0]["estimate"], 4)
-        (['A', 'B', 'C'], 0.4)
+        (['A', 'B', 'C'], 0.44)
     """
 
     contrasts: Contrasts
@@ -41,12 +40,15 @@ class NetworkResult:
         return self.contrasts.measure
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"treatments": self.classical.treatments,
-                               "measure": self.measure, "k_studies": len(self.contrasts.studies),
-                               "k_contrasts": self.contrasts.k,
-                               "scale": "log" if self.measure in LOG_SCALE else "identity",
-                               "notes": self.contrasts.notes,
-                               "classical": self.classical.to_dict()}  # fmt: skip
+        out: dict[str, Any] = {
+            "treatments": self.classical.treatments,
+            "measure": self.measure,
+            "k_studies": len(self.contrasts.studies),
+            "k_contrasts": self.contrasts.k,
+            "scale": "log" if self.measure in LOG_SCALE else "identity",
+            "notes": self.contrasts.notes,
+            "classical": self.classical.to_dict(),
+        }
         if self.bayesian is not None:
             out["bayesian"] = self.bayesian.to_dict()
         return out
@@ -68,8 +70,9 @@ class NetworkResult:
         """The network graph (node area by patients, edge width by studies)."""
         from bayesmeta.plots.network import network_graph
 
-        return network_graph(self.classical.treatments, self._edges(),
-                             self.contrasts.n_by_treatment or None)  # fmt: skip
+        return network_graph(
+            self.classical.treatments, self._edges(), self.contrasts.n_by_treatment or None
+        )
 
     def plot_forest(self) -> Any:
         """Every treatment against the reference (classical; Bayesian in red if fitted)."""
@@ -79,8 +82,9 @@ class NetworkResult:
         if self.bayesian is not None:
             rows += [dict(r, engine="bayesian") for r in self.bayesian.to_dict()["effects"]]
         rows.sort(key=lambda r: (str(r["treatment"]), r["engine"]))
-        return effects_forest(rows, self.classical.reference, log=self.measure in LOG_SCALE,
-                              xlabel=self.measure)  # fmt: skip
+        return effects_forest(
+            rows, self.classical.reference, log=self.measure in LOG_SCALE, xlabel=self.measure
+        )
 
     def plot_rankogram(self) -> Any:
         """Posterior rank probabilities (needs the Bayesian fit)."""
@@ -99,15 +103,24 @@ class NetworkResult:
         plt = pyplot()
         n = 3 if self.bayesian is not None else 2
         fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 5))
-        network_graph(self.classical.treatments, self._edges(),
-                      self.contrasts.n_by_treatment or None, ax=axes[0])  # fmt: skip
+        network_graph(
+            self.classical.treatments,
+            self._edges(),
+            self.contrasts.n_by_treatment or None,
+            ax=axes[0],
+        )
         rows = [dict(r, engine="classical") for r in self.classical.effects()]
         if self.bayesian is not None:
             rows += [dict(r, engine="bayesian") for r in self.bayesian.to_dict()["effects"]]
             rankogram(self.bayesian.to_dict()["rank_probabilities"], ax=axes[2])
         rows.sort(key=lambda r: (str(r["treatment"]), r["engine"]))
-        effects_forest(rows, self.classical.reference, log=self.measure in LOG_SCALE,
-                       xlabel=self.measure, ax=axes[1])  # fmt: skip
+        effects_forest(
+            rows,
+            self.classical.reference,
+            log=self.measure in LOG_SCALE,
+            xlabel=self.measure,
+            ax=axes[1],
+        )
         fig.tight_layout()
         return fig
 
@@ -115,22 +128,46 @@ class NetworkResult:
         c, f = self.contrasts, self.classical
         ratio = self.measure in LOG_SCALE
         tr = math.exp if ratio else (lambda v: v)
-        designs = len({":".join(sorted({a for s2, a in zip(c.study, c.t1, strict=True) if s2 == s}
-                                       | {b for s2, b in zip(c.study, c.t2, strict=True) if s2 == s}))
-                       for s in c.studies})  # fmt: skip
-        model = ("Common (fixed) effect model" if f.method == "FE" else
-                 f"Random effects model ({f.method}, common tau^2, multi-arm correlation 1/2)")  # fmt: skip
-        lines = [f"Number of studies: k = {len(c.studies)}",
-                 f"Number of pairwise comparisons: m = {c.k}",
-                 f"Number of treatments: n = {len(f.treatments)}",
-                 f"Number of designs: d = {designs}", "", model, ""]  # fmt: skip
-        lines.append(f"Treatment estimate (sm = '{self.measure}', comparison: other treatments "
-                     f"vs '{f.reference}'):")  # fmt: skip
+        designs = len(
+            {
+                ":".join(
+                    sorted(
+                        {a for s2, a in zip(c.study, c.t1, strict=True) if s2 == s}
+                        | {b for s2, b in zip(c.study, c.t2, strict=True) if s2 == s}
+                    )
+                )
+                for s in c.studies
+            }
+        )
+        model = (
+            "Common (fixed) effect model"
+            if f.method == "FE"
+            else f"Random effects model ({f.method}, common tau^2, multi-arm correlation 1/2)"
+        )
+        lines = [
+            f"Number of studies: k = {len(c.studies)}",
+            f"Number of pairwise comparisons: m = {c.k}",
+            f"Number of treatments: n = {len(f.treatments)}",
+            f"Number of designs: d = {designs}",
+            "",
+            model,
+            "",
+        ]
+        lines.append(
+            f"Treatment estimate (sm = '{self.measure}', comparison: other treatments "
+            f"vs '{f.reference}'):"
+        )
         rows = []
         for e in f.effects():
-            rows.append({"": e["treatment"], self.measure: f"{tr(float(e['estimate'])):.4f}",
-                         f"{f.level:.0%}-CI": f"[{tr(float(e['ci_low'])):.4f}; "
-                         f"{tr(float(e['ci_high'])):.4f}]", "p-value": _pv(float(e["pval"]))})  # fmt: skip
+            rows.append(
+                {
+                    "": e["treatment"],
+                    self.measure: f"{tr(float(e['estimate'])):.4f}",
+                    f"{f.level:.0%}-CI": f"[{tr(float(e['ci_low'])):.4f}; "
+                    f"{tr(float(e['ci_high'])):.4f}]",
+                    "p-value": _pv(float(e["pval"])),
+                }
+            )
         lines += pd.DataFrame(rows).to_string(index=False).splitlines()
         lines.append("")
         if f.method != "FE":
@@ -138,9 +175,17 @@ class NetworkResult:
             lines.append("")
         lines.append("Tests of heterogeneity (within designs) and inconsistency (between designs):")
         q = pd.DataFrame(
-            {"Q": [f.q, f.q_het, f.q_inc], "d.f.": [f.q_df, f.q_het_df, f.q_inc_df],
-             "p-value": [_chi(f.q, f.q_df), _chi(f.q_het, f.q_het_df), _chi(f.q_inc, f.q_inc_df)]},
-            index=["Total", "Within designs", "Between designs"])  # fmt: skip
+            {
+                "Q": [f.q, f.q_het, f.q_inc],
+                "d.f.": [f.q_df, f.q_het_df, f.q_inc_df],
+                "p-value": [
+                    _chi(f.q, f.q_df),
+                    _chi(f.q_het, f.q_het_df),
+                    _chi(f.q_inc, f.q_inc_df),
+                ],
+            },
+            index=["Total", "Within designs", "Between designs"],
+        )
         lines += q.to_string(float_format=lambda v: f"{v:.2f}").splitlines()
         lines.append("")
         better = "smaller" if f.smaller_better else "larger"
@@ -197,7 +242,7 @@ def network(
         ...                   "vi": [0.04, 0.05, 0.05]})
         >>> r = network(d, reference="A", method="FE", allow_single_arm=True)
         >>> [round(e["estimate"], 4) for e in r.classical.effects()]
-        [0.2857, 0.5143]
+        [0.3286, 0.4643]
     """
     if not 0 < level < 1:
         raise InputError(f"option --level: must lie in (0, 1) (got {level})")
@@ -206,22 +251,33 @@ def network(
     elif "treatment" in data.columns:
         if measure is None:
             raise InputError("option --measure: give OR, RR, RD, MD or SMD for arm-level data")
-        c = from_arms(data, measure, source=source, add_to=add_to,
-                      allow_single_arm=allow_single_arm)  # fmt: skip
+        c = from_arms(
+            data, measure, source=source, add_to=add_to, allow_single_arm=allow_single_arm
+        )
     else:
-        c = from_contrasts(data, measure or "GENERIC", source=source,
-                           allow_single_arm=allow_single_arm)  # fmt: skip
+        c = from_contrasts(
+            data, measure or "GENERIC", source=source, allow_single_arm=allow_single_arm
+        )
     fit = fit_network(c, reference, method=method, level=level, smaller_better=smaller_better)
     res = NetworkResult(c, fit)
     if engine not in (None, "classical"):
         if engine != "pymc":
-            raise InputError(f"option --engine: pymc (the classical analysis always runs), not "
-                             f"{engine!r}")  # fmt: skip
+            raise InputError(
+                f"option --engine: pymc (the classical analysis always runs), not {engine!r}"
+            )
         from bayesmeta.hierarchical.network import bayesian_network
 
-        res.bayesian = bayesian_network(c, fit.reference, tau_prior=tau_prior, level=level,
-                                        smaller_better=smaller_better, draws=draws,
-                                        chains=chains, seed=seed, progress=progress)  # fmt: skip
+        res.bayesian = bayesian_network(
+            c,
+            fit.reference,
+            tau_prior=tau_prior,
+            level=level,
+            smaller_better=smaller_better,
+            draws=draws,
+            chains=chains,
+            seed=seed,
+            progress=progress,
+        )
     return res
 
 

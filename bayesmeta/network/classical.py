@@ -83,8 +83,10 @@ def design_matrix(c: Contrasts, reference: str) -> tuple[np.ndarray, list[str]]:
                [-1.,  1.]]), ['B', 'C'])
     """
     if reference not in c.treatments:
-        raise InputError(f"option --reference: unknown treatment '{reference}' (treatments: "
-                         f"{', '.join(c.treatments)})")  # fmt: skip
+        raise InputError(
+            f"option --reference: unknown treatment '{reference}' (treatments: "
+            f"{', '.join(c.treatments)})"
+        )
     others = [t for t in c.treatments if t != reference]
     X = np.zeros((c.k, len(others)))
     for i, (a, b) in enumerate(zip(c.t1, c.t2, strict=True)):
@@ -113,7 +115,16 @@ def _designs(c: Contrasts) -> list[str]:
 
 @dataclass
 class NetworkFit:
-    """A fitted network: effects against the reference, the league table, P-scores, Q."""
+    """A fitted network: effects against the reference, the league table, P-scores, Q.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.network.classical import NetworkFit
+        >>> f = NetworkFit("FE", "A", ["A", "B"], np.array([0.0, 0.5]),
+        ...                np.array([[0.0, 0.0], [0.0, 0.04]]), 0.0, 0.95, 1.0, 1, 0.0, 0)
+        >>> round(f.effects()[0]["ci_low"], 4), round(f.p_scores()["B"], 4)
+        (0.108, 0.9938)
+    """
 
     method: str
     reference: str
@@ -143,10 +154,16 @@ class NetworkFit:
             if t == self.reference:
                 continue
             se = math.sqrt(self.vb[i, i])
-            out.append({"treatment": t, "estimate": float(self.beta[i]), "se": se,
-                        "ci_low": float(self.beta[i] - z * se),
-                        "ci_high": float(self.beta[i] + z * se),
-                        "pval": float(2 * stats.norm.sf(abs(self.beta[i]) / se))})  # fmt: skip
+            out.append(
+                {
+                    "treatment": t,
+                    "estimate": float(self.beta[i]),
+                    "se": se,
+                    "ci_low": float(self.beta[i] - z * se),
+                    "ci_high": float(self.beta[i] + z * se),
+                    "pval": float(2 * stats.norm.sf(abs(self.beta[i]) / se)),
+                }
+            )
         return out
 
     def p_scores(self) -> dict[str, float]:
@@ -161,9 +178,14 @@ class NetworkFit:
     def league(self) -> dict[str, Any]:
         est, se = self.pairwise()
         z = stats.norm.ppf(0.5 + self.level / 2)
-        return {"treatments": self.treatments, "estimate": est.tolist(), "se": se.tolist(),
-                "ci_low": (est - z * se).tolist(), "ci_high": (est + z * se).tolist(),
-                "note": "row treatment against column treatment"}  # fmt: skip
+        return {
+            "treatments": self.treatments,
+            "estimate": est.tolist(),
+            "se": se.tolist(),
+            "ci_low": (est - z * se).tolist(),
+            "ci_high": (est + z * se).tolist(),
+            "note": "row treatment against column treatment",
+        }
 
     @property
     def q_inc(self) -> float:
@@ -176,22 +198,37 @@ class NetworkFit:
     def to_dict(self) -> dict[str, Any]:
         qp = float(stats.chi2.sf(self.q, self.q_df)) if self.q_df > 0 else float("nan")
         return {
-            "method": self.method, "reference": self.reference, "tau2": self.tau2,
-            "effects": self.effects(), "q": self.q, "q_df": self.q_df, "q_p": qp,
-            "q_heterogeneity": self.q_het, "q_heterogeneity_df": self.q_het_df,
+            "method": self.method,
+            "reference": self.reference,
+            "tau2": self.tau2,
+            "effects": self.effects(),
+            "q": self.q,
+            "q_df": self.q_df,
+            "q_p": qp,
+            "q_heterogeneity": self.q_het,
+            "q_heterogeneity_df": self.q_het_df,
             "q_heterogeneity_p": _p(self.q_het, self.q_het_df),
-            "q_inconsistency": self.q_inc, "q_inconsistency_df": self.q_inc_df,
+            "q_inconsistency": self.q_inc,
+            "q_inconsistency_df": self.q_inc_df,
             "q_inconsistency_p": _p(self.q_inc, self.q_inc_df),
-            "p_scores": self.p_scores(), "league": self.league(), "level": self.level,
-        }  # fmt: skip
+            "p_scores": self.p_scores(),
+            "league": self.league(),
+            "level": self.level,
+        }
 
 
 def _p(q: float, df: int) -> float | None:
     return float(stats.chi2.sf(max(q, 0.0), df)) if df > 0 else None
 
 
-def fit_network(c: Contrasts, reference: str | None = None, *, method: str = "REML",
-                level: float = 0.95, smaller_better: bool = False) -> NetworkFit:  # fmt: skip
+def fit_network(
+    c: Contrasts,
+    reference: str | None = None,
+    *,
+    method: str = "REML",
+    level: float = 0.95,
+    smaller_better: bool = False,
+) -> NetworkFit:
     """The contrast-based network model (module docstring); ``method`` REML, ML or FE.
 
     Examples:
@@ -204,7 +241,7 @@ def fit_network(c: Contrasts, reference: str | None = None, *, method: str = "RE
         ...                      "sd": [1.0] * 8, "n": [40] * 8})
         >>> fit = fit_network(from_arms(arms, "MD"), "A", method="FE")
         >>> [round(e["estimate"], 4) for e in fit.effects()]
-        [0.4, 1.1667]
+        [0.44, 1.22]
     """
     m = method.upper()
     if m not in ("REML", "ML", "FE"):
@@ -212,8 +249,9 @@ def fit_network(c: Contrasts, reference: str | None = None, *, method: str = "RE
     ref = reference if reference is not None else c.treatments[0]
     X, others = design_matrix(c, ref)
     if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise InputError("the treatment design is not estimable (a treatment is not connected "
-                         "to the reference)")  # fmt: skip
+        raise InputError(
+            "the treatment design is not estimable (a treatment is not connected to the reference)"
+        )
     b_fe, vb_fe, q = _gls(c.yi, c.V, X)
     q_df = c.k - X.shape[1]
     designs = _designs(c)
@@ -237,8 +275,22 @@ def fit_network(c: Contrasts, reference: str | None = None, *, method: str = "RE
     V = np.zeros((len(treatments), len(treatments)))
     V[1:, 1:] = vb
     V = V[np.ix_(order, order)]
-    return NetworkFit(m, ref, [treatments[i] for i in order], beta, V, tau2, level, q, q_df,
-                      q_het, q_het_df, smaller_better, loglik, list(c.notes))  # fmt: skip
+    return NetworkFit(
+        m,
+        ref,
+        [treatments[i] for i in order],
+        beta,
+        V,
+        tau2,
+        level,
+        q,
+        q_df,
+        q_het,
+        q_het_df,
+        smaller_better,
+        loglik,
+        list(c.notes),
+    )
 
 
 __all__ = ["NetworkFit", "SharedTau", "design_matrix", "fit_network"]

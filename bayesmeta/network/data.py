@@ -44,7 +44,16 @@ MEASURES = (*BINARY, *CONTINUOUS, "HR", "GENERIC")
 @dataclass
 class Contrasts:
     """Contrasts of a network: ``t1``/``t2`` (yi = effect of t2 against t1), ``V`` the
-    block-diagonal within-study covariance, ``study`` per row; the arm table if given."""
+    block-diagonal within-study covariance, ``study`` per row; the arm table if given.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.network.data import Contrasts
+        >>> c = Contrasts(["1", "1"], ["A", "A"], ["B", "C"], np.array([0.2, 0.4]),
+        ...               np.array([[0.05, 0.02], [0.02, 0.05]]), "MD", ["A", "B", "C"])
+        >>> c.k, c.studies
+        (2, ['1'])
+    """
 
     study: list[str]
     t1: list[str]
@@ -77,16 +86,21 @@ def _label(df: pd.DataFrame, col: str, source: str | None) -> list[str]:
     return [str(v).strip() for v in vals]
 
 
-def _number(df: pd.DataFrame, col: str, source: str | None, positive: bool = False,
-            nonneg: bool = False) -> np.ndarray:  # fmt: skip
+def _number(
+    df: pd.DataFrame, col: str, source: str | None, positive: bool = False, nonneg: bool = False
+) -> np.ndarray:
     if col not in df.columns:
         raise InputError(f"missing required column '{col}'", file=source, column=col)
     x = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
     bad = np.flatnonzero(~np.isfinite(x) | (x <= 0 if positive else x < 0 if nonneg else False))
     if bad.size:
         what = "a number > 0" if positive else "a number >= 0" if nonneg else "a number"
-        raise InputError(f"must be {what} (got {df[col].iloc[bad[0]]!r})", file=source,
-                         row=int(bad[0]) + 1, column=col)  # fmt: skip
+        raise InputError(
+            f"must be {what} (got {df[col].iloc[bad[0]]!r})",
+            file=source,
+            row=int(bad[0]) + 1,
+            column=col,
+        )
     return x
 
 
@@ -114,32 +128,42 @@ def components(edges: Sequence[tuple[str, str]], nodes: Sequence[str]) -> list[l
     return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
 
 
-def _check_network(study: list[str], treat: list[str], source: str | None,
-                   allow_single_arm: bool) -> None:  # fmt: skip
+def _check_network(
+    study: list[str], treat: list[str], source: str | None, allow_single_arm: bool
+) -> None:
     seen: dict[tuple[str, str], int] = {}
     for i, key in enumerate(zip(study, treat, strict=True)):
         if key in seen:
-            raise InputError(f"duplicate treatment '{key[1]}' in study '{key[0]}' (also row "
-                             f"{seen[key]})", file=source, row=i + 1, column="treatment")  # fmt: skip
+            raise InputError(
+                f"duplicate treatment '{key[1]}' in study '{key[0]}' (also row {seen[key]})",
+                file=source,
+                row=i + 1,
+                column="treatment",
+            )
         seen[key] = i + 1
     by_study: dict[str, list[str]] = {}
     for s, t in zip(study, treat, strict=True):
         by_study.setdefault(s, []).append(t)
     for s, ts in by_study.items():
         if len(ts) < 2:
-            raise InputError(f"study '{s}' has {len(ts)} arm; a study needs at least 2",
-                             file=source)  # fmt: skip
+            raise InputError(
+                f"study '{s}' has {len(ts)} arm; a study needs at least 2", file=source
+            )
     counts = pd.Series(treat).value_counts()
     single = sorted(counts.index[counts == 1])
     if single and not allow_single_arm:
-        raise InputError(f"treatment '{single[0]}' has one arm in the whole network (allow "
-                         "it with --allow-single-arm)", file=source)  # fmt: skip
+        raise InputError(
+            f"treatment '{single[0]}' has one arm in the whole network (allow "
+            "it with --allow-single-arm)",
+            file=source,
+        )
     edges = [(ts[0], t) for ts in by_study.values() for t in ts[1:]]
     comp = components(edges, sorted(set(treat)))
     if len(comp) > 1:
         parts = "; ".join("{" + ", ".join(c) + "}" for c in comp)
-        raise InputError(f"the network is disconnected: {len(comp)} components {parts}",
-                         file=source)  # fmt: skip
+        raise InputError(
+            f"the network is disconnected: {len(comp)} components {parts}", file=source
+        )
 
 
 def _arm_stats(measure: str, x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,8 +175,14 @@ def _arm_stats(measure: str, x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, 
     return p, p * (1.0 - p) / n
 
 
-def from_arms(df: pd.DataFrame, measure: str, *, source: str | None = None,
-              add_to: str = "only0", allow_single_arm: bool = False) -> Contrasts:  # fmt: skip
+def from_arms(
+    df: pd.DataFrame,
+    measure: str,
+    *,
+    source: str | None = None,
+    add_to: str = "only0",
+    allow_single_arm: bool = False,
+) -> Contrasts:
     """Contrasts from an arm-level table (module docstring).
 
     Examples:
@@ -163,12 +193,14 @@ def from_arms(df: pd.DataFrame, measure: str, *, source: str | None = None,
         ...                      "events": [5, 9, 8, 12, 4, 10], "n": [50] * 6})
         >>> c = from_arms(arms, "OR")
         >>> c.t1, c.t2, c.yi.round(4).tolist()
-        (['A', 'B', 'A'], ['B', 'C', 'C'], [0.6568, 0.5108, 1.0296])
+        (['A', 'B', 'A'], ['B', 'C', 'C'], [0.6809, 0.5055, 1.0561])
     """
     m = measure.upper()
     if m not in BINARY + CONTINUOUS:
-        raise InputError(f"option --measure: arm-level data take {', '.join(BINARY + CONTINUOUS)}"
-                         f", not {measure!r}")  # fmt: skip
+        raise InputError(
+            f"option --measure: arm-level data take {', '.join(BINARY + CONTINUOUS)}"
+            f", not {measure!r}"
+        )
     if add_to not in ("only0", "all", "none"):
         raise InputError(f"option --add-to: only0, all or none, not {add_to!r}")
     if df.empty:
@@ -182,8 +214,7 @@ def from_arms(df: pd.DataFrame, measure: str, *, source: str | None = None,
         x = _number(df, "events", source, nonneg=True)
         over = np.flatnonzero(x > n)
         if over.size:
-            raise InputError("events exceed n", file=source, row=int(over[0]) + 1,
-                             column="events")  # fmt: skip
+            raise InputError("events exceed n", file=source, row=int(over[0]) + 1, column="events")
         th = np.empty(len(df))
         va = np.empty(len(df))
         added = []
@@ -192,15 +223,19 @@ def from_arms(df: pd.DataFrame, measure: str, *, source: str | None = None,
             zero = bool(np.any((x[idx] == 0) | (x[idx] == n[idx])))
             c = 0.5 if add_to == "all" or (add_to == "only0" and zero) else 0.0
             if zero and c == 0:
-                raise InputError(f"study '{s}' has a zero cell and --add-to none: its "
-                                 f"{m} is not estimable", file=source)  # fmt: skip
+                raise InputError(
+                    f"study '{s}' has a zero cell and --add-to none: its {m} is not estimable",
+                    file=source,
+                )
             if c and zero:
                 added.append(s)
             th[idx], va[idx] = _arm_stats(m, x[idx] + c, n[idx] + 2 * c)
         if added:
-            notes.append(f"1/2 added to every cell of the arms of {len(added)} "
-                         f"stud{'y' if len(added) == 1 else 'ies'} with a zero cell "
-                         f"({', '.join(added)}; add_to={add_to})")  # fmt: skip
+            notes.append(
+                f"1/2 added to every cell of the arms of {len(added)} "
+                f"stud{'y' if len(added) == 1 else 'ies'} with a zero cell "
+                f"({', '.join(added)}; add_to={add_to})"
+            )
         elif add_to == "all":
             notes.append("1/2 added to every cell of every arm (add_to=all)")
         rows = _contrasts_vs_first(study, treat, th, va)
@@ -219,12 +254,24 @@ def from_arms(df: pd.DataFrame, measure: str, *, source: str | None = None,
         raw["events"] = x.tolist()
     else:
         raw["mean"], raw["sd"] = mean.tolist(), sd.tolist()
-    return Contrasts(st, t1, t2, ys, V, m, sorted(set(treat)), arms, notes,
-                     {str(k): float(v) for k, v in n_by.items()}, raw)  # fmt: skip
+    return Contrasts(
+        st,
+        t1,
+        t2,
+        ys,
+        V,
+        m,
+        sorted(set(treat)),
+        arms,
+        notes,
+        {str(k): float(v) for k, v in n_by.items()},
+        raw,
+    )
 
 
-def _contrasts_vs_first(study: list[str], treat: list[str], th: np.ndarray, va: np.ndarray
-                        ) -> tuple[np.ndarray, list[str], list[str], list[str], np.ndarray]:  # fmt: skip
+def _contrasts_vs_first(
+    study: list[str], treat: list[str], th: np.ndarray, va: np.ndarray
+) -> tuple[np.ndarray, list[str], list[str], list[str], np.ndarray]:
     ys, t1, t2, st, vb, vv = [], [], [], [], [], []
     for s in dict.fromkeys(study):
         idx = [i for i, v in enumerate(study) if v == s]
@@ -245,8 +292,9 @@ def _contrasts_vs_first(study: list[str], treat: list[str], th: np.ndarray, va: 
     return np.array(ys), t1, t2, st, V
 
 
-def _smd_contrasts(study: list[str], treat: list[str], mean: np.ndarray, sd: np.ndarray,
-                   n: np.ndarray) -> tuple[np.ndarray, list[str], list[str], list[str], np.ndarray]:  # fmt: skip
+def _smd_contrasts(
+    study: list[str], treat: list[str], mean: np.ndarray, sd: np.ndarray, n: np.ndarray
+) -> tuple[np.ndarray, list[str], list[str], list[str], np.ndarray]:
     ys, t1, t2, st, n1, nk, ntot = [], [], [], [], [], [], []
     for s in dict.fromkeys(study):
         idx = [i for i, v in enumerate(study) if v == s]
@@ -277,8 +325,13 @@ def _smd_contrasts(study: list[str], treat: list[str], mean: np.ndarray, sd: np.
     return y, t1, t2, st, V
 
 
-def from_contrasts(df: pd.DataFrame, measure: str = "GENERIC", *, source: str | None = None,
-                   allow_single_arm: bool = False) -> Contrasts:  # fmt: skip
+def from_contrasts(
+    df: pd.DataFrame,
+    measure: str = "GENERIC",
+    *,
+    source: str | None = None,
+    allow_single_arm: bool = False,
+) -> Contrasts:
     """Contrasts from a contrast-level table (module docstring).
 
     Examples:
@@ -306,16 +359,22 @@ def from_contrasts(df: pd.DataFrame, measure: str = "GENERIC", *, source: str | 
         if len(idx) > 1:
             base = {a[i] for i in idx}
             if len(base) != 1:
-                raise InputError(f"multi-arm study '{s}': give its contrasts against one "
-                                 f"common treat1 (found {', '.join(sorted(base))})",
-                                 file=source, row=idx[0] + 1, column="treat1")  # fmt: skip
+                raise InputError(
+                    f"multi-arm study '{s}': give its contrasts against one "
+                    f"common treat1 (found {', '.join(sorted(base))})",
+                    file=source,
+                    row=idx[0] + 1,
+                    column="treat1",
+                )
             if cov is None:
-                raise InputError(f"multi-arm study '{s}' needs a 'cov' column (the variance "
-                                 "of its common arm)", file=source, column="cov")  # fmt: skip
+                raise InputError(
+                    f"multi-arm study '{s}' needs a 'cov' column (the variance of its common arm)",
+                    file=source,
+                    column="cov",
+                )
         arms_s += [s] * (len(idx) + 1)
         arms_t += [a[idx[0]], *[b[i] for i in idx]]
     _check_network(arms_s, arms_t, source, allow_single_arm)
-    k = y.size
     V = np.diag(v)
     for idx in by.values():
         for i in idx:
@@ -327,8 +386,11 @@ def from_contrasts(df: pd.DataFrame, measure: str = "GENERIC", *, source: str | 
         try:
             np.linalg.cholesky(V[np.ix_(idx, idx)])
         except np.linalg.LinAlgError:
-            raise InputError(f"study '{s}': its contrasts' covariance is not positive definite "
-                             "(cov too large for vi)", file=source)  # fmt: skip
+            raise InputError(
+                f"study '{s}': its contrasts' covariance is not positive definite "
+                "(cov too large for vi)",
+                file=source,
+            ) from None
     m = measure.upper()
     return Contrasts(study, a, b, y, V, m, sorted(set(a) | set(b)))
 
@@ -355,8 +417,11 @@ def read_network(path: str, measure: str | None, **kw: Any) -> Contrasts:
     if {"treat1", "treat2"} <= set(df.columns):
         kw.pop("add_to", None)
         return from_contrasts(df, measure or "GENERIC", source=str(path), **kw)
-    raise InputError("need arm-level columns (study, treatment, events/n or mean/sd/n) or "
-                     "contrast columns (study, treat1, treat2, yi, vi)", file=str(path))  # fmt: skip
+    raise InputError(
+        "need arm-level columns (study, treatment, events/n or mean/sd/n) or "
+        "contrast columns (study, treat1, treat2, yi, vi)",
+        file=str(path),
+    )
 
 
 __all__ = ["Contrasts", "components", "from_arms", "from_contrasts", "read_network"]

@@ -12,8 +12,12 @@ import numpy as np
 from bayesmeta.plots._style import pyplot
 
 
-def network_graph(treatments: Sequence[str], edges: Mapping[tuple[str, str], int],
-                  size: Mapping[str, float] | None = None, ax: Any = None) -> Any:  # fmt: skip
+def network_graph(
+    treatments: Sequence[str],
+    edges: Mapping[tuple[str, str], int],
+    size: Mapping[str, float] | None = None,
+    ax: Any = None,
+) -> Any:
     """Treatments on a circle; node area by sample size (``size``), edge width by the number
     of studies comparing the two treatments directly (``edges``).
 
@@ -28,8 +32,13 @@ def network_graph(treatments: Sequence[str], edges: Mapping[tuple[str, str], int
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 5.5))
     n = len(treatments)
-    pos = {t: (math.cos(2 * math.pi * i / n + math.pi / 2), math.sin(2 * math.pi * i / n + math.pi / 2))
-           for i, t in enumerate(treatments)}  # fmt: skip
+    pos = {
+        t: (
+            math.cos(2 * math.pi * i / n + math.pi / 2),
+            math.sin(2 * math.pi * i / n + math.pi / 2),
+        )
+        for i, t in enumerate(treatments)
+    }
     wmax = max(edges.values()) if edges else 1
     for (a, b), w in edges.items():
         (x1, y1), (x2, y2) = pos[a], pos[b]
@@ -37,8 +46,14 @@ def network_graph(treatments: Sequence[str], edges: Mapping[tuple[str, str], int
         ax.text((x1 + x2) / 2, (y1 + y2) / 2, str(w), fontsize=7, color="tab:blue")
     sizes = np.array([float((size or {}).get(t, 1.0)) for t in treatments])
     area = 150 + 1200 * sizes / max(sizes.max(), 1e-12)
-    ax.scatter([pos[t][0] for t in treatments], [pos[t][1] for t in treatments], s=area,
-               color="tab:orange", edgecolor="black", zorder=2)  # fmt: skip
+    ax.scatter(
+        [pos[t][0] for t in treatments],
+        [pos[t][1] for t in treatments],
+        s=area,
+        color="tab:orange",
+        edgecolor="black",
+        zorder=2,
+    )
     for t in treatments:
         x, y = pos[t]
         ax.text(1.18 * x, 1.18 * y, t, ha="center", va="center", fontsize=8)
@@ -50,8 +65,14 @@ def network_graph(treatments: Sequence[str], edges: Mapping[tuple[str, str], int
     return fig if fig is not None else ax.figure
 
 
-def effects_forest(rows: Sequence[Mapping[str, Any]], reference: str, *, log: bool = False,
-                   xlabel: str = "effect", ax: Any = None) -> Any:  # fmt: skip
+def effects_forest(
+    rows: Sequence[Mapping[str, Any]],
+    reference: str,
+    *,
+    log: bool = False,
+    xlabel: str = "effect",
+    ax: Any = None,
+) -> Any:
     """Each treatment against the reference with its interval (``rows`` with treatment,
     estimate or median, ci_low, ci_high; several engines may be given as ``engine``).
 

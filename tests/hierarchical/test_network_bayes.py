@@ -24,8 +24,9 @@ JAGS = json.loads((Path(__file__).parents[1] / "fixtures" / "network_jags.json")
 
 def _arms() -> pd.DataFrame:
     a = JAGS["arms"]
-    return pd.DataFrame({"study": a["study"], "treatment": a["treatment"],
-                         "events": a["events"], "n": a["n"]})  # fmt: skip
+    return pd.DataFrame(
+        {"study": a["study"], "treatment": a["treatment"], "events": a["events"], "n": a["n"]}
+    )
 
 
 def _check(draws: np.ndarray, ref: dict, what: str) -> None:
@@ -40,8 +41,9 @@ def _check(draws: np.ndarray, ref: dict, what: str) -> None:
 @pytest.mark.parametrize("fixed", [False, True])
 def test_tsd2_smoking_example_agrees_with_jags(fixed: bool) -> None:
     c = from_arms(_arms(), "OR")
-    post = bayesian_network(c, "no_contact", tau_prior="uniform(0, 5)", fixed=fixed,
-                            node_split=False, ume=False, seed=3)  # fmt: skip
+    post = bayesian_network(
+        c, "no_contact", tau_prior="uniform(0, 5)", fixed=fixed, node_split=False, ume=False, seed=3
+    )
     ref = JAGS["fe" if fixed else "re"]
     for j, t in enumerate(JAGS["treatments"][1:]):
         _check(post.d[..., post.treatments.index(t)], ref["d"][j], t)
@@ -67,8 +69,15 @@ def test_node_splitting_finds_known_inconsistency() -> None:
     for s in range(24):
         t1, t2 = [("A", "B"), ("A", "C"), ("B", "C")][s % 3]
         shift = 1.0 if (t1, t2) == ("B", "C") else 0.0
-        rows.append({"study": f"s{s}", "treat1": t1, "treat2": t2,
-                     "yi": d[t2] - d[t1] + shift + rng.normal(0, 0.1), "vi": 0.01})  # fmt: skip
+        rows.append(
+            {
+                "study": f"s{s}",
+                "treat1": t1,
+                "treat2": t2,
+                "yi": d[t2] - d[t1] + shift + rng.normal(0, 0.1),
+                "vi": 0.01,
+            }
+        )
     c = from_contrasts(pd.DataFrame(rows))
     post = bayesian_network(c, "A", fixed=True, ume=False, seed=1, draws=1000)
     splits = {s["comparison"]: s for s in post.node_split}
@@ -84,12 +93,23 @@ def test_simulation_based_calibration_of_the_random_effects_model() -> None:
     from bayesmeta.hierarchical.compiled import compile_model
     from bayesmeta.hierarchical.trace import sample_nutpie
 
-    tix = [np.array([0, 1]), np.array([0, 2]), np.array([1, 2]), np.array([0, 1, 2]),
-           np.array([0, 1]), np.array([0, 2])]  # fmt: skip
-    Vs = [np.array([[0.04]]) if len(t) == 2 else np.array([[0.05, 0.02], [0.02, 0.05]])
-          for t in tix]  # fmt: skip
-    lay = _Arms("contrast", [f"s{i}" for i in range(6)], tix,
-                [(np.zeros(len(t) - 1), V) for t, V in zip(tix, Vs, strict=True)])  # fmt: skip
+    tix = [
+        np.array([0, 1]),
+        np.array([0, 2]),
+        np.array([1, 2]),
+        np.array([0, 1, 2]),
+        np.array([0, 1]),
+        np.array([0, 2]),
+    ]
+    Vs = [
+        np.array([[0.04]]) if len(t) == 2 else np.array([[0.05, 0.02], [0.02, 0.05]]) for t in tix
+    ]
+    lay = _Arms(
+        "contrast",
+        [f"s{i}" for i in range(6)],
+        tix,
+        [(np.zeros(len(t) - 1), V) for t, V in zip(tix, Vs, strict=True)],
+    )
     prior = parse_prior("halfnormal(0.3)", "tau")
     compiled = compile_model(_build(lay, 3, prior, d_sd=1.0))
     rng = np.random.default_rng(7)
@@ -104,8 +124,16 @@ def test_simulation_based_calibration_of_the_random_effects_model() -> None:
             delta = dv[t[1:]] - dv[t[0]] + tau * L @ rng.normal(size=a - 1)
             y = rng.multivariate_normal(delta, V)
             data[f"yobs_{i}"] = np.linalg.inv(np.linalg.cholesky(V)) @ y
-        post, _ = sample_nutpie(compiled.with_data(**data), draws=500, tune=700, chains=2,
-                                cores=2, seed=r, progress_bar=False, target_accept=0.95)  # fmt: skip
+        post, _ = sample_nutpie(
+            compiled.with_data(**data),
+            draws=500,
+            tune=700,
+            chains=2,
+            cores=2,
+            seed=r,
+            progress_bar=False,
+            target_accept=0.95,
+        )
         d = np.asarray(post["d"].values).reshape(-1, 3)
         t_ = np.asarray(post["tau"].values).ravel()
         ranks.append([np.mean(d[:, 1] < dv[1]), np.mean(d[:, 2] < dv[2]), np.mean(t_ < tau)])

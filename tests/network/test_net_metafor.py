@@ -83,10 +83,21 @@ def test_results_do_not_depend_on_which_arm_is_the_baseline(name: str) -> None:
 def test_contrast_level_input_equals_arm_level() -> None:
     c = CASES["hasselblad1998-OR"]
     arms = from_arms(arms_of(c), "OR")
-    df = pd.DataFrame({"study": arms.study, "treat1": arms.t1, "treat2": arms.t2,
-                       "yi": arms.yi, "vi": np.diag(arms.V)})  # fmt: skip
-    cov = [arms.V[i, [j for j in range(arms.k) if arms.study[j] == s and j != i]].max()
-           if arms.study.count(s) > 1 else 0.0 for i, s in enumerate(arms.study)]  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "study": arms.study,
+            "treat1": arms.t1,
+            "treat2": arms.t2,
+            "yi": arms.yi,
+            "vi": np.diag(arms.V),
+        }
+    )
+    cov = [
+        arms.V[i, [j for j in range(arms.k) if arms.study[j] == s and j != i]].max()
+        if arms.study.count(s) > 1
+        else 0.0
+        for i, s in enumerate(arms.study)
+    ]
     df["cov"] = cov
     a = fit_network(from_contrasts(df, "OR"), "no_contact")
     close([e["estimate"] for e in a.effects()], c["re"]["beta"])
@@ -105,16 +116,23 @@ def test_p_scores() -> None:
     assert sum(p.values()) == pytest.approx(len(fit.treatments) / 2, rel=1e-12)
     est, se = fit.pairwise()
     i = fit.treatments.index("metformin")
-    mine = np.mean([stats.norm.cdf(est[i, j] / se[i, j]) for j in range(len(fit.treatments))
-                    if j != i])  # fmt: skip
+    mine = np.mean(
+        [stats.norm.cdf(est[i, j] / se[i, j]) for j in range(len(fit.treatments)) if j != i]
+    )
     assert p["metformin"] == pytest.approx(mine, rel=1e-12)
     low = fit_network(con, "placebo", smaller_better=True).p_scores()
     assert low["metformin"] == pytest.approx(1 - p["metformin"], rel=1e-12)
 
 
 def test_zero_cells() -> None:
-    arms = pd.DataFrame({"study": ["1", "1", "2", "2", "3", "3"], "treatment": list("ABBCAC"),
-                         "events": [0, 5, 3, 6, 2, 7], "n": [30] * 6})  # fmt: skip
+    arms = pd.DataFrame(
+        {
+            "study": ["1", "1", "2", "2", "3", "3"],
+            "treatment": list("ABBCAC"),
+            "events": [0, 5, 3, 6, 2, 7],
+            "n": [30] * 6,
+        }
+    )
     c = from_arms(arms, "OR")
     assert "1/2 added" in c.notes[0] and "(1;" in c.notes[0]
     assert c.yi[0] == pytest.approx(np.log(5.5 / 25.5) - np.log(0.5 / 30.5))
