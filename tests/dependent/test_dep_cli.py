@@ -156,3 +156,25 @@ def test_one_effect_per_cluster_is_the_random_effects_model() -> None:
     f = rma(y, v, control={"threshold": 1e-12, "maxiter": 10000})
     assert sum(r.sigma2 or []) == pytest.approx(f.tau2, rel=1e-5)
     assert r.estimate == pytest.approx(float(f.beta[0]), rel=1e-6)
+
+
+def test_a_fit_that_does_not_converge_says_so_and_prints_no_numbers(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """The optimiser stops at its start (forced): the command says the fit did not converge,
+    with the iteration count, exit 1, and prints no estimate."""
+    import types
+
+    from bayesmeta.dependent import fit as fit_mod
+
+    def stuck(fun, x0, **kw):  # noqa: ANN001, ANN003, ANN202
+        return types.SimpleNamespace(x=np.asarray(x0), nit=3, success=False, status=1,
+                                     message="stopped")  # fmt: skip
+
+    monkeypatch.setattr(fit_mod.optimize, "minimize", stuck)
+    monkeypatch.setattr(fit_mod.MvModel, "_newton", staticmethod(lambda f, g, x, steps=20: (x, 0)))
+    path = tmp_path / "d.csv"
+    path.write_text(GOOD)
+    code, out, err = run(capsys, "pool", path, "--cluster", "cl", "--json")
+    assert code == 1 and out == ""
+    assert "did not converge after 3 iterations" in err and err.count("\n") == 1
