@@ -62,7 +62,8 @@ class DependentPosterior:
         """Medians and intervals under the classical JSON names (``estimate`` is the
         median)."""
         b = self.draws["beta"]
-        coefs = [{"name": n, **self._q(b[..., j])} for j, n in enumerate(self.names)]
+        coefs = [{"name": n, "estimate": self._q(b[..., j])["median"], **self._q(b[..., j])}
+                 for j, n in enumerate(self.names)]  # fmt: skip
         out: dict[str, Any] = {"model": self.kind, "engine": "pymc", "level": self.level,
                                "estimate": coefs[0]["median"], "ci_low": coefs[0]["ci_low"],
                                "ci_high": coefs[0]["ci_high"], "coefficients": coefs,
@@ -77,9 +78,9 @@ class DependentPosterior:
                                  ["ci_high"]] for j in range(s.shape[-1])]  # fmt: skip
         else:
             t = self.draws["tau"]
-            out["outcomes"] = [{"outcome": n, "median": c["median"], "ci_low": c["ci_low"],
-                                "ci_high": c["ci_high"]} for n, c in zip(self.names, coefs,
-                                                                        strict=True)]  # fmt: skip
+            out["outcomes"] = [{"outcome": n, "estimate": c["median"], "median": c["median"],
+                                "ci_low": c["ci_low"], "ci_high": c["ci_high"]}
+                               for n, c in zip(self.names, coefs, strict=True)]  # fmt: skip
             out["tau2"] = {o: self._q(t[..., j] ** 2)["median"] for j, o in enumerate(self.names)}
             R = self.draws["rho"]
             med = np.median(R.reshape(-1, *R.shape[-2:]), axis=0)
