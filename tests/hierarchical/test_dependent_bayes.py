@@ -120,3 +120,35 @@ def test_simulation_based_calibration_of_the_multilevel_model() -> None:
     q = np.array(ranks)
     for j, name in enumerate(("beta", "sigma_between", "sigma_within")):
         assert stats.kstest(q[:, j], "uniform").pvalue > 0.001, name
+
+
+ML_CSV = ("study,cl,oc,yi,vi\na,1,X,0.1,0.02\nb,1,Y,0.3,0.03\nc,2,X,0.2,0.02\nd,2,Y,0.6,0.04\n"
+          "e,3,X,0.5,0.02\nf,3,Y,0.9,0.03\ng,4,X,0.4,0.02\nh,4,Y,0.2,0.05\n")  # fmt: skip
+
+
+def test_posterior_cluster_needs_the_pymc_engine(tmp_path: Path, capsys) -> None:
+    from bayesmeta.cli import main
+
+    f = tmp_path / "d.csv"
+    f.write_text(ML_CSV)
+    code = main(["posterior", str(f), "--cluster", "cl"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--engine pymc" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [[], ["--outcome", "oc", "--rho", "0.5"]])
+def test_posterior_cluster_json(tmp_path: Path, capsys, extra: list) -> None:
+    from bayesmeta.cli import main
+
+    f = tmp_path / "d.csv"
+    f.write_text(ML_CSV)
+    code = main(["posterior", str(f), "--cluster", "cl", "--engine", "pymc", "--json",
+                 "--quiet", "--draws", "500", *extra])  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["engine"] == "pymc"
+    assert out["ci_low"] < out["estimate"] < out["ci_high"]
+    if extra:
+        assert [o["outcome"] for o in out["outcomes"]] == ["X", "Y"] and "rho_between" in out
+    else:
+        assert len(out["sigma2"]) == 2
