@@ -232,7 +232,8 @@ def network(
 ) -> NetworkResult:
     """Network meta-analysis of arm-level or contrast-level ``data`` (see
     `bayesmeta.network.data`): the classical model (`bayesmeta.network.classical`) and, with
-    ``engine="pymc"``, the Bayesian TSD2 model (`bayesmeta.hierarchical.network`).
+    ``engine="pymc"``, the Bayesian TSD2 model (`bayesmeta.hierarchical.network`);
+    ``method="FE"`` makes both fixed-effect models.
 
     Examples:
         >>> import pandas as pd
@@ -271,6 +272,7 @@ def network(
             c,
             fit.reference,
             tau_prior=tau_prior,
+            fixed=fit.method == "FE",
             level=level,
             smaller_better=smaller_better,
             draws=draws,
