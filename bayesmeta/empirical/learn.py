@@ -152,8 +152,14 @@ class SettingPrior:
             "n_studies": self.n_studies,
             "measure": self.measure,
             "status": self.status,
-            "log_tau2": {"mean": M, "sd": S},
-            "mu": {"mean": A, "sd": B},
+            # the hyperparameters (posterior means): log(tau^2) ~ N(m, s^2), mu ~ N(a, b^2)
+            "log_tau2": {
+                "mean": float(hyper.loc["m", "mean"]),
+                "sd": float(hyper.loc["s", "mean"]),
+            },
+            "mu": {"mean": float(hyper.loc["a", "mean"]), "sd": float(hyper.loc["b", "mean"])},
+            # the predictive prior for a new analysis (hyperparameters integrated out)
+            "predictive": {"log_tau2": {"mean": M, "sd": S}, "mu": {"mean": A, "sd": B}},
             "tau_prior": self.tau_prior,
             "mu_prior": self.mu_prior,
             "hyperparameters": {
@@ -255,11 +261,15 @@ class LearnedPriors:
                 continue
             M, S = s.fit.predictive_log_tau2()
             A, B = s.fit.predictive_mu()
+            h = s.fit.summary["mean"]
             out += [f"n_studies = {s.n_studies}",
                     f"measure = {_q(s.measure or '')}",
                     f"tau_prior = {_q(s.tau_prior)}", f"mu_prior = {_q(s.mu_prior)}",
-                    f"log_tau2 = {{ mean = {M!r}, sd = {S!r} }}",
-                    f"mu = {{ mean = {A!r}, sd = {B!r} }}",
+                    "# hyperparameters (posterior means) and the predictive prior",
+                    f"log_tau2 = {{ mean = {float(h['m'])!r}, sd = {float(h['s'])!r} }}",
+                    f"mu = {{ mean = {float(h['a'])!r}, sd = {float(h['b'])!r} }}",
+                    f"predictive_log_tau2 = {{ mean = {M!r}, sd = {S!r} }}",
+                    f"predictive_mu = {{ mean = {A!r}, sd = {B!r} }}",
                     f"pareto_k = {s.fit.pareto_k!r}"]  # fmt: skip
             if s.heldout.get("n"):
                 out.append(f"heldout = {{ n = {s.heldout['n']}, lpd_learned = "

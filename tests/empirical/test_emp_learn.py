@@ -52,6 +52,12 @@ def test_settings_refusals_and_heldout() -> None:
     d = res.to_dict()["settings"]
     assert set(d["MD"]) >= {"n_analyses", "log_tau2", "mu", "tau_prior", "mu_prior", "heldout"}
     assert d["OR"] == {"n_analyses": 6, "status": "refused", "reason": few.reason}
+    # log_tau2 / mu: the hyperparameters; predictive: the prior for a new analysis, wider
+    assert ok.fit is not None
+    summ = ok.fit.summary
+    assert d["MD"]["log_tau2"] == {"mean": summ.loc["m", "mean"], "sd": summ.loc["s", "mean"]}
+    assert d["MD"]["mu"] == {"mean": summ.loc["a", "mean"], "sd": summ.loc["b", "mean"]}
+    assert d["MD"]["predictive"]["log_tau2"]["sd"] > d["MD"]["log_tau2"]["sd"] * 0.99
     text = str(res)
     assert "MD: 40 analyses" in text and "OR: 6 analyses: refused" in text
 
