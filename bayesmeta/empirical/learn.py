@@ -147,17 +147,15 @@ class SettingPrior:
         M, S = self.fit.predictive_log_tau2()
         A, B = self.fit.predictive_mu()
         hyper = self.fit.summary
+        means = dict(zip(hyper.index, hyper["mean"].to_numpy(float).tolist(), strict=True))
         return {
             "n_analyses": self.n_analyses,
             "n_studies": self.n_studies,
             "measure": self.measure,
             "status": self.status,
             # the hyperparameters (posterior means): log(tau^2) ~ N(m, s^2), mu ~ N(a, b^2)
-            "log_tau2": {
-                "mean": float(hyper.loc["m", "mean"]),
-                "sd": float(hyper.loc["s", "mean"]),
-            },
-            "mu": {"mean": float(hyper.loc["a", "mean"]), "sd": float(hyper.loc["b", "mean"])},
+            "log_tau2": {"mean": means["m"], "sd": means["s"]},
+            "mu": {"mean": means["a"], "sd": means["b"]},
             # the predictive prior for a new analysis (hyperparameters integrated out)
             "predictive": {"log_tau2": {"mean": M, "sd": S}, "mu": {"mean": A, "sd": B}},
             "tau_prior": self.tau_prior,
