@@ -262,8 +262,7 @@ def random_effects_robust(
     tau2 = float(f.tau2)
     X = np.ones((y.size, 1))
     M = np.diag(v + tau2)
-    vb = np.array([[1.0 / np.sum(1.0 / (v + tau2))]])
-    beta = np.array([float(np.sum(y / (v + tau2)) * vb[0, 0])])
+    beta, vb = np.asarray(f.beta, float), np.asarray(f.vb, float)
     coef = wald(beta, vb, "z", None, level)
     out = DependentResult(
         kind="random-effects", method=method, test="z", level=level, k=y.size,

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from bayesmeta.errors import InputError
-from bayesmeta.network.classical import NetworkFit, fit_network
+from bayesmeta.network.classical import NetworkFit, design_labels, fit_network
 from bayesmeta.network.data import LOG_SCALE, Contrasts, from_arms, from_contrasts
 
 
@@ -128,17 +128,7 @@ class NetworkResult:
         c, f = self.contrasts, self.classical
         ratio = self.measure in LOG_SCALE
         tr = math.exp if ratio else (lambda v: v)
-        designs = len(
-            {
-                ":".join(
-                    sorted(
-                        {a for s2, a in zip(c.study, c.t1, strict=True) if s2 == s}
-                        | {b for s2, b in zip(c.study, c.t2, strict=True) if s2 == s}
-                    )
-                )
-                for s in c.studies
-            }
-        )
+        designs = len(set(design_labels(c)))
         model = (
             "Common (fixed) effect model"
             if f.method == "FE"

@@ -106,7 +106,18 @@ def _gls(y: np.ndarray, V: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.nd
     return b, vb, float(r @ linalg.cho_solve(c, r))
 
 
-def _designs(c: Contrasts) -> list[str]:
+def design_labels(c: Contrasts) -> list[str]:
+    """The design (sorted treatments of its study, joined by ":") of each contrast.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bayesmeta.network.classical import design_labels
+        >>> from bayesmeta.network.data import Contrasts
+        >>> c = Contrasts(["1", "1", "2"], ["A", "A", "B"], ["B", "C", "C"], np.zeros(3),
+        ...               np.eye(3), "MD", ["A", "B", "C"])
+        >>> design_labels(c)
+        ['A:B:C', 'A:B:C', 'B:C']
+    """
     arms: dict[str, set[str]] = {}
     for s, a, b in zip(c.study, c.t1, c.t2, strict=True):
         arms.setdefault(s, set()).update((a, b))
@@ -254,7 +265,7 @@ def fit_network(
         )
     b_fe, vb_fe, q = _gls(c.yi, c.V, X)
     q_df = c.k - X.shape[1]
-    designs = _designs(c)
+    designs = design_labels(c)
     keys = [f"{d}|{a}|{b}" for d, a, b in zip(designs, c.t1, c.t2, strict=True)]
     levels = list(dict.fromkeys(keys))
     Xd = np.array([[1.0 if k == lv else 0.0 for lv in levels] for k in keys])
@@ -293,4 +304,4 @@ def fit_network(
     )
 
 
-__all__ = ["NetworkFit", "SharedTau", "design_matrix", "fit_network"]
+__all__ = ["NetworkFit", "SharedTau", "design_labels", "design_matrix", "fit_network"]

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmeta.errors import InputError
+from bayesmeta.studies import label_column, numeric_column, read_table
 
 BINARY = ("OR", "RR", "RD")
 CONTINUOUS = ("MD", "SMD")
@@ -77,31 +78,7 @@ class Contrasts:
 
 
 def _label(df: pd.DataFrame, col: str, source: str | None) -> list[str]:
-    if col not in df.columns:
-        raise InputError(f"missing required column '{col}'", file=source, column=col)
-    vals = df[col]
-    bad = np.flatnonzero(vals.isna().to_numpy() | (vals.astype(str).str.strip() == "").to_numpy())
-    if bad.size:
-        raise InputError(f"empty '{col}'", file=source, row=int(bad[0]) + 1, column=col)
-    return [str(v).strip() for v in vals]
-
-
-def _number(
-    df: pd.DataFrame, col: str, source: str | None, positive: bool = False, nonneg: bool = False
-) -> np.ndarray:
-    if col not in df.columns:
-        raise InputError(f"missing required column '{col}'", file=source, column=col)
-    x = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
-    bad = np.flatnonzero(~np.isfinite(x) | (x <= 0 if positive else x < 0 if nonneg else False))
-    if bad.size:
-        what = "a number > 0" if positive else "a number >= 0" if nonneg else "a number"
-        raise InputError(
-            f"must be {what} (got {df[col].iloc[bad[0]]!r})",
-            file=source,
-            row=int(bad[0]) + 1,
-            column=col,
-        )
-    return x
+    return [str(v) for v in label_column(df, col, file=source)]
 
 
 def components(edges: Sequence[tuple[str, str]], nodes: Sequence[str]) -> list[list[str]]:
@@ -208,10 +185,10 @@ def from_arms(
     study = _label(df, "study", source)
     treat = _label(df, "treatment", source)
     _check_network(study, treat, source, allow_single_arm)
-    n = _number(df, "n", source, positive=True)
+    n = numeric_column(df, "n", file=source, positive=True)
     notes: list[str] = []
     if m in BINARY:
-        x = _number(df, "events", source, nonneg=True)
+        x = numeric_column(df, "events", file=source, nonnegative=True)
         over = np.flatnonzero(x > n)
         if over.size:
             raise InputError("events exceed n", file=source, row=int(over[0]) + 1, column="events")
@@ -241,8 +218,8 @@ def from_arms(
         rows = _contrasts_vs_first(study, treat, th, va)
         ys, t1, t2, st, V = rows
     else:
-        mean = _number(df, "mean", source)
-        sd = _number(df, "sd", source, positive=True)
+        mean = numeric_column(df, "mean", file=source)
+        sd = numeric_column(df, "sd", file=source, positive=True)
         if m == "MD":
             ys, t1, t2, st, V = _contrasts_vs_first(study, treat, mean, sd**2 / n)
         else:
@@ -348,9 +325,9 @@ def from_contrasts(
     study = _label(df, "study", source)
     a = _label(df, "treat1", source)
     b = _label(df, "treat2", source)
-    y = _number(df, "yi", source)
-    v = _number(df, "vi", source, positive=True)
-    cov = _number(df, "cov", source) if "cov" in df.columns else None
+    y = numeric_column(df, "yi", file=source)
+    v = numeric_column(df, "vi", file=source, positive=True)
+    cov = numeric_column(df, "cov", file=source) if "cov" in df.columns else None
     by: dict[str, list[int]] = {}
     for i, s in enumerate(study):
         by.setdefault(s, []).append(i)
@@ -406,8 +383,6 @@ def read_network(path: str, measure: str | None, **kw: Any) -> Contrasts:
         >>> read_network("n.csv", "OR").treatments
         ['A', 'B', 'C']
     """
-    from bayesmeta.studies import read_table
-
     df = read_table(path)
     if "treatment" in df.columns:
         if measure is None:

@@ -58,7 +58,6 @@ def test_one_effect_per_cluster_is_the_exact_normal_normal_model() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not BRMS_PATH.exists(), reason="brms fixture not generated")
 def test_multilevel_agrees_with_brms() -> None:
     ref = json.loads(BRMS_PATH.read_text())["multilevel"]
     d = ref["data"]
@@ -72,7 +71,6 @@ def test_multilevel_agrees_with_brms() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not BRMS_PATH.exists(), reason="brms fixture not generated")
 def test_multivariate_agrees_with_brms() -> None:
     ref = json.loads(BRMS_PATH.read_text())["multivariate"]
     d = ref["data"]
